@@ -11,6 +11,7 @@ PACKAGES=(
     python3 python3-numpy python3-sklearn python3-h5py python3-pandas python3-xgboost
     gnuplot-nox
     slurm-wlm munge
+    iproute2 clang libclang-rt-14-dev
 )
 
 missing=()
