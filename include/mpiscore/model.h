@@ -13,12 +13,16 @@
  *   n_features, feature_names[n_features], output_names[n_outputs],
  *   class_labels[n_classes] (classifiers only), source (e.g. "scikit-learn 1.2.1")
  * and, for kind = linear, datasets /linear/coef (n_raw x n_features) and
- * /linear/intercept (n_raw).
+ * /linear/intercept (n_raw); for kind = tree_ensemble, root attributes
+ * split_rule, missing, aggregate, accumulate and datasets under /trees/; for
+ * kind = mlp, root attributes activation, n_layers and datasets
+ * /mlp/weight_L, /mlp/bias_L. docs/formats.md has the details.
  */
 #ifndef MPISCORE_MODEL_H
 #define MPISCORE_MODEL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "mpiscore/status.h"
@@ -48,6 +52,44 @@ typedef struct ms_linear {
     float *intercept; /* n_raw */
 } ms_linear;
 
+/* Tree ensembles, as the container stores them (docs/formats.md). Node
+ * indices (left, right) are local to their tree; node_offset[t] is tree t's
+ * root in the flat arrays. */
+typedef enum { MS_SPLIT_LT = 0, MS_SPLIT_LE } ms_split_rule;
+
+typedef struct ms_trees {
+    size_t n_trees;
+    size_t n_nodes;
+    size_t leaf_width;       /* 1 (tree_output says which score), or n_raw */
+    int64_t *node_offset;    /* n_trees + 1, node_offset[n_trees] = n_nodes */
+    int32_t *feature;        /* n_nodes; -1 marks a leaf */
+    double *threshold;       /* n_nodes (leaves: ignored) */
+    int32_t *left, *right;   /* n_nodes; -1 for leaves */
+    uint8_t *missing_left;   /* n_nodes: a missing value goes left */
+    double *value;           /* n_nodes * leaf_width (splits: ignored) */
+    int32_t *tree_output;    /* n_trees (leaf_width 1), else NULL */
+    double *base_score;      /* n_raw: raw scores before any tree */
+    ms_split_rule split;     /* go left when x < thr (lt) or x <= thr (le) */
+    int missing_is_error;    /* missing = "error": a missing value is a bad row */
+    int mean;                /* aggregate = "mean": divide by trees per score */
+    int float32_sum;         /* accumulate = "float32": leaves summed in float, tree order */
+    size_t max_depth;        /* derived on load: deepest leaf (root = 0) */
+    size_t n_leaves;         /* derived on load */
+    void *compiled;          /* kernel layout built on load (kernels/trees_*.c) */
+} ms_trees;
+
+/* Multi-layer perceptrons: hidden layers use `activation`, the last layer
+ * gives the raw scores (the link does the output activation). */
+typedef enum { MS_ACT_IDENTITY = 0, MS_ACT_RELU, MS_ACT_TANH, MS_ACT_LOGISTIC } ms_activation;
+
+typedef struct ms_mlp {
+    size_t n_layers;         /* weight layers, >= 1 */
+    size_t *width;           /* n_layers + 1: width[0] = n_features, width[n_layers] = n_raw */
+    float **weight;          /* layer l: width[l+1] x width[l], row-major */
+    float **bias;            /* layer l: width[l+1] */
+    ms_activation activation;
+} ms_mlp;
+
 typedef struct ms_model {
     ms_model_kind kind;
     ms_link link;
@@ -60,6 +102,8 @@ typedef struct ms_model {
     char **class_labels;
     char *source;
     ms_linear linear;
+    ms_trees trees;
+    ms_mlp mlp;
 } ms_model;
 
 /* Load and validate a container. Errors: MS_EIO (cannot open), MS_EMODEL
@@ -78,7 +122,12 @@ void ms_model_free(ms_model *m);
 /* Human-readable summary for `mpiscore model info`. */
 void ms_model_describe(const ms_model *m, FILE *f);
 
+/* 1 if rows with missing values (NaN) can be scored: trees that route
+ * them; linear models, MLPs and trees with missing = "error" cannot. */
+int ms_model_allows_missing(const ms_model *m);
+
 const char *ms_kind_name(ms_model_kind k);
+const char *ms_activation_name(ms_activation a);
 const char *ms_link_name(ms_link l);
 
 #endif

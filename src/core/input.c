@@ -211,7 +211,7 @@ ms_status ms_inputs_plan(char *const *paths, size_t n_paths, const ms_input_opts
         return ms_error_set(err, MS_EINTERNAL, "out of memory");
     in->delim = opts->delim ? opts->delim : ',';
     in->dataset = strdup(opts->dataset ? opts->dataset : "/features");
-    in->allow_missing = m->kind != MS_KIND_LINEAR;
+    in->allow_missing = ms_model_allows_missing(m);
     in->n_features = m->n_features;
     if (opts->id_column) {
         size_t len = strlen(opts->id_column) + 2;

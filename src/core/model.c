@@ -18,10 +18,12 @@
 #include <unistd.h>
 
 #include "h5util.h"
+#include "model_internal.h"
 
 /* Indexed by ms_model_kind / ms_link: the container stores these names. */
 static const char *const kind_names[] = {"linear", "tree_ensemble", "mlp"};
 static const char *const link_names[] = {"identity", "logistic", "softmax", "ovr", "exp"};
+static const char *const activation_names[] = {"identity", "relu", "tanh", "logistic"};
 #define N_KINDS (int)(sizeof kind_names / sizeof kind_names[0])
 #define N_LINKS (int)(sizeof link_names / sizeof link_names[0])
 
@@ -35,6 +37,17 @@ const char *ms_link_name(ms_link l)
     return (unsigned)l < (unsigned)N_LINKS ? link_names[l] : "?";
 }
 
+const char *ms_activation_name(ms_activation a)
+{
+    return (unsigned)a < sizeof activation_names / sizeof activation_names[0] ? activation_names[a]
+                                                                              : "?";
+}
+
+int ms_model_allows_missing(const ms_model *m)
+{
+    return m->kind == MS_KIND_TREES && !m->trees.missing_is_error;
+}
+
 void ms_model_free(ms_model *m)
 {
     if (!m)
@@ -45,6 +58,8 @@ void ms_model_free(ms_model *m)
     free(m->source);
     free(m->linear.coef);
     free(m->linear.intercept);
+    ms_trees_free(&m->trees);
+    ms_mlp_free(&m->mlp);
     free(m);
 }
 
@@ -90,9 +105,6 @@ ms_status ms_model_validate(const ms_model *m, const char *path, ms_error *err)
 {
     if ((unsigned)m->kind >= (unsigned)N_KINDS)
         return ms_error_set(err, MS_EMODEL, "%s: unknown kind %d", path, (int)m->kind);
-    if (m->kind != MS_KIND_LINEAR)
-        return ms_error_set(err, MS_EMODEL, "%s: kind \"%s\" is not supported by this build yet",
-                            path, ms_kind_name(m->kind));
     if ((unsigned)m->link >= (unsigned)N_LINKS)
         return ms_error_set(err, MS_EMODEL, "%s: unknown link %d", path, (int)m->link);
     if (m->n_features == 0)
@@ -147,6 +159,10 @@ ms_status ms_model_validate(const ms_model *m, const char *path, ms_error *err)
                                 "%s: class_labels has %zu labels but the model has %zu outputs",
                                 path, m->n_classes, m->n_outputs);
     }
+    if (m->kind == MS_KIND_TREES)
+        return ms_trees_validate(m, path, err);
+    if (m->kind == MS_KIND_MLP)
+        return ms_mlp_validate(m, path, err);
     if (m->kind == MS_KIND_LINEAR) {
         if (!m->linear.coef || !m->linear.intercept)
             return ms_error_set(err, MS_EMODEL, "%s: the model has no weights", path);
@@ -168,13 +184,17 @@ ms_status ms_model_validate(const ms_model *m, const char *path, ms_error *err)
  * conversion turns anything above FLT_MAX into inf (even 3.4028235e38, which
  * rounds to FLT_MAX), where a C cast, numpy and strtof round to nearest. A
  * finite weight that still does not fit a float is refused by name. */
-static ms_status read_floats(hid_t f, const char *path, const char *name, int rank, hsize_t *dims,
-                             float **out, ms_error *err)
+static ms_status read_values(hid_t f, const char *path, const char *name, int rank, hsize_t *dims,
+                             float **out, double **out_d, ms_error *err)
 {
     ms_status st = MS_OK;
     double *tmp = NULL;
     hid_t d = H5I_INVALID_HID, sp = H5I_INVALID_HID, t = H5I_INVALID_HID;
-    *out = NULL;
+    float *fl = NULL;
+    if (out)
+        *out = NULL;
+    if (out_d)
+        *out_d = NULL;
     if (!ms_h5_exists(f, name))
         return ms_error_set(err, MS_EMODEL, "%s: dataset %s is missing", path, name);
     d = H5Dopen2(f, name, H5P_DEFAULT);
@@ -194,15 +214,20 @@ static ms_status read_floats(hid_t f, const char *path, const char *name, int ra
         st = ms_error_set(err, MS_EMODEL, "%s: %s is too large", path, name);
         goto done;
     }
-    *out = malloc((n ? n : 1) * sizeof **out);
+    fl = out ? malloc((n ? n : 1) * sizeof *fl) : NULL;
     tmp = malloc((n ? n : 1) * sizeof *tmp);
-    if (!*out || !tmp) {
+    if ((out && !fl) || !tmp) {
         st = ms_error_set(err, MS_EINTERNAL, "out of memory (%s: %llu values)", name,
                           (unsigned long long)n);
         goto done;
     }
     if (n && H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, tmp) < 0) {
         st = ms_error_set(err, MS_EMODEL, "%s: cannot read %s", path, name);
+        goto done;
+    }
+    if (!out) {
+        *out_d = tmp;
+        tmp = NULL;
         goto done;
     }
     for (hsize_t i = 0; i < n; i++) {
@@ -217,10 +242,68 @@ static ms_status read_floats(hid_t f, const char *path, const char *name, int ra
                                   name, (unsigned long long)i, tmp[i]);
             goto done;
         }
-        (*out)[i] = v;
+        fl[i] = v;
     }
 done:
     free(tmp);
+    if (st != MS_OK)
+        free(fl);
+    else if (out)
+        *out = fl;
+    if (t >= 0)
+        H5Tclose(t);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (d >= 0)
+        H5Dclose(d);
+    return st;
+}
+
+ms_status ms_model_read_floats(hid_t f, const char *path, const char *name, int rank,
+                               hsize_t *dims, float **out, ms_error *err)
+{
+    return read_values(f, path, name, rank, dims, out, NULL, err);
+}
+
+ms_status ms_model_read_doubles(hid_t f, const char *path, const char *name, int rank,
+                                hsize_t *dims, double **out, ms_error *err)
+{
+    return read_values(f, path, name, rank, dims, NULL, out, err);
+}
+
+ms_status ms_model_read_ints(hid_t f, const char *path, const char *name, hsize_t *n,
+                             int64_t **out, ms_error *err)
+{
+    ms_status st = MS_OK;
+    hid_t d = H5I_INVALID_HID, sp = H5I_INVALID_HID, t = H5I_INVALID_HID;
+    *out = NULL;
+    if (!ms_h5_exists(f, name))
+        return ms_error_set(err, MS_EMODEL, "%s: dataset %s is missing", path, name);
+    d = H5Dopen2(f, name, H5P_DEFAULT);
+    if (d >= 0) {
+        sp = H5Dget_space(d);
+        t = H5Dget_type(d);
+    }
+    if (d < 0 || H5Sget_simple_extent_ndims(sp) != 1 || H5Tget_class(t) != H5T_INTEGER) {
+        st = ms_error_set(err, MS_EMODEL, "%s: %s must be a 1-D integer dataset", path, name);
+        goto done;
+    }
+    H5Sget_simple_extent_dims(sp, n, NULL);
+    if (*n > (hsize_t)SIZE_MAX / sizeof(int64_t)) {
+        st = ms_error_set(err, MS_EMODEL, "%s: %s is too large", path, name);
+        goto done;
+    }
+    *out = malloc((*n ? *n : 1) * sizeof **out);
+    if (!*out) {
+        st = ms_error_set(err, MS_EINTERNAL, "out of memory (%s: %llu values)", name,
+                          (unsigned long long)*n);
+        goto done;
+    }
+    if (*n && H5Dread(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, *out) < 0) {
+        st = ms_error_set(err, MS_EMODEL, "%s: cannot read %s", path, name);
+        goto done;
+    }
+done:
     if (st != MS_OK) {
         free(*out);
         *out = NULL;
@@ -244,7 +327,7 @@ static int lookup(const char *s, const char *const *names, int n)
 
 /* Required string attribute: "missing" and "wrong type" are told apart
  * because both happen with hand-written containers. */
-static ms_status req_str(hid_t f, const char *path, const char *name, char **out, ms_error *err)
+ms_status ms_model_req_str(hid_t f, const char *path, const char *name, char **out, ms_error *err)
 {
     if (H5Aexists(f, name) <= 0)
         return ms_error_set(err, MS_EMODEL, "%s: attribute %s is missing", path, name);
@@ -264,7 +347,7 @@ static ms_status req_strs(hid_t f, const char *path, const char *name, char ***o
     return MS_OK;
 }
 
-static ms_status req_int(hid_t f, const char *path, const char *name, long long *out, ms_error *err)
+ms_status ms_model_req_int(hid_t f, const char *path, const char *name, long long *out, ms_error *err)
 {
     if (H5Aexists(f, name) <= 0)
         return ms_error_set(err, MS_EMODEL, "%s: attribute %s is missing", path, name);
@@ -319,27 +402,22 @@ ms_status ms_model_load(const char *path, ms_model **out, ms_error *err)
     }
     free(s);
     s = NULL;
-    MS_CHECK(req_int(f, path, "format_version", &ver, err));
+    MS_CHECK(ms_model_req_int(f, path, "format_version", &ver, err));
     if (ver != MS_MODEL_FORMAT_VERSION) {
         st = ms_error_set(err, MS_EMODEL,
                           "%s: format_version %lld is not supported (this build reads %d)", path,
                           ver, MS_MODEL_FORMAT_VERSION);
         goto done;
     }
-    MS_CHECK(req_str(f, path, "kind", &s, err));
+    MS_CHECK(ms_model_req_str(f, path, "kind", &s, err));
     if ((kind = lookup(s, kind_names, N_KINDS)) < 0) {
         st = ms_error_set(err, MS_EMODEL, "%s: unknown kind \"%s\"", path, s);
-        goto done;
-    }
-    if (kind != MS_KIND_LINEAR) {
-        st = ms_error_set(err, MS_EMODEL, "%s: kind \"%s\" is not supported by this build yet",
-                          path, s);
         goto done;
     }
     m->kind = (ms_model_kind)kind;
     free(s);
     s = NULL;
-    MS_CHECK(req_str(f, path, "link", &s, err));
+    MS_CHECK(ms_model_req_str(f, path, "link", &s, err));
     if ((link = lookup(s, link_names, N_LINKS)) < 0) {
         st = ms_error_set(err, MS_EMODEL, "%s: unknown link \"%s\"", path, s);
         goto done;
@@ -347,7 +425,7 @@ ms_status ms_model_load(const char *path, ms_model **out, ms_error *err)
     m->link = (ms_link)link;
     free(s);
     s = NULL;
-    MS_CHECK(req_int(f, path, "n_features", &nf, err));
+    MS_CHECK(ms_model_req_int(f, path, "n_features", &nf, err));
     if (nf <= 0) {
         st = ms_error_set(err, MS_EMODEL, "%s: attribute n_features = %lld, expected at least 1",
                           path, nf);
@@ -373,8 +451,19 @@ ms_status ms_model_load(const char *path, ms_model **out, ms_error *err)
         st = ms_error_set(err, MS_EMODEL, "%s: attribute source is not a string", path);
         goto done;
     }
-    MS_CHECK(read_floats(f, path, "/linear/coef", 2, cd, &m->linear.coef, err));
-    MS_CHECK(read_floats(f, path, "/linear/intercept", 1, id, &m->linear.intercept, err));
+    if (m->kind == MS_KIND_TREES) {
+        MS_CHECK(ms_trees_read(f, path, m, err));
+        MS_CHECK(ms_model_validate(m, path, err));
+        MS_CHECK(ms_trees_compile(m, err));
+        goto done;
+    }
+    if (m->kind == MS_KIND_MLP) {
+        MS_CHECK(ms_mlp_read(f, path, m, err));
+        MS_CHECK(ms_model_validate(m, path, err));
+        goto done;
+    }
+    MS_CHECK(ms_model_read_floats(f, path, "/linear/coef", 2, cd, &m->linear.coef, err));
+    MS_CHECK(ms_model_read_floats(f, path, "/linear/intercept", 1, id, &m->linear.intercept, err));
     if (cd[1] != m->n_features) {
         st = ms_error_set(err, MS_EMODEL,
                           "%s: attribute n_features = %zu but /linear/coef has %llu columns", path,
@@ -401,18 +490,36 @@ done:
     return MS_OK;
 }
 
-static int write_floats(hid_t f, const char *name, int rank, const hsize_t *dims, const float *v)
+static int write_array(hid_t f, const char *name, int rank, const hsize_t *dims, hid_t file_type,
+                       hid_t mem_type, const void *v)
 {
     hid_t sp = H5Screate_simple(rank, dims, NULL);
     hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
     H5Pset_create_intermediate_group(lcpl, 1);
-    hid_t d = H5Dcreate2(f, name, H5T_IEEE_F32LE, sp, lcpl, H5P_DEFAULT, H5P_DEFAULT);
-    int rc = d < 0 || H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0 ? -1 : 0;
+    hid_t d = H5Dcreate2(f, name, file_type, sp, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = d < 0 || H5Dwrite(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0 ? -1 : 0;
     if (d >= 0)
         H5Dclose(d);
     H5Pclose(lcpl);
     H5Sclose(sp);
     return rc;
+}
+
+int ms_model_write_floats(hid_t f, const char *name, int rank, const hsize_t *dims,
+                          const float *v)
+{
+    return write_array(f, name, rank, dims, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, v);
+}
+
+int ms_model_write_doubles(hid_t f, const char *name, int rank, const hsize_t *dims,
+                           const double *v)
+{
+    return write_array(f, name, rank, dims, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, v);
+}
+
+int ms_model_write_ints(hid_t f, const char *name, hsize_t n, const int32_t *v)
+{
+    return write_array(f, name, 1, &n, H5T_STD_I32LE, H5T_NATIVE_INT32, v);
 }
 
 /* The first array a count promises but the struct does not hold. */
@@ -472,8 +579,12 @@ ms_status ms_model_save(const ms_model *m, const char *path, ms_error *err)
         rc |= ms_h5_write_attr_str(f, "source", m->source);
     if (m->kind == MS_KIND_LINEAR) {
         hsize_t cd[2] = {m->n_raw, m->n_features}, id[1] = {m->n_raw};
-        rc |= write_floats(f, "/linear/coef", 2, cd, m->linear.coef);
-        rc |= write_floats(f, "/linear/intercept", 1, id, m->linear.intercept);
+        rc |= ms_model_write_floats(f, "/linear/coef", 2, cd, m->linear.coef);
+        rc |= ms_model_write_floats(f, "/linear/intercept", 1, id, m->linear.intercept);
+    } else if (m->kind == MS_KIND_TREES) {
+        rc |= ms_trees_write(f, m);
+    } else if (m->kind == MS_KIND_MLP) {
+        rc |= ms_mlp_write(f, m);
     }
     errno = 0;
     if (H5Fclose(f) < 0)
@@ -515,6 +626,10 @@ void ms_model_describe(const ms_model *m, FILE *out)
     }
     if (m->kind == MS_KIND_LINEAR)
         fprintf(out, "weights:   %zu x %zu\n", m->n_raw, m->n_features);
+    else if (m->kind == MS_KIND_TREES)
+        ms_trees_describe(m, out);
+    else if (m->kind == MS_KIND_MLP)
+        ms_mlp_describe(m, out);
     if (m->source)
         fprintf(out, "source:    %s\n", m->source);
 }
