@@ -46,6 +46,21 @@ void ms_linear_scalar(const ms_model *m, const float *x, size_t n_rows, float *r
 void ms_linear_avx2(const ms_model *m, const float *x, size_t n_rows, float *raw);
 void ms_linear_avx512(const ms_model *m, const float *x, size_t n_rows, float *raw);
 
+/* Tree ensembles: raw = base_score + the trees' leaves (model.h ms_trees),
+ * using the compiled layout built on load. NaN takes the missing branch. */
+typedef void (*ms_trees_fn)(const ms_model *m, const float *x, size_t n_rows, float *raw);
+void ms_trees_scalar(const ms_model *m, const float *x, size_t n_rows, float *raw);
+void ms_trees_avx2(const ms_model *m, const float *x, size_t n_rows, float *raw);
+void ms_trees_avx512(const ms_model *m, const float *x, size_t n_rows, float *raw);
+
+/* MLPs: work holds ms_mlp_work_floats(m, n_rows) floats for hidden layers. */
+typedef void (*ms_mlp_fn)(const ms_model *m, const float *x, size_t n_rows, float *raw,
+                          float *work);
+size_t ms_mlp_work_floats(const ms_model *m, size_t n_rows);
+void ms_mlp_scalar(const ms_model *m, const float *x, size_t n_rows, float *raw, float *work);
+void ms_mlp_avx2(const ms_model *m, const float *x, size_t n_rows, float *raw, float *work);
+void ms_mlp_avx512(const ms_model *m, const float *x, size_t n_rows, float *raw, float *work);
+
 /* Apply the link in place of raw -> out (both row-major). */
 void ms_apply_link(const ms_model *m, const float *raw, size_t n_rows, float *out);
 

@@ -27,6 +27,18 @@ static const ms_linear_fn linear_fns[MS_ISA_COUNT] = {
     [MS_ISA_AVX512] = ms_linear_avx512,
 };
 
+static const ms_trees_fn trees_fns[MS_ISA_COUNT] = {
+    [MS_ISA_SCALAR] = ms_trees_scalar,
+    [MS_ISA_AVX2] = ms_trees_avx2,
+    [MS_ISA_AVX512] = ms_trees_avx512,
+};
+
+static const ms_mlp_fn mlp_fns[MS_ISA_COUNT] = {
+    [MS_ISA_SCALAR] = ms_mlp_scalar,
+    [MS_ISA_AVX2] = ms_mlp_avx2,
+    [MS_ISA_AVX512] = ms_mlp_avx512,
+};
+
 const char *ms_isa_name(ms_isa isa)
 {
     return (unsigned)isa < MS_ISA_COUNT ? isa_names[isa].name : "?";
@@ -98,12 +110,11 @@ ms_status ms_isa_select(ms_isa *isa, ms_error *err)
 
 size_t ms_predict_scratch_floats(const ms_model *m, size_t n_rows)
 {
-    switch (m->kind) {
-    case MS_KIND_LINEAR:
-    default:
-        /* the raw scores; kinds with hidden layers will add theirs here */
-        return n_rows * (m->n_raw ? m->n_raw : 1);
-    }
+    /* the raw scores, then (MLP) the hidden layers' work space */
+    size_t raw = n_rows * (m->n_raw ? m->n_raw : 1);
+    if (m->kind == MS_KIND_MLP)
+        raw += ms_mlp_work_floats(m, n_rows);
+    return raw;
 }
 
 void ms_predict(const ms_model *m, ms_isa isa, const float *x, size_t n_rows, float *out,
@@ -116,7 +127,11 @@ void ms_predict(const ms_model *m, ms_isa isa, const float *x, size_t n_rows, fl
         linear_fns[isa](m, x, n_rows, scratch);
         break;
     case MS_KIND_TREES:
+        trees_fns[isa](m, x, n_rows, scratch);
+        break;
     case MS_KIND_MLP:
+        mlp_fns[isa](m, x, n_rows, scratch, scratch + n_rows * m->n_raw);
+        break;
     default:
         /* ms_model_validate refuses kinds this build has no kernel for, so
          * reaching here is a bug; stop rather than write garbage scores */
