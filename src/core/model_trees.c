@@ -165,8 +165,8 @@ ms_status ms_trees_read(hid_t f, const char *path, ms_model *m, ms_error *err)
     }
     t->n_trees = (size_t)n_off - 1;
     if (offs[0] != 0 || offs[t->n_trees] <= 0 || offs[t->n_trees] > INT32_MAX) {
-        st = ms_error_set(err, MS_EMODEL, "%s: /trees/node_offset must run from 0 to the node count",
-                          path);
+        st = ms_error_set(err, MS_EMODEL,
+                          "%s: /trees/node_offset must run from 0 to the node count", path);
         goto done;
     }
     t->n_nodes = (size_t)offs[t->n_trees];
@@ -239,10 +239,9 @@ static ms_status check_tree(const ms_model *m, size_t ti, uint8_t *seen, uint32_
                                     ti, i);
             for (size_t k = 0; k < t->leaf_width; k++)
                 if (!isfinite(t->value[g * t->leaf_width + k]))
-                    return ms_error_set(err, MS_EMODEL, "%s: tree %zu node %u: leaf value is %s",
-                                        path, ti, i,
-                                        isnan(t->value[g * t->leaf_width + k]) ? "NaN"
-                                                                               : "infinite");
+                    return ms_error_set(
+                        err, MS_EMODEL, "%s: tree %zu node %u: leaf value is %s", path, ti, i,
+                        isnan(t->value[g * t->leaf_width + k]) ? "NaN" : "infinite");
             continue;
         }
         if (feat < -1 || (size_t)feat >= m->n_features)
@@ -295,8 +294,8 @@ static ms_status validate(const ms_model *m, const char *path, size_t *depth, si
     if (t->n_trees == 0 || t->n_nodes == 0)
         return ms_error_set(err, MS_EMODEL, "%s: the model has no trees", path);
     if (t->n_nodes > INT32_MAX)
-        return ms_error_set(err, MS_EMODEL, "%s: %zu nodes is more than this build supports",
-                            path, t->n_nodes);
+        return ms_error_set(err, MS_EMODEL, "%s: %zu nodes is more than this build supports", path,
+                            t->n_nodes);
     if (t->split != MS_SPLIT_LT && t->split != MS_SPLIT_LE)
         return ms_error_set(err, MS_EMODEL, "%s: unknown split rule %d", path, (int)t->split);
     if (t->leaf_width != 1 && t->leaf_width != m->n_raw)
@@ -322,8 +321,8 @@ static ms_status validate(const ms_model *m, const char *path, size_t *depth, si
             biggest = n;
         if (t->leaf_width == 1 && (t->tree_output[i] < 0 || (size_t)t->tree_output[i] >= m->n_raw))
             return ms_error_set(err, MS_EMODEL,
-                                "%s: tree %zu adds to score %d, but the model has %zu scores",
-                                path, i, (int)t->tree_output[i], m->n_raw);
+                                "%s: tree %zu adds to score %d, but the model has %zu scores", path,
+                                i, (int)t->tree_output[i], m->n_raw);
     }
     seen = malloc(biggest);
     stack = malloc(biggest * sizeof *stack);
@@ -397,14 +396,14 @@ int ms_trees_write(hid_t f, const ms_model *m)
 void ms_trees_describe(const ms_model *m, FILE *out)
 {
     const ms_trees *t = &m->trees;
-    fprintf(out, "trees:     %zu (%zu nodes, %zu leaves, max depth %zu)\n", t->n_trees,
-            t->n_nodes, t->n_leaves, t->max_depth);
+    fprintf(out, "trees:     %zu (%zu nodes, %zu leaves, max depth %zu)\n", t->n_trees, t->n_nodes,
+            t->n_leaves, t->max_depth);
     fprintf(out, "splits:    go left when x %s threshold; missing values %s\n",
             t->split == MS_SPLIT_LE ? "<=" : "<",
             t->missing_is_error ? "are bad rows" : "follow each split's default branch");
     fprintf(out, "scores:    %zu = base_score + %s of %s (%s)\n", m->n_raw,
-            t->mean ? "mean" : "sum", t->leaf_width == 1 ? "one leaf value per tree"
-                                                        : "leaf vectors",
+            t->mean ? "mean" : "sum",
+            t->leaf_width == 1 ? "one leaf value per tree" : "leaf vectors",
             t->float32_sum ? "float32, tree order" : "float64");
 }
 

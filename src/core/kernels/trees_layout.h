@@ -33,15 +33,15 @@ typedef struct ms_tree_layout {
     size_t n_trees;
     size_t n_nodes;
     size_t leaf_width;
-    uint32_t *root;    /* n_trees: the tree's root node */
-    uint32_t *depth;   /* n_trees: steps from the root to its deepest leaf */
-    int32_t *out;      /* n_trees: the score a tree adds to (leaf_width 1) */
-    int32_t *child;    /* n_nodes: left child (right = left + 1), -1 for a leaf */
-    uint32_t *feat;    /* n_nodes: feature | MS_FEAT_MISSING_LEFT */
-    float *thr;        /* n_nodes: go left when x < thr (splits) */
-    float *leaf_f32;   /* n_nodes (leaf_width 1): leaf value as float */
-    double *leaf_f64;  /* n_nodes * leaf_width: leaf value as double */
-    double *divisor;   /* n_raw: trees adding to the score (aggregate mean), else 1 */
+    uint32_t *root;   /* n_trees: the tree's root node */
+    uint32_t *depth;  /* n_trees: steps from the root to its deepest leaf */
+    int32_t *out;     /* n_trees: the score a tree adds to (leaf_width 1) */
+    int32_t *child;   /* n_nodes: left child (right = left + 1), -1 for a leaf */
+    uint32_t *feat;   /* n_nodes: feature | MS_FEAT_MISSING_LEFT */
+    float *thr;       /* n_nodes: go left when x < thr (splits) */
+    float *leaf_f32;  /* n_nodes (leaf_width 1): leaf value as float */
+    double *leaf_f64; /* n_nodes * leaf_width: leaf value as double */
+    double *divisor;  /* n_raw: trees adding to the score (aggregate mean), else 1 */
     /* Trees are scored in groups small enough to stay in cache while a
      * block of rows walks them: group g is trees group_start[g] ..
      * group_start[g+1] - 1. */
