@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cluster/run.h"
 #include "mpiscore/registry.h"
@@ -68,7 +69,17 @@ done:
     return st;
 }
 
-/* All ranks learn rank 0's status; on failure every rank returns it. */
+/* "rank N on HOST": which process, and which node to look at, in messages
+ * about one rank of a run that may span several hosts. */
+static void rank_label(int rank, char *buf, size_t sz)
+{
+    char host[256] = "?";
+    gethostname(host, sizeof host - 1);
+    snprintf(buf, sz, "rank %d on %.200s", rank, host);
+}
+
+/* All ranks learn the worst status and its message; on failure every rank
+ * returns it. A message from another rank than 0 says which rank and host. */
 static ms_status agree(ms_run *r, ms_status mine, ms_error *err)
 {
     int v[2] = {(int)mine, r->rank}, worst[2];
@@ -76,11 +87,14 @@ static ms_status agree(ms_run *r, ms_status mine, ms_error *err)
     MPI_Allreduce(v, worst, 1, MPI_2INT, MPI_MAXLOC, r->comm);
     if (worst[0] == MS_OK)
         return MS_OK;
-    char msg[MS_ERROR_MSG_MAX];
+    char msg[MS_ERROR_MSG_MAX], who[256] = "";
+    if (r->rank == worst[1] && worst[1] != 0)
+        rank_label(r->rank, who, sizeof who);
     snprintf(msg, sizeof msg, "%s", err->msg);
+    MPI_Bcast(who, (int)sizeof who, MPI_CHAR, worst[1], r->comm);
     MPI_Bcast(msg, (int)sizeof msg, MPI_CHAR, worst[1], r->comm);
     if (worst[1] != 0)
-        ms_error_set(err, (ms_status)worst[0], "rank %d: %s", worst[1], msg);
+        ms_error_set(err, (ms_status)worst[0], "%s: %s", who, msg);
     else
         ms_error_set(err, (ms_status)worst[0], "%s", msg);
     return (ms_status)worst[0];
@@ -165,9 +179,33 @@ int ms_run_main(const ms_run_opts *o, MPI_Comm comm)
     if ((st = agree(&r, st, &err)) != MS_OK)
         goto done;
 
-    /* Descriptors need every rank to see every file; otherwise ship bytes. */
-    int visible = r.rank == 0 || ms_loader_files_visible(r.in), all_visible = 0;
-    MPI_Allreduce(&visible, &all_visible, 1, MPI_INT, MPI_MIN, comm);
+    /* One kernel variant on every rank: the variants agree within rounding,
+     * not bit for bit, so on hosts with different CPUs the output would depend
+     * on which rank scored which batch (and a resumed run could differ from
+     * an uninterrupted one). The least capable rank decides; a rank whose
+     * MPISCORE_ISA forced a better variant fails the run rather than fall
+     * back silently. */
+    int isa_mine[2] = {(int)r.isa, r.rank}, isa_min[2];
+    MPI_Allreduce(isa_mine, isa_min, 1, MPI_2INT, MPI_MINLOC, comm);
+    const char *forced = getenv("MPISCORE_ISA");
+    if (isa_min[0] != (int)r.isa && forced && *forced)
+        st = ms_error_set(&err, MS_EUSAGE,
+                          "MPISCORE_ISA=%s, but rank %d runs %s: every rank must run the "
+                          "same kernel variant",
+                          forced, isa_min[1], ms_isa_name((ms_isa)isa_min[0]));
+    r.isa = (ms_isa)isa_min[0];
+
+    /* Descriptors need every rank to see every file; otherwise ship bytes.
+     * The first rank that cannot is named: a node missing a mount shows. */
+    int vis[2] = {r.rank == 0 || ms_loader_files_visible(r.in), r.rank}, first_blind[2];
+    MPI_Allreduce(vis, first_blind, 1, MPI_2INT, MPI_MINLOC, comm);
+    int all_visible = first_blind[0];
+    char blind[256] = "";
+    if (!all_visible) {
+        if (r.rank == first_blind[1])
+            rank_label(r.rank, blind, sizeof blind);
+        MPI_Bcast(blind, (int)sizeof blind, MPI_CHAR, first_blind[1], comm);
+    }
     r.send_bytes =
         o->transport == MS_TRANSPORT_BYTES || (o->transport == MS_TRANSPORT_AUTO && !all_visible);
     if (r.send_bytes && r.rank == 0) {
@@ -178,11 +216,16 @@ int ms_run_main(const ms_run_opts *o, MPI_Comm comm)
                                   "transport is for CSV)",
                                   r.in->files[i].path);
         if (st == MS_OK && o->transport == MS_TRANSPORT_AUTO)
-            ms_log(&r, MS_LOG_INFO, "inputs are not visible on every rank: sending bytes");
+            ms_log(&r, MS_LOG_INFO,
+                   "inputs are not visible on every rank (%s cannot read them all at their "
+                   "planned sizes): sending bytes",
+                   blind);
     }
     if (o->transport == MS_TRANSPORT_DESC && !all_visible && r.rank == 0)
         st = ms_error_set(&err, MS_EINPUT,
-                          "--transport descriptors: some ranks cannot read the inputs");
+                          "--transport descriptors: %s cannot read every input file at its "
+                          "planned size",
+                          blind);
     if (st == MS_OK)
         st = ms_scorer_create(r.model, r.isa, r.in, r.fmt, &r.scorer, &err);
     if ((st = agree(&r, st, &err)) != MS_OK)
