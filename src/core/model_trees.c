@@ -35,6 +35,7 @@ static void layout_free(ms_tree_layout *l)
     free(l->leaf_f32);
     free(l->leaf_f64);
     free(l->divisor);
+    free(l->packed);
     free(l->group_start);
     free(l);
 }
@@ -426,6 +427,31 @@ static float lt_threshold(double thr, ms_split_rule rule)
     return nextafterf(f, INFINITY);
 }
 
+/* Fill l->packed if every node fits 64 bits (trees_layout.h); a model that
+ * does not fit, or no memory for it, leaves it NULL (the unpacked layout
+ * scores the same, a little slower). */
+static void pack(ms_tree_layout *l, size_t n_features)
+{
+    if (n_features > 0xffff)
+        return;
+    for (size_t n = 0; n < l->n_nodes; n++)
+        if (l->child[n] >= 0 && (size_t)l->child[n] - n > 0x7fff)
+            return;
+    if (!(l->packed = malloc(l->n_nodes * sizeof *l->packed)))
+        return;
+    for (size_t n = 0; n < l->n_nodes; n++) {
+        uint32_t meta, bits;
+        float thr = l->child[n] >= 0 ? l->thr[n] : NAN;
+        memcpy(&bits, &thr, sizeof bits);
+        if (l->child[n] < 0)
+            meta = MS_FEAT_MISSING_LEFT;
+        else
+            meta = (l->feat[n] & MS_FEAT_MISSING_LEFT) | (l->feat[n] & MS_FEAT_MASK) |
+                   (uint32_t)((size_t)l->child[n] - n) << 16;
+        l->packed[n] = (uint64_t)meta << 32 | bits;
+    }
+}
+
 ms_status ms_trees_compile(ms_model *m, ms_error *err)
 {
     ms_trees *t = &m->trees;
@@ -508,6 +534,7 @@ ms_status ms_trees_compile(ms_model *m, ms_error *err)
         base += n;
     }
     l->group_start[l->n_groups] = t->n_trees;
+    pack(l, m->n_features);
     for (size_t k = 0; k < m->n_raw; k++)
         l->divisor[k] = t->mean ? 0.0 : 1.0;
     if (t->mean) {

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../../src/core/kernels/trees_layout.h"
 #include "../../src/core/model_internal.h"
 #include "check.h"
 #include "mpiscore/kernels.h"
@@ -160,12 +161,21 @@ static void fill_inputs(float *x, size_t n)
     }
 }
 
-static void compare_isas(const char *what, ms_model *m)
+/* unpacked: drop the packed layout so the kernels' general walk runs (it
+ * serves models with more than 2^16 features or very wide trees). */
+static void compare_isas(const char *what, ms_model *m, int unpacked)
 {
     static const size_t rows[] = {1, 15, 16, 17, 63, 64, 65, 255, 256, 257, 700};
     ms_error err;
     CHECK_MSG(ms_model_validate(m, "t.h5", &err) == MS_OK, "%s: %s", what, err.msg);
     CHECK_FATAL(ms_trees_compile(m, &err) == MS_OK);
+    ms_tree_layout *l = m->trees.compiled;
+    if (unpacked) {
+        free(l->packed);
+        l->packed = NULL;
+    } else {
+        CHECK_MSG(l->packed != NULL, "%s: expected a packed layout", what);
+    }
     for (size_t ri = 0; ri < sizeof rows / sizeof rows[0]; ri++) {
         size_t n = rows[ri];
         float *x = malloc(n * m->n_features * sizeof *x);
@@ -206,11 +216,13 @@ static void test_isas(void)
         {.n_trees = 300, .n_raw = 1, .w = 1, .nf = 12, .le = 0, .f32 = 1, .lopsided = 1},
     };
     for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) {
-        char what[64];
-        snprintf(what, sizeof what, "config %zu", i);
-        ms_model *m = make_forest(&configs[i]);
-        compare_isas(what, m);
-        ms_model_free(m);
+        for (int unpacked = 0; unpacked < 2; unpacked++) {
+            char what[64];
+            snprintf(what, sizeof what, "config %zu%s", i, unpacked ? " (unpacked)" : "");
+            ms_model *m = make_forest(&configs[i]);
+            compare_isas(what, m, unpacked);
+            ms_model_free(m);
+        }
     }
 }
 

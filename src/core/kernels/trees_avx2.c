@@ -42,6 +42,39 @@ static inline void walk(const ms_tree_layout *l, size_t t, const float *x, const
     }
 }
 
+/* walk() on the packed layout (trees_layout.h): two 4-lane 64-bit gathers
+ * fetch 8 whole nodes; leaves stay put by construction. */
+static inline void walk_packed(const ms_tree_layout *l, size_t t, const float *x,
+                               const __m256i *rowoff, __m256i *idx)
+{
+    const __m256i split = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+    const __m256i minus1 = _mm256_set1_epi32(-1), low16 = _mm256_set1_epi32(0xffff);
+    const __m256i rel15 = _mm256_set1_epi32(0x7fff);
+    const long long *nodes = (const long long *)l->packed;
+    for (int b = 0; b < VECS; b++)
+        idx[b] = _mm256_set1_epi32((int)l->root[t]);
+    for (uint32_t d = 0; d < l->depth[t]; d++) {
+        for (int b = 0; b < VECS; b++) {
+            __m256i id = idx[b];
+            __m256i lo = _mm256_i32gather_epi64(nodes, _mm256_castsi256_si128(id), 8);
+            __m256i hi = _mm256_i32gather_epi64(nodes, _mm256_extracti128_si256(id, 1), 8);
+            lo = _mm256_permutevar8x32_epi32(lo, split); /* thr 0-3 | meta 0-3 */
+            hi = _mm256_permutevar8x32_epi32(hi, split); /* thr 4-7 | meta 4-7 */
+            __m256 th = _mm256_castsi256_ps(_mm256_permute2x128_si256(lo, hi, 0x20));
+            __m256i meta = _mm256_permute2x128_si256(lo, hi, 0x31);
+            __m256 xv = _mm256_i32gather_ps(
+                x, _mm256_add_epi32(rowoff[b], _mm256_and_si256(meta, low16)), 4);
+            __m256 lt = _mm256_cmp_ps(xv, th, _CMP_LT_OQ);
+            __m256 nge = _mm256_cmp_ps(xv, th, _CMP_NGE_UQ);
+            __m256i left =
+                _mm256_castps_si256(_mm256_blendv_ps(lt, nge, _mm256_castsi256_ps(meta)));
+            __m256i rel = _mm256_and_si256(_mm256_srli_epi32(meta, 16), rel15);
+            /* left lanes are -1: node + rel + 1 + left */
+            idx[b] = _mm256_add_epi32(_mm256_add_epi32(id, rel), _mm256_sub_epi32(left, minus1));
+        }
+    }
+}
+
 void ms_trees_avx2(const ms_model *m, const float *x, size_t n_rows, float *raw)
 {
     const ms_tree_layout *l = m->trees.compiled;
@@ -79,7 +112,10 @@ void ms_trees_avx2(const ms_model *m, const float *x, size_t n_rows, float *raw)
                 }
                 const float *xb = x + r0 * nf;
                 for (size_t ti = l->group_start[g]; ti < l->group_start[g + 1]; ti++) {
-                    walk(l, ti, xb, rowoff, idx);
+                    if (l->packed)
+                        walk_packed(l, ti, xb, rowoff, idx);
+                    else
+                        walk(l, ti, xb, rowoff, idx);
                     if (w == 1) {
                         size_t k = (size_t)l->out[ti];
                         for (int b = 0; b < VECS; b++) {

@@ -51,6 +51,58 @@ static inline void walk(const ms_tree_layout *l, size_t t, const float *x, const
     }
 }
 
+/* walk() on the packed layout: one 64-bit gather per 8 lanes fetches
+ * threshold, feature, child offset and missing bit; leaves stay put by
+ * construction, so there is no leaf mask. */
+static inline void walk_packed(const ms_tree_layout *l, size_t t, const float *x,
+                               const __m512i *rowoff, __m512i *idx)
+{
+    const __m512i even =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    const __m512i one = _mm512_set1_epi32(1), low16 = _mm512_set1_epi32(0xffff);
+    const __m512i rel15 = _mm512_set1_epi32(0x7fff);
+    const long long *nodes = (const long long *)l->packed;
+    uint32_t depth = l->depth[t];
+    /* level 0: every lane is at the root, so its node is a broadcast */
+    __m512i root = _mm512_set1_epi32((int)l->root[t]);
+    __m512i meta0 = _mm512_set1_epi32((int)(uint32_t)(l->packed[l->root[t]] >> 32));
+    __m512 th0 = _mm512_castsi512_ps(_mm512_set1_epi32((int)(uint32_t)l->packed[l->root[t]]));
+    for (int b = 0; b < VECS; b++) {
+        if (!depth) {
+            idx[b] = root;
+            continue;
+        }
+        __m512 xv =
+            _mm512_i32gather_ps(_mm512_add_epi32(rowoff[b], _mm512_and_si512(meta0, low16)), x, 4);
+        __mmask16 dl = _mm512_movepi32_mask(meta0);
+        __mmask16 lt = _mm512_cmp_ps_mask(xv, th0, _CMP_LT_OQ);
+        __mmask16 nge = _mm512_cmp_ps_mask(xv, th0, _CMP_NGE_UQ);
+        __mmask16 left = (__mmask16)((lt & ~dl) | (nge & dl));
+        __m512i next =
+            _mm512_add_epi32(root, _mm512_and_si512(_mm512_srli_epi32(meta0, 16), rel15));
+        idx[b] = _mm512_mask_add_epi32(next, (__mmask16)~left, next, one);
+    }
+    for (uint32_t d = 1; d < depth; d++) {
+        for (int b = 0; b < VECS; b++) {
+            __m512i id = idx[b];
+            __m512i lo = _mm512_i32gather_epi64(_mm512_castsi512_si256(id), nodes, 8);
+            __m512i hi = _mm512_i32gather_epi64(_mm512_extracti64x4_epi64(id, 1), nodes, 8);
+            __m512 th = _mm512_castsi512_ps(_mm512_permutex2var_epi32(lo, even, hi));
+            __m512i meta = _mm512_permutex2var_epi32(lo, odd, hi);
+            __m512 xv = _mm512_i32gather_ps(
+                _mm512_add_epi32(rowoff[b], _mm512_and_si512(meta, low16)), x, 4);
+            __mmask16 dl = _mm512_movepi32_mask(meta);
+            __mmask16 lt = _mm512_cmp_ps_mask(xv, th, _CMP_LT_OQ);
+            __mmask16 nge = _mm512_cmp_ps_mask(xv, th, _CMP_NGE_UQ);
+            __mmask16 left = (__mmask16)((lt & ~dl) | (nge & dl));
+            __m512i next =
+                _mm512_add_epi32(id, _mm512_and_si512(_mm512_srli_epi32(meta, 16), rel15));
+            idx[b] = _mm512_mask_add_epi32(next, (__mmask16)~left, next, one);
+        }
+    }
+}
+
 void ms_trees_avx512(const ms_model *m, const float *x, size_t n_rows, float *raw)
 {
     const ms_tree_layout *l = m->trees.compiled;
@@ -92,7 +144,10 @@ void ms_trees_avx512(const ms_model *m, const float *x, size_t n_rows, float *ra
                 }
                 const float *xb = x + r0 * nf;
                 for (size_t ti = l->group_start[g]; ti < l->group_start[g + 1]; ti++) {
-                    walk(l, ti, xb, rowoff, idx);
+                    if (l->packed)
+                        walk_packed(l, ti, xb, rowoff, idx);
+                    else
+                        walk(l, ti, xb, rowoff, idx);
                     if (w == 1) {
                         size_t k = (size_t)l->out[ti];
                         for (int b = 0; b < VECS; b++) {

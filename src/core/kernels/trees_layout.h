@@ -16,6 +16,7 @@
  * nothing):
  *   - child[n] >= 0 implies child[n] + 1 < n_nodes, both in the same tree;
  *   - feat[n] & MS_FEAT_MASK < n_features for every node (leaves: 0);
+ *   - packed: node + (child - node) + 1 < n_nodes for splits, as above;
  *   - a walk from root[t] reaches a leaf in at most depth[t] steps;
  *   - leaf_f32[n] is the leaf's value as float (leaf_width 1), leaf_f64[n]
  *     as double; for leaf_width > 1, leaf_f64[n * w .. n * w + w - 1].
@@ -41,7 +42,15 @@ typedef struct ms_tree_layout {
     float *thr;       /* n_nodes: go left when x < thr (splits) */
     float *leaf_f32;  /* n_nodes (leaf_width 1): leaf value as float */
     double *leaf_f64; /* n_nodes * leaf_width: leaf value as double */
-    double *divisor;  /* n_raw: trees adding to the score (aggregate mean), else 1 */
+    /* The same nodes packed in 64 bits when every model fits (features
+     * < 2^16, a child at most 2^15 - 1 nodes after its parent): low word
+     * the threshold's bits, high word feature | (child - node) << 16 |
+     * missing-left << 31. A leaf is (child - node) = 0 with a NaN
+     * threshold and missing-left set: every x then "goes left" and stays.
+     * One 64-bit gather fetches a whole node, and there is no leaf test.
+     * NULL when the model does not fit. */
+    uint64_t *packed;
+    double *divisor; /* n_raw: trees adding to the score (aggregate mean), else 1 */
     /* Trees are scored in groups small enough to stay in cache while a
      * block of rows walks them: group g is trees group_start[g] ..
      * group_start[g+1] - 1. */
