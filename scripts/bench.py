@@ -151,6 +151,13 @@ def write_doc(a, f):
     r = subprocess.run(["gnuplot", "-e", gp], capture_output=True, text=True)
     if r.returncode != 0:
         print("bench: gnuplot failed:", r.stderr.strip())
+    # keep the tree-ensemble section scripts/bench_trees.py writes
+    trees = ""
+    if os.path.exists(a.doc):
+        old = open(a.doc).read()
+        if "<!-- trees:begin -->" in old and "<!-- trees:end -->" in old:
+            trees = "\n" + old[old.index("<!-- trees:begin -->"):old.index("<!-- trees:end -->")] + \
+                "<!-- trees:end -->\n"
     with open(a.doc, "w") as fh:
         fh.write(f"""# Benchmarks
 
@@ -195,7 +202,7 @@ compare ratios from one run, not figures across runs.
 Targets of the first milestone and where they stand in this run:
 end-to-end >= 10x the peer ({f['speedup_vs_peer_n2']:.1f}x), CSV ingest >= 300 MB/s per
 core ({f['ingest_mb_s_per_core']:.0f} MB/s), 1 -> 2 ranks >= 1.8x ({f['scaling_1_to_2']:.2f}x).
-""")
+""" + trees)
     print(f"wrote {a.doc} and {png}")
 
 

@@ -1,9 +1,24 @@
 #!/usr/bin/env bash
-# Build and run the throughput benchmark (scripts/bench.py); figures go to
-# docs/benchmarks.md. Extra arguments go to bench.py (e.g. --rows 200000).
+# Build and run the throughput benchmarks; figures go to docs/benchmarks.md.
+#   bash scripts/bench.sh            # linear (scripts/bench.py) and trees (scripts/bench_trees.py)
+#   bash scripts/bench.sh --linear [bench.py options, e.g. --rows 200000]
+#   bash scripts/bench.sh --trees  [bench_trees.py options, e.g. --trees 100]
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 bash "$here/scripts/setup.sh"
 build=$(bash "$here/scripts/build.sh")
 py=$(bash "$here/scripts/find-python.sh")
-exec "$py" "$here/scripts/bench.py" --mpiscore "$build/mpiscore" --doc "$here/docs/benchmarks.md" "$@"
+what=all
+case "${1:-}" in
+--linear | --trees)
+    what=${1#--}
+    shift
+    ;;
+esac
+common=(--mpiscore "$build/mpiscore" --doc "$here/docs/benchmarks.md")
+if [ "$what" != trees ]; then
+    "$py" "$here/scripts/bench.py" "${common[@]}" "$@"
+fi
+if [ "$what" != linear ]; then
+    "$py" "$here/scripts/bench_trees.py" "${common[@]}" "$@"
+fi

@@ -1,0 +1,265 @@
+#!/usr/bin/env python3
+"""Tree-ensemble benchmark: mpiscore against XGBoost's own predictor, same
+machine, same run, same data and model.
+
+  bench_trees.py --mpiscore BUILD/mpiscore [--rows 1000000] [--features 30]
+                 [--trees 500] [--depth 8] [--class-rounds 200] [--work DIR]
+                 [--repeat 3] [--doc docs/benchmarks.md]
+
+For a binary model (binary:logistic, TREES rounds of depth DEPTH) and a
+3-class model (multi:softprob, CLASS_ROUNDS rounds = 3 x CLASS_ROUNDS trees):
+1. Generates ROWS x FEATURES float32 rows (2% missing) once into --work as
+   CSV and HDF5; trains the model on the first 200,000 rows with XGBoost
+   (hist) and imports it with `mpiscore model import xgboost`.
+2. Peers: XGBoost `inplace_predict` on the array already in memory, with
+   nthread=1 (per core) and nthread=2 (the machine); and the end-to-end
+   Python path: pandas.read_csv + inplace_predict (nthread=2) + to_csv.
+3. mpiscore: `mpirun -n 2` on the HDF5 and on the CSV (CSV out), and
+   `mpirun -n 1` on the HDF5; outputs are checked against XGBoost's
+   (|diff| <= 1e-5) before any figure is reported.
+4. Prints ns per tree x row per core (XGBoost: seconds x threads / (rows x
+   trees); mpiscore: the kernel seconds summed over ranks from --metrics,
+   / (rows x trees)) and the ratios; with --doc writes them into
+   docs/benchmarks.md between the trees markers, with a gnuplot PNG.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BEGIN, END = "<!-- trees:begin -->", "<!-- trees:end -->"
+
+
+def sh(cmd, env=None):
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"bench_trees: {' '.join(cmd)} failed ({r.returncode}): {r.stderr.strip()}")
+    return r
+
+
+def best(fn, repeat):
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def make_data(a, work):
+    import h5py
+    csv, h5 = os.path.join(work, "data.csv"), os.path.join(work, "data.h5")
+    if os.path.exists(csv) and os.path.exists(h5):
+        with h5py.File(h5, "r") as f:
+            return f["features"][:], csv, h5
+    print(f"generating {a.rows:,} x {a.features} ...", flush=True)
+    rng = np.random.default_rng(42)
+    x = rng.normal(size=(a.rows, a.features)).astype(np.float32)
+    # float32 values that print and read back exactly (9 significant digits)
+    x[rng.random(x.shape) < 0.02] = np.nan
+    names = [f"f{i}" for i in range(a.features)]
+    with h5py.File(h5 + ".tmp", "w") as f:
+        d = f.create_dataset("features", data=x, chunks=(min(65536, a.rows), a.features))
+        d.attrs["feature_names"] = names
+        f["ids"] = np.arange(a.rows, dtype=np.int64)
+    os.replace(h5 + ".tmp", h5)
+    df = pd.DataFrame(x, columns=names)
+    df.insert(0, "row_id", np.arange(a.rows))
+    df.to_csv(csv + ".tmp", index=False, float_format="%.9g")
+    os.replace(csv + ".tmp", csv)
+    return x, csv, h5
+
+
+def labels(x, classes):
+    z = np.nan_to_num(x[:, 0] + x[:, 1] * x[:, 2] - 0.5 * x[:, 3] ** 2 + np.sin(x[:, 4]))
+    if classes == 2:
+        return (z > 0).astype(int)
+    return np.digitize(z, [-0.7, 0.7])
+
+
+def train(a, x, work, name, params, rounds, env):
+    import xgboost as xgb
+    js, h5 = os.path.join(work, f"{name}.json"), os.path.join(work, f"{name}.h5")
+    if not os.path.exists(js):
+        print(f"training {name}: {rounds} rounds, depth {a.depth} ...", flush=True)
+        n = min(200_000, len(x))
+        dm = xgb.DMatrix(x[:n], label=labels(x[:n], params.get("num_class", 2)))
+        bst = xgb.train(dict(params, max_depth=a.depth, eta=0.1, tree_method="hist", nthread=2),
+                        dm, rounds)
+        bst.save_model(js)
+    sh([a.mpiscore, "model", "import", "xgboost", js, "-o", h5], env)
+    bst = xgb.Booster(model_file=js)
+    return bst, h5
+
+
+def bench_model(a, name, x, csv, h5_in, work, params, rounds, env):
+    bst, model = train(a, x, work, name, params, rounds, env)
+    n_trees = len(json.loads(bst.save_raw("json"))["learner"]["gradient_booster"]["model"]["trees"])
+    rows = len(x)
+    multi = "num_class" in params
+    res = {"name": name, "trees": n_trees, "rows": rows}
+
+    def xgb_mem(threads):
+        bst.set_param({"nthread": threads})
+        return bst.inplace_predict(x)
+
+    print(f"{name}: XGBoost inplace_predict, 1 and 2 threads ...", flush=True)
+    res["xgb_mem_1"] = best(lambda: xgb_mem(1), a.repeat)
+    res["xgb_mem_2"] = best(lambda: xgb_mem(2), a.repeat)
+    ref = xgb_mem(2)
+    ref = ref if multi else np.stack([1 - ref, ref], axis=1)
+    peer_out = os.path.join(work, f"{name}_peer.csv")
+
+    def xgb_e2e():
+        df = pd.read_csv(csv)
+        bst.set_param({"nthread": 2})
+        p = bst.inplace_predict(df.iloc[:, 1:].to_numpy(dtype=np.float32))
+        p = p if multi else np.stack([1 - p, p], axis=1)
+        out = pd.DataFrame(p, columns=[f"p_{k}" for k in range(p.shape[1])])
+        out.insert(0, "row_id", df["row_id"])
+        out["label"] = np.argmax(p, axis=1)
+        out.to_csv(peer_out, index=False)
+
+    print(f"{name}: pandas + XGBoost end to end ...", flush=True)
+    res["xgb_e2e"] = best(xgb_e2e, a.repeat)
+
+    for key, n, inp, out, idcol in (("h5_n1", 1, h5_in, "h5_n1.h5", "ids"),
+                                    ("h5_n2", 2, h5_in, "h5_n2.h5", "ids"),
+                                    ("csv_n2", 2, csv, "csv_n2.csv", "row_id")):
+        out = os.path.join(work, f"{name}_{out}")
+        met = os.path.join(work, f"{name}_{key}.json")
+        cmd = ["mpirun", "-n", str(n), a.mpiscore, "run", "--model", model, "--input", inp,
+               "--output", out, "--overwrite", "--id-column", idcol, "--metrics", met]
+        print(f"{name}: mpiscore {key} ...", flush=True)
+        res[key] = best(lambda: sh(cmd, env), a.repeat)
+        m = json.load(open(met))
+        res[key + "_score_s"] = sum(r["score_s"] for r in m["per_rank"])
+        res["isa"] = m["isa"]
+        if out.endswith(".csv"):
+            mine = pd.read_csv(out).filter(like="p_").to_numpy()
+        else:
+            import h5py
+            with h5py.File(out, "r") as f:
+                mine = f["predictions"][:]
+        diff = float(np.max(np.abs(mine - ref)))
+        if diff > 1e-5:
+            sys.exit(f"bench_trees: {name} {key}: outputs disagree with XGBoost (max |diff| {diff:.2e})")
+        res[key + "_diff"] = diff
+    tr = rows * n_trees
+    res["ns_xgb_core"] = res["xgb_mem_1"] / tr * 1e9
+    res["ns_xgb_2"] = res["xgb_mem_2"] * 2 / tr * 1e9
+    res["ns_ms_core"] = res["h5_n1_score_s"] / tr * 1e9
+    res["ns_ms_2"] = res["h5_n2_score_s"] / tr * 1e9
+    res["kernel_ratio"] = res["ns_xgb_core"] / res["ns_ms_core"]
+    res["e2e_ratio_csv"] = res["xgb_e2e"] / res["csv_n2"]
+    res["e2e_ratio_h5"] = res["xgb_e2e"] / res["h5_n2"]
+    print(f"{name}: {n_trees} trees; ns per tree x row per core: XGBoost {res['ns_xgb_core']:.1f}, "
+          f"mpiscore {res['ns_ms_core']:.1f} ({res['kernel_ratio']:.1f}x); end to end vs pandas + "
+          f"XGBoost: CSV {res['e2e_ratio_csv']:.1f}x, HDF5 {res['e2e_ratio_h5']:.1f}x", flush=True)
+    return res
+
+
+def write_doc(a, results, work):
+    docdir = os.path.dirname(os.path.abspath(a.doc))
+    png = os.path.join(docdir, "bench_trees.png")
+    dat = os.path.join(work, "bench_trees.dat")
+    with open(dat, "w") as fh:
+        for r in results:
+            fh.write(f'"{r["name"]}" {r["ns_xgb_core"]:.2f} {r["ns_ms_core"]:.2f}\n')
+    gp = (f'set terminal pngcairo size 800,420 font ",11"; set output "{png}";'
+          'set title "Tree ensembles: ns per tree x row per core (lower is better)";'
+          'set style data histograms; set style histogram clustered gap 1;'
+          'set style fill solid 0.8; set yrange [0:*]; set grid ytics; set ylabel "ns";'
+          'set key top right;'
+          f'plot "{dat}" using 2:xtic(1) title "XGBoost inplace_predict" lc rgb "#a53535",'
+          ' "" using 3 title "mpiscore kernel" lc rgb "#3572a5"')
+    r = subprocess.run(["gnuplot", "-e", gp], capture_output=True, text=True)
+    if r.returncode != 0:
+        print("bench_trees: gnuplot failed:", r.stderr.strip())
+    rows = "".join(
+        f"| {r['name']} | {r['trees']} | {r['xgb_mem_1']:.2f} | {r['xgb_mem_2']:.2f} | "
+        f"{r['h5_n1_score_s']:.2f} | {r['ns_xgb_core']:.1f} | {r['ns_ms_core']:.1f} | "
+        f"**{r['kernel_ratio']:.1f}x** |\n" for r in results)
+    e2e = "".join(
+        f"| {r['name']} | {r['xgb_e2e']:.2f} | {r['csv_n2']:.2f} | {r['h5_n2']:.2f} | "
+        f"**{r['e2e_ratio_csv']:.1f}x** | **{r['e2e_ratio_h5']:.1f}x** |\n" for r in results)
+    block = f"""{BEGIN}
+## Tree ensembles (XGBoost models)
+
+Measured by `bash scripts/bench.sh --trees` (scripts/bench_trees.py),
+{time.strftime('%Y-%m-%d')}, best of {a.repeat}, every figure from the same
+run. Data: {results[0]['rows']:,} rows x {a.features} float32 features, 2%
+missing, as CSV and HDF5. Models trained by XGBoost (hist, depth {a.depth},
+eta 0.1) on the first 200,000 rows, imported with `mpiscore model import
+xgboost`. mpiscore's outputs were checked against XGBoost's own
+`inplace_predict` (max |diff| {max(r[k] for r in results for k in ('h5_n2_diff', 'csv_n2_diff')):.1e})
+before any figure was kept. Kernel: {results[0]['isa']}.
+
+In memory, per core: XGBoost `inplace_predict` on the numpy array (1 and 2
+threads, seconds) against mpiscore's kernel time (`score_s` from `--metrics`,
+`mpirun -n 1` on the HDF5). ns per tree x row = seconds x cores / (rows x trees).
+
+| model | trees | XGBoost 1 thread | XGBoost 2 threads | mpiscore kernel, 1 rank | XGBoost ns | mpiscore ns | ratio |
+| --- | --- | --- | --- | --- | --- | --- | --- |
+{rows}
+End to end, wall seconds: pandas `read_csv` + `inplace_predict` (2 threads) +
+`to_csv`, against `mpirun -n 2 mpiscore run` from CSV and from HDF5 to
+CSV/HDF5 (including MPI start-up).
+
+| model | pandas + XGBoost | mpiscore CSV -n 2 | mpiscore HDF5 -n 2 | ratio CSV | ratio HDF5 |
+| --- | --- | --- | --- | --- | --- |
+{e2e}
+![ns per tree x row](bench_trees.png)
+
+Targets: >= 3x XGBoost's in-memory predictor per core (<= 7 ns per tree x
+row) and >= 5x end to end against pandas + XGBoost.
+{END}
+"""
+    text = open(a.doc).read() if os.path.exists(a.doc) else "# Benchmarks\n"
+    if BEGIN in text and END in text:
+        text = text[:text.index(BEGIN)] + block.rstrip("\n") + text[text.index(END) + len(END):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block
+    with open(a.doc, "w") as fh:
+        fh.write(text)
+    print(f"wrote {a.doc} and {png}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--mpiscore", required=True)
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--features", type=int, default=30)
+    ap.add_argument("--trees", type=int, default=500)
+    ap.add_argument("--depth", type=int, default=8)
+    ap.add_argument("--class-rounds", type=int, default=200)
+    ap.add_argument("--work", default="/tmp/mpiscore-bench-trees")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--doc")
+    a = ap.parse_args()
+    work = os.path.join(a.work, f"{a.rows}x{a.features}_d{a.depth}")
+    os.makedirs(work, exist_ok=True)
+    env = dict(os.environ)
+    if os.getuid() == 0:
+        env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    x, csv, h5 = make_data(a, work)
+    results = [
+        bench_model(a, f"binary_{a.trees}", x, csv, h5, work, {"objective": "binary:logistic"},
+                    a.trees, env),
+        bench_model(a, f"3class_{a.class_rounds}x3", x, csv, h5, work,
+                    {"objective": "multi:softprob", "num_class": 3}, a.class_rounds, env),
+    ]
+    print(json.dumps(results, indent=2))
+    if a.doc:
+        write_doc(a, results, work)
+
+
+if __name__ == "__main__":
+    main()
