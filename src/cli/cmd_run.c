@@ -150,7 +150,8 @@ static ms_status parse_run(int argc, char **argv, ms_run_opts *o, char *msg, siz
     opterr = 0;
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "h", run_options, NULL)) != -1) {
+    /* the leading ':' tells a missing value (':') from an unknown option ('?') */
+    while ((c = getopt_long(argc, argv, ":h", run_options, NULL)) != -1) {
         switch (c) {
         case OPT_MODEL:
             o->model = optarg;
@@ -353,9 +354,13 @@ int ms_cmd_run(int argc, char **argv)
     /* All ranks on one node (Open MPI tells each rank before MPI_Init): the
      * ob1 PML over shared memory starts ~0.2 s faster than probing UCX, and
      * every rank sees the same variables, so all pick the same PML. Across
-     * nodes, or when the user chose a PML, nothing is changed. */
+     * nodes, or when the user chose a PML, nothing is changed. Under srun
+     * (PMIx) Open MPI's variables are not set yet; Slurm's node count says
+     * whether the step spans nodes. */
     const char *ws = getenv("OMPI_COMM_WORLD_SIZE"), *ls = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
-    if (!getenv("OMPI_MCA_pml") && (!ws || (ls && strcmp(ws, ls) == 0)))
+    const char *step_nodes = getenv("SLURM_STEP_NUM_NODES");
+    int one_node = ws ? (ls && strcmp(ws, ls) == 0) : (!step_nodes || strcmp(step_nodes, "1") == 0);
+    if (!getenv("OMPI_MCA_pml") && one_node)
         setenv("OMPI_MCA_pml", "ob1", 0);
 
     int provided;
