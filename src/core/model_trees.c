@@ -36,6 +36,8 @@ static void layout_free(ms_tree_layout *l)
     free(l->leaf_f64);
     free(l->divisor);
     free(l->packed);
+    free(l->packed_thr);
+    free(l->packed_meta);
     free(l->group_start);
     free(l);
 }
@@ -437,8 +439,18 @@ static void pack(ms_tree_layout *l, size_t n_features)
     for (size_t n = 0; n < l->n_nodes; n++)
         if (l->child[n] >= 0 && (size_t)l->child[n] - n > 0x7fff)
             return;
-    if (!(l->packed = malloc(l->n_nodes * sizeof *l->packed)))
+    l->packed = malloc(l->n_nodes * sizeof *l->packed);
+    l->packed_thr = calloc(l->n_nodes + MS_TREE_PAD, sizeof *l->packed_thr);
+    l->packed_meta = calloc(l->n_nodes + MS_TREE_PAD, sizeof *l->packed_meta);
+    if (!l->packed || !l->packed_thr || !l->packed_meta) {
+        free(l->packed);
+        free(l->packed_thr);
+        free(l->packed_meta);
+        l->packed = NULL;
+        l->packed_thr = NULL;
+        l->packed_meta = NULL;
         return;
+    }
     for (size_t n = 0; n < l->n_nodes; n++) {
         uint32_t meta, bits;
         float thr = l->child[n] >= 0 ? l->thr[n] : NAN;
@@ -449,6 +461,8 @@ static void pack(ms_tree_layout *l, size_t n_features)
             meta = (l->feat[n] & MS_FEAT_MISSING_LEFT) | (l->feat[n] & MS_FEAT_MASK) |
                    (uint32_t)((size_t)l->child[n] - n) << 16;
         l->packed[n] = (uint64_t)meta << 32 | bits;
+        l->packed_thr[n] = thr;
+        l->packed_meta[n] = meta;
     }
 }
 

@@ -51,54 +51,58 @@ static inline void walk(const ms_tree_layout *l, size_t t, const float *x, const
     }
 }
 
-/* walk() on the packed layout: one 64-bit gather per 8 lanes fetches
- * threshold, feature, child offset and missing bit; leaves stay put by
- * construction, so there is no leaf mask. */
+/* One step on the packed layout for 16 lanes at nodes id, whose nodes'
+ * thresholds and metadata words are th and meta (trees_layout.h). */
+static inline __m512i step_packed(__m512i id, __m512 th, __m512i meta, __m512i rowoff,
+                                  const float *x)
+{
+    const __m512i one = _mm512_set1_epi32(1), low16 = _mm512_set1_epi32(0xffff);
+    const __m512i rel15 = _mm512_set1_epi32(0x7fff);
+    __m512 xv = _mm512_i32gather_ps(_mm512_add_epi32(rowoff, _mm512_and_si512(meta, low16)), x, 4);
+    __mmask16 dl = _mm512_movepi32_mask(meta);
+    /* NaN compares false with LT_OQ and true with NGE_UQ */
+    __mmask16 lt = _mm512_cmp_ps_mask(xv, th, _CMP_LT_OQ);
+    __mmask16 nge = _mm512_cmp_ps_mask(xv, th, _CMP_NGE_UQ);
+    __mmask16 left = (__mmask16)((lt & ~dl) | (nge & dl));
+    __m512i next = _mm512_add_epi32(id, _mm512_and_si512(_mm512_srli_epi32(meta, 16), rel15));
+    return _mm512_mask_add_epi32(next, (__mmask16)~left, next, one);
+}
+
+/* walk() on the packed layout. Levels 0..4 of a tree are its first 31
+ * nodes (breadth-first order), so while the walk is that shallow every
+ * lane's node is found in two registers of thresholds and two of metadata
+ * by a permute; deeper, one 64-bit gather per 8 lanes fetches whole nodes.
+ * Leaves stay put by construction, so there is no leaf mask. */
 static inline void walk_packed(const ms_tree_layout *l, size_t t, const float *x,
                                const __m512i *rowoff, __m512i *idx)
 {
     const __m512i even =
         _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
-    const __m512i one = _mm512_set1_epi32(1), low16 = _mm512_set1_epi32(0xffff);
-    const __m512i rel15 = _mm512_set1_epi32(0x7fff);
     const long long *nodes = (const long long *)l->packed;
-    uint32_t depth = l->depth[t];
-    /* level 0: every lane is at the root, so its node is a broadcast */
-    __m512i root = _mm512_set1_epi32((int)l->root[t]);
-    __m512i meta0 = _mm512_set1_epi32((int)(uint32_t)(l->packed[l->root[t]] >> 32));
-    __m512 th0 = _mm512_castsi512_ps(_mm512_set1_epi32((int)(uint32_t)l->packed[l->root[t]]));
-    for (int b = 0; b < VECS; b++) {
-        if (!depth) {
-            idx[b] = root;
-            continue;
+    uint32_t depth = l->depth[t], r = l->root[t];
+    __m512i root = _mm512_set1_epi32((int)r);
+    __m512 t0 = _mm512_loadu_ps(l->packed_thr + r), t1 = _mm512_loadu_ps(l->packed_thr + r + 16);
+    __m512i m0 = _mm512_loadu_si512(l->packed_meta + r);
+    __m512i m1 = _mm512_loadu_si512(l->packed_meta + r + 16);
+    uint32_t top = depth < 5 ? depth : 5;
+    for (int b = 0; b < VECS; b++)
+        idx[b] = root;
+    for (uint32_t d = 0; d < top; d++) {
+        for (int b = 0; b < VECS; b++) {
+            __m512i rel = _mm512_sub_epi32(idx[b], root);
+            idx[b] = step_packed(idx[b], _mm512_permutex2var_ps(t0, rel, t1),
+                                 _mm512_permutex2var_epi32(m0, rel, m1), rowoff[b], x);
         }
-        __m512 xv =
-            _mm512_i32gather_ps(_mm512_add_epi32(rowoff[b], _mm512_and_si512(meta0, low16)), x, 4);
-        __mmask16 dl = _mm512_movepi32_mask(meta0);
-        __mmask16 lt = _mm512_cmp_ps_mask(xv, th0, _CMP_LT_OQ);
-        __mmask16 nge = _mm512_cmp_ps_mask(xv, th0, _CMP_NGE_UQ);
-        __mmask16 left = (__mmask16)((lt & ~dl) | (nge & dl));
-        __m512i next =
-            _mm512_add_epi32(root, _mm512_and_si512(_mm512_srli_epi32(meta0, 16), rel15));
-        idx[b] = _mm512_mask_add_epi32(next, (__mmask16)~left, next, one);
     }
-    for (uint32_t d = 1; d < depth; d++) {
+    for (uint32_t d = top; d < depth; d++) {
         for (int b = 0; b < VECS; b++) {
             __m512i id = idx[b];
             __m512i lo = _mm512_i32gather_epi64(_mm512_castsi512_si256(id), nodes, 8);
             __m512i hi = _mm512_i32gather_epi64(_mm512_extracti64x4_epi64(id, 1), nodes, 8);
             __m512 th = _mm512_castsi512_ps(_mm512_permutex2var_epi32(lo, even, hi));
             __m512i meta = _mm512_permutex2var_epi32(lo, odd, hi);
-            __m512 xv = _mm512_i32gather_ps(
-                _mm512_add_epi32(rowoff[b], _mm512_and_si512(meta, low16)), x, 4);
-            __mmask16 dl = _mm512_movepi32_mask(meta);
-            __mmask16 lt = _mm512_cmp_ps_mask(xv, th, _CMP_LT_OQ);
-            __mmask16 nge = _mm512_cmp_ps_mask(xv, th, _CMP_NGE_UQ);
-            __mmask16 left = (__mmask16)((lt & ~dl) | (nge & dl));
-            __m512i next =
-                _mm512_add_epi32(id, _mm512_and_si512(_mm512_srli_epi32(meta, 16), rel15));
-            idx[b] = _mm512_mask_add_epi32(next, (__mmask16)~left, next, one);
+            idx[b] = step_packed(id, th, meta, rowoff[b], x);
         }
     }
 }

@@ -29,6 +29,7 @@
 
 #define MS_FEAT_MISSING_LEFT 0x80000000u
 #define MS_FEAT_MASK 0x7fffffffu
+#define MS_TREE_PAD 32
 
 typedef struct ms_tree_layout {
     size_t n_trees;
@@ -50,6 +51,12 @@ typedef struct ms_tree_layout {
      * One 64-bit gather fetches a whole node, and there is no leaf test.
      * NULL when the model does not fit. */
     uint64_t *packed;
+    /* The packed words split in two arrays (threshold bits, metadata), with
+     * MS_TREE_PAD zero entries after the last node: the top levels of a
+     * tree (breadth-first, so levels 0..L are its first 2^(L+1) - 1 nodes)
+     * are loaded into registers and indexed there instead of gathered. */
+    float *packed_thr;
+    uint32_t *packed_meta;
     double *divisor; /* n_raw: trees adding to the score (aggregate mean), else 1 */
     /* Trees are scored in groups small enough to stay in cache while a
      * block of rows walks them: group g is trees group_start[g] ..
