@@ -8,7 +8,10 @@ or, from Python:  from export_sklearn import export; export(estimator, "out.h5")
 Supported: LogisticRegression (binary, multinomial, one-vs-rest),
 LinearRegression, Ridge (single and multi-output), SGDClassifier (log_loss
 gives probabilities; other losses the decision function and the label),
-SGDRegressor. The container format is described in docs/formats.md.
+SGDRegressor; DecisionTree, RandomForest and ExtraTrees classifiers and
+regressors, GradientBoosting and HistGradientBoosting classifiers and
+regressors (kind tree_ensemble); MLPClassifier and MLPRegressor (kind mlp).
+The container format is described in docs/formats.md.
 
 Feature names: the estimator's feature_names_in_ (set when it was fitted on
 a DataFrame), else --feature-names, else f0..f{n-1}. Weights are positional,
@@ -24,9 +27,17 @@ import sys
 import h5py
 import numpy as np
 import sklearn
+from sklearn.base import is_classifier
+from sklearn.dummy import DummyClassifier, DummyRegressor
+from sklearn.ensemble import (ExtraTreesClassifier, ExtraTreesRegressor,
+                              GradientBoostingClassifier, GradientBoostingRegressor,
+                              HistGradientBoostingClassifier, HistGradientBoostingRegressor,
+                              RandomForestClassifier, RandomForestRegressor)
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import (LinearRegression, LogisticRegression, Ridge, SGDClassifier,
                                   SGDRegressor)
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from sklearn.utils.validation import check_is_fitted
 
 FORMAT = "mpiscore-model"
@@ -37,13 +48,16 @@ class ExportError(Exception):
     pass
 
 
-def write_container(path, kind, link, feature_names, output_names, class_labels, source, arrays):
+def write_container(path, kind, link, feature_names, output_names, class_labels, source, arrays,
+                    attrs=None):
     """Write one container (docs/formats.md); shared by every exporter.
 
-    arrays: {dataset path: numpy array}, e.g. {"/linear/coef": ...}. Strings
-    go out as variable-length UTF-8, integers as int64, as the C loader reads
-    them. The file appears under `path` only once complete, so a failed
-    export never leaves a half-written model behind.
+    arrays: {dataset path: numpy array}, e.g. {"/linear/coef": ...}.
+    attrs: the kind's extra root attributes, e.g. {"split_rule": "le"}
+    (str or int values). Strings go out as variable-length UTF-8, integers
+    as int64, as the C loader reads them. The file appears under `path`
+    only once complete, so a failed export never leaves a half-written
+    model behind.
     """
     str_t = h5py.string_dtype("utf-8")
     tmp = f"{path}.tmp{os.getpid()}"
@@ -59,6 +73,8 @@ def write_container(path, kind, link, feature_names, output_names, class_labels,
             if class_labels is not None:
                 f.attrs.create("class_labels", [str(c) for c in class_labels], dtype=str_t)
             f.attrs["source"] = source
+            for name, value in (attrs or {}).items():
+                f.attrs[name] = np.int64(value) if isinstance(value, (int, np.integer)) else value
             for name, arr in arrays.items():
                 f.create_dataset(name, data=np.asarray(arr))
         os.replace(tmp, path)
@@ -152,14 +168,278 @@ def _regressor(est, path, names):
     write_container(path, "linear", "identity", names, outputs, None, _source(), arrays)
 
 
-# Estimator class -> writer(estimator, path, feature_names). Tree and MLP
-# exporters add their entries here and reuse write_container.
+# --- tree ensembles (kind tree_ensemble) -----------------------------------
+
+_F32_MAX = float(np.finfo(np.float32).max)
+
+
+def _probability_outputs(classes):
+    return [f"p_{c}" for c in classes]
+
+
+def _score_outputs(n):
+    return ["score"] if n == 1 else [f"score_{i}" for i in range(n)]
+
+
+class _Forest:
+    """Trees gathered in scoring order, flattened into the /trees/ arrays.
+
+    Each tree comes as node arrays with local child indices (root = node 0)
+    in the estimator's own numbers; add() turns them into the container's
+    conventions (feature, left, right = -1 on leaves) and refuses what the
+    loader would refuse, naming the tree and node, so the message points at
+    the estimator rather than at a container nobody can load.
+    """
+
+    def __init__(self, est, leaf_width):
+        self.name = type(est).__name__
+        self.leaf_width = leaf_width
+        self.trees = []
+
+    def add(self, feature, threshold, left, right, missing_left, value, output=0):
+        t = len(self.trees)
+        leaf = np.asarray(left) < 0
+        feature = np.where(leaf, -1, feature).astype(np.int64)
+        left = np.where(leaf, -1, left).astype(np.int64)
+        right = np.where(leaf, -1, right).astype(np.int64)
+        threshold = np.where(leaf, 0.0, np.asarray(threshold, dtype=np.float64))
+        value = np.asarray(value, dtype=np.float64).reshape(len(feature), self.leaf_width)
+        value = np.where(leaf[:, None], value, 0.0)
+        bad = np.flatnonzero(~leaf & np.isnan(threshold))
+        if bad.size:
+            raise ExportError(f"{self.name}: tree {t} node {bad[0]}: threshold is NaN")
+        # Inputs are float32, so every threshold above float32's range (HGB's
+        # +inf "split on missing" and 1e300 caps) sends every finite input
+        # left, as FLT_MAX does with split rule le. Below the range no input
+        # goes left, which no finite float32 threshold can say.
+        bad = np.flatnonzero(~leaf & (threshold < -_F32_MAX))
+        if bad.size:
+            raise ExportError(f"{self.name}: tree {t} node {bad[0]}: threshold "
+                              f"{threshold[bad[0]]:g} is below float32's range")
+        threshold = np.minimum(threshold, _F32_MAX)
+        bad = np.flatnonzero(leaf & ~np.all(np.isfinite(value), axis=1))
+        if bad.size:
+            raise ExportError(f"{self.name}: tree {t} node {bad[0]}: leaf value is not finite "
+                              "(did training diverge?)")
+        self.trees.append((feature, threshold, left, right,
+                           np.asarray(missing_left, dtype=np.int64), value, output))
+
+    def arrays(self, base_score):
+        base = np.atleast_1d(np.asarray(base_score, dtype=np.float64)).ravel()
+        if not np.all(np.isfinite(base)):
+            raise ExportError(f"{self.name}: the initial (base) score is not finite")
+        if not self.trees:
+            raise ExportError(f"{self.name} has no trees")
+        cols = list(zip(*self.trees))
+        sizes = [len(f) for f in cols[0]]
+        value = np.concatenate(cols[5])
+        out = {
+            "/trees/node_offset": np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
+            "/trees/feature": np.concatenate(cols[0]),
+            "/trees/threshold": np.concatenate(cols[1]),
+            "/trees/left": np.concatenate(cols[2]),
+            "/trees/right": np.concatenate(cols[3]),
+            "/trees/missing_left": np.concatenate(cols[4]),
+            "/trees/value": value[:, 0] if self.leaf_width == 1 else value,
+            "/trees/base_score": base,
+        }
+        if self.leaf_width == 1:
+            out["/trees/tree_output"] = np.array(cols[6], dtype=np.int64)
+        return out
+
+
+def _tree_attrs(split_rule, missing, aggregate, accumulate="float64"):
+    return {"split_rule": split_rule, "missing": missing, "aggregate": aggregate,
+            "accumulate": accumulate}
+
+
+def _add_sklearn_tree(forest, tree, value, output=0):
+    # scikit-learn's tree_: children -1 on leaves (feature and threshold -2
+    # there); the root is node 0 and X goes left when x <= threshold, with X
+    # cast to float32 first, as mpiscore's inputs are. No missing values
+    # before scikit-learn 1.3, hence missing = "error".
+    t = tree.tree_
+    forest.add(t.feature, t.threshold, t.children_left, t.children_right,
+               np.zeros(t.node_count), value, output)
+
+
+def _sklearn_trees(est, path, names):
+    # A single tree, or a forest whose predict/predict_proba is the mean of
+    # its trees' (forest predict_proba averages per-tree probabilities).
+    trees = list(est.estimators_) if hasattr(est, "estimators_") else [est]
+    aggregate = "mean" if hasattr(est, "estimators_") else "sum"
+    name = type(est).__name__
+    if is_classifier(est):
+        if est.n_outputs_ != 1:
+            raise ExportError(f"{name} with {est.n_outputs_} outputs (multi-output "
+                              "classification) is not supported")
+        classes = [str(c) for c in est.classes_]
+        n = len(classes)
+        forest = _Forest(est, n)
+        for tree in trees:
+            # tree_.value holds (weighted) class counts; predict_proba
+            # divides each row by its sum (0 -> 1), done here per leaf.
+            v = np.array(tree.tree_.value[:, 0, :n], dtype=np.float64)
+            norm = v.sum(axis=1)[:, np.newaxis]
+            norm[norm == 0.0] = 1.0
+            _add_sklearn_tree(forest, tree, v / norm)
+        write_container(path, "tree_ensemble", "identity", names, _probability_outputs(classes),
+                        classes, _source(), forest.arrays(np.zeros(n)),
+                        _tree_attrs("le", "error", aggregate))
+        return
+    n = est.n_outputs_
+    forest = _Forest(est, n)
+    for tree in trees:
+        _add_sklearn_tree(forest, tree, tree.tree_.value[:, :, 0])
+    write_container(path, "tree_ensemble", "identity", names, _score_outputs(n), None, _source(),
+                    forest.arrays(np.zeros(n)), _tree_attrs("le", "error", aggregate))
+
+
+def _gradient_boosting(est, path, names):
+    # Mirrors BaseGradientBoosting._raw_predict in scikit-learn 1.2:
+    # raw = init + sum over stages i of learning_rate * estimators_[i, k].
+    from sklearn.ensemble._gb_losses import (BinomialDeviance, ExponentialLoss,
+                                             MultinomialDeviance)
+
+    name = type(est).__name__
+    init = est.init_
+    if not (isinstance(init, str) and init == "zero"):
+        constant = isinstance(init, DummyRegressor) or (
+            isinstance(init, DummyClassifier) and init.strategy != "stratified")
+        if not constant:
+            raise ExportError(f"{name}: the init estimator {type(init).__name__} does not predict "
+                              "a constant (only init=None, 'zero' or a constant Dummy estimator "
+                              "can be exported)")
+    # The init prediction through the estimator's own code path (log-odds,
+    # clipped priors, half log-odds for the exponential loss, ...).
+    x0 = np.zeros((1, est.n_features_in_), dtype=np.float32)
+    base = np.asarray(est._raw_predict_init(x0), dtype=np.float64)[0]
+    scale = 1.0
+    classes = None
+    if is_classifier(est):
+        classes = [str(c) for c in est.classes_]
+        loss = est._loss
+        if isinstance(loss, ExponentialLoss):
+            # predict_proba = expit(2 raw): doubling is exact in binary, so
+            # doubled leaves and base give the logistic link that raw.
+            scale, link = 2.0, "logistic"
+        elif isinstance(loss, BinomialDeviance):
+            link = "logistic"
+        elif isinstance(loss, MultinomialDeviance):
+            link = "softmax"
+        else:
+            raise ExportError(f"{name}: loss {est.loss!r} is not supported")
+        outputs = _probability_outputs(classes)
+    else:
+        link = "identity"  # every regression loss predicts the raw score
+        outputs = ["score"]
+    forest = _Forest(est, 1)
+    lr = float(est.learning_rate)
+    n_stages, n_raw = est.estimators_.shape
+    for i in range(n_stages):
+        for k in range(n_raw):
+            tree = est.estimators_[i, k]
+            # the product rounded as predict_stages rounds it, then doubled (exact)
+            _add_sklearn_tree(forest, tree, (lr * tree.tree_.value[:, 0, 0]) * scale, k)
+    write_container(path, "tree_ensemble", link, names, outputs, classes, _source(),
+                    forest.arrays(base * scale), _tree_attrs("le", "error", "sum"))
+
+
+def _hist_gradient_boosting(est, path, names):
+    # Mirrors BaseHistGradientBoosting._raw_predict in scikit-learn 1.2: raw =
+    # _baseline_prediction + sum of the predictors' leaf values (already
+    # multiplied by the learning rate), iteration by iteration, tree k of an
+    # iteration adding to score k; predictors compare x <= num_threshold in
+    # float64 and send NaN where missing_go_to_left says.
+    name = type(est).__name__
+    link_name = type(est._loss.link).__name__
+    links = {"IdentityLink": "identity", "LogLink": "exp", "LogitLink": "logistic",
+             "MultinomialLogit": "softmax"}
+    if link_name not in links:
+        raise ExportError(f"{name}: loss {est.loss!r} ({link_name}) is not supported")
+    link = links[link_name]
+    classes = None
+    if is_classifier(est):
+        classes = [str(c) for c in est.classes_]
+        outputs = _probability_outputs(classes)
+    else:
+        outputs = _score_outputs(est.n_trees_per_iteration_)
+    forest = _Forest(est, 1)
+    for i, iteration in enumerate(est._predictors):
+        for k, predictor in enumerate(iteration):
+            nodes = predictor.nodes
+            leaf = nodes["is_leaf"].astype(bool)
+            cat = np.flatnonzero(~leaf & nodes["is_categorical"].astype(bool))
+            if cat.size:
+                f = names[nodes["feature_idx"][cat[0]]]
+                raise ExportError(f'{name}: iteration {i} splits on categorical feature "{f}" '
+                                  "(categorical splits are not supported)")
+            left = np.where(leaf, -1, nodes["left"].astype(np.int64))
+            forest.add(nodes["feature_idx"], nodes["num_threshold"], left, nodes["right"],
+                       nodes["missing_go_to_left"], nodes["value"], k)
+    write_container(path, "tree_ensemble", link, names, outputs, classes, _source(),
+                    forest.arrays(est._baseline_prediction), _tree_attrs("le", "route", "sum"))
+
+
+# --- multi-layer perceptrons (kind mlp) -------------------------------------
+
+def _mlp(est, path, names):
+    # Mirrors BaseMultilayerPerceptron._forward_pass_fast: h = act(h @ W + b)
+    # for hidden layers, then out_activation_, which the link takes over.
+    name = type(est).__name__
+    if est.activation not in ("identity", "logistic", "tanh", "relu"):
+        raise ExportError(f"{name}: activation {est.activation!r} is not supported")
+    arrays = {}
+    for l, (w, b) in enumerate(zip(est.coefs_, est.intercepts_)):
+        for what, a in ((f"coefs_[{l}]", w), (f"intercepts_[{l}]", b)):
+            a = np.asarray(a, dtype=np.float64)
+            if not np.all(np.isfinite(a)):
+                raise ExportError(f"{name}: {what} has NaN or infinite values "
+                                  "(did training diverge?)")
+            if np.any(np.abs(a) > _F32_MAX):
+                raise ExportError(f"{name}: {what} has values beyond float32's range")
+        # scikit-learn stores in x out; the container out x in
+        arrays[f"/mlp/weight_{l}"] = np.ascontiguousarray(np.asarray(w, dtype=np.float64).T)
+        arrays[f"/mlp/bias_{l}"] = np.asarray(b, dtype=np.float64)
+    classes = None
+    if is_classifier(est):
+        y_type = est._label_binarizer.y_type_
+        classes = [str(c) for c in est.classes_]
+        if y_type == "multiclass" and est.out_activation_ == "softmax":
+            link = "softmax"
+        elif y_type == "binary" and est.out_activation_ == "logistic" and est.n_outputs_ == 1:
+            link = "logistic"  # predict_proba = [1 - p, p]
+        else:
+            raise ExportError(f"{name} fitted on {y_type} targets is not supported "
+                              "(multi-label)")
+        outputs = _probability_outputs(classes)
+    else:
+        link = "identity"
+        outputs = _score_outputs(est.n_outputs_)
+    write_container(path, "mlp", link, names, outputs, classes, _source(), arrays,
+                    {"activation": est.activation, "n_layers": len(est.coefs_)})
+
+
+# Estimator class -> writer(estimator, path, feature_names); new exporters
+# add their entries here and reuse write_container.
 WRITERS = {
     LogisticRegression: _logistic_regression,
     SGDClassifier: _sgd_classifier,
     LinearRegression: _regressor,
     Ridge: _regressor,
     SGDRegressor: _regressor,
+    DecisionTreeClassifier: _sklearn_trees,
+    DecisionTreeRegressor: _sklearn_trees,
+    RandomForestClassifier: _sklearn_trees,
+    RandomForestRegressor: _sklearn_trees,
+    ExtraTreesClassifier: _sklearn_trees,
+    ExtraTreesRegressor: _sklearn_trees,
+    GradientBoostingClassifier: _gradient_boosting,
+    GradientBoostingRegressor: _gradient_boosting,
+    HistGradientBoostingClassifier: _hist_gradient_boosting,
+    HistGradientBoostingRegressor: _hist_gradient_boosting,
+    MLPClassifier: _mlp,
+    MLPRegressor: _mlp,
 }
 
 

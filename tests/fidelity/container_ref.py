@@ -1,0 +1,239 @@
+"""Reference evaluator of mpiscore's model container, in plain numpy.
+
+Reads a container with h5py and predicts following docs/formats.md, and
+nothing else: it never looks at the estimator that was exported, so
+comparing its predictions with the estimator's proves the exporter right,
+and comparing them with `mpiscore run` checks the C loader and kernels.
+
+    from container_ref import load, predict
+    model = load("model.h5")
+    out, labels = predict(model, X)      # X: rows x n_features, model order
+
+or  container_ref.py MODEL.h5 IN.csv     (prints the outputs as CSV; the input
+columns are matched to the model's features by header name)
+
+Inputs are rounded to float32 first, as mpiscore's readers do. A row that
+mpiscore would report as bad (inf, beyond float32, or NaN for a model that
+cannot take missing values) gets NaN outputs and the label None. Everything
+after the input rounding is computed in float64 (a float32 accumulator for
+trees with accumulate = "float32"); weights of linear models and MLPs are
+rounded to float32 as the loader does.
+"""
+import sys
+
+import h5py
+import numpy as np
+
+
+def _str(v):
+    if isinstance(v, bytes):
+        return v.decode().rstrip("\0 ")
+    if isinstance(v, np.ndarray):  # a 1-element array is a scalar string too
+        return _str(v.reshape(-1)[0])
+    return str(v)
+
+
+def _strs(v):
+    return [_str(x) for x in np.asarray(v).reshape(-1)]
+
+
+class Model:
+    pass
+
+
+def load(path):
+    """The container at `path` as a Model (attributes as in docs/formats.md)."""
+    m = Model()
+    with h5py.File(path, "r") as f:
+        a = f.attrs
+        if _str(a["format"]) != "mpiscore-model" or int(a["format_version"]) != 1:
+            raise ValueError(f"{path}: not an mpiscore model version 1")
+        m.kind = _str(a["kind"])
+        m.link = _str(a["link"])
+        m.n_features = int(a["n_features"])
+        m.feature_names = _strs(a["feature_names"])
+        m.output_names = _strs(a["output_names"])
+        m.class_labels = _strs(a["class_labels"]) if "class_labels" in a else None
+        if len(m.feature_names) != m.n_features:
+            raise ValueError(f"{path}: n_features and feature_names disagree")
+        if m.kind == "linear":
+            m.coef = np.atleast_2d(f["/linear/coef"][...]).astype(np.float32).astype(np.float64)
+            m.intercept = f["/linear/intercept"][...].astype(np.float32).astype(np.float64)
+            m.n_raw = m.coef.shape[0]
+            m.allows_missing = False
+        elif m.kind == "tree_ensemble":
+            g = f["/trees"]
+            m.node_offset = g["node_offset"][...].astype(np.int64)
+            m.feature = g["feature"][...].astype(np.int64)
+            m.threshold = g["threshold"][...].astype(np.float64)
+            m.left = g["left"][...].astype(np.int64)
+            m.right = g["right"][...].astype(np.int64)
+            m.missing_left = g["missing_left"][...].astype(bool)
+            m.base_score = np.atleast_1d(g["base_score"][...].astype(np.float64))
+            m.n_raw = len(m.base_score)
+            value = g["value"][...].astype(np.float64)
+            m.value = value.reshape(len(m.feature), -1)
+            m.leaf_width = m.value.shape[1]
+            m.n_trees = len(m.node_offset) - 1
+            if m.leaf_width == 1:
+                m.tree_output = g["tree_output"][...].astype(np.int64)
+            elif m.leaf_width == m.n_raw:
+                m.tree_output = None
+            else:
+                raise ValueError(f"{path}: leaf_width {m.leaf_width} is neither 1 nor n_raw")
+            m.split_rule = _str(a["split_rule"])
+            m.missing = _str(a["missing"])
+            m.aggregate = _str(a["aggregate"])
+            m.accumulate = _str(a["accumulate"])
+            for attr, ok in (("split_rule", ("lt", "le")), ("missing", ("route", "error")),
+                             ("aggregate", ("sum", "mean")),
+                             ("accumulate", ("float32", "float64"))):
+                if getattr(m, attr) not in ok:
+                    raise ValueError(f"{path}: {attr} = {getattr(m, attr)!r}")
+            m.allows_missing = m.missing == "route"
+        elif m.kind == "mlp":
+            m.activation = _str(a["activation"])
+            n_layers = int(a["n_layers"])
+            m.weights = [f[f"/mlp/weight_{i}"][...].astype(np.float32).astype(np.float64)
+                         for i in range(n_layers)]
+            m.biases = [f[f"/mlp/bias_{i}"][...].astype(np.float32).astype(np.float64)
+                        for i in range(n_layers)]
+            width = m.n_features
+            for w, b in zip(m.weights, m.biases):
+                if w.shape != (len(b), width):
+                    raise ValueError(f"{path}: MLP shapes do not chain")
+                width = len(b)
+            m.n_raw = width
+            m.allows_missing = False
+        else:
+            raise ValueError(f"{path}: unknown kind {m.kind!r}")
+    return m
+
+
+def _tree_raw(m, x):
+    n = len(x)
+    rows = np.arange(n)
+    kr = m.n_raw
+    acc = np.zeros((n, kr))
+    acc32 = np.tile(m.base_score.astype(np.float32), (n, 1))
+    count = np.zeros(kr)
+    for t in range(m.n_trees):
+        base = m.node_offset[t]
+        node = np.full(n, base)
+        while True:
+            f = m.feature[node]
+            split = f >= 0
+            if not split.any():
+                break
+            r, nd = rows[split], node[split]
+            v = x[r, f[split]].astype(np.float64)
+            thr = m.threshold[nd]
+            with np.errstate(invalid="ignore"):
+                go = v <= thr if m.split_rule == "le" else v < thr
+            nan = np.isnan(v)
+            go[nan] = m.missing_left[nd[nan]]
+            node[split] = base + np.where(go, m.left[nd], m.right[nd])
+        leaf = m.value[node]
+        if m.tree_output is None:
+            acc += leaf
+            acc32 += leaf.astype(np.float32)
+            count += 1
+        else:
+            k = m.tree_output[t]
+            acc[:, k] += leaf[:, 0]
+            acc32[:, k] += leaf[:, 0].astype(np.float32)
+            count[k] += 1
+    if m.accumulate == "float32":
+        return acc32.astype(np.float64)
+    if m.aggregate == "mean":
+        acc = acc / np.maximum(count, 1)
+    return m.base_score + acc
+
+
+_ACT = {
+    "identity": lambda z: z,
+    "relu": lambda z: np.maximum(z, 0.0),
+    "tanh": np.tanh,
+    "logistic": lambda z: 1.0 / (1.0 + np.exp(-z)),
+}
+
+
+def _raw(m, x):
+    if m.kind == "linear":
+        return x.astype(np.float64) @ m.coef.T + m.intercept
+    if m.kind == "tree_ensemble":
+        return _tree_raw(m, x)
+    h = x.astype(np.float64)
+    for i, (w, b) in enumerate(zip(m.weights, m.biases)):
+        h = h @ w.T + b
+        if i < len(m.weights) - 1:
+            h = _ACT[m.activation](h)
+    return h
+
+
+def _expit(z):
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+def _link(m, raw):
+    if m.link == "identity":
+        return raw
+    if m.link == "logistic":
+        s = _expit(raw)
+        if m.n_raw == 1 and m.class_labels is not None and len(m.class_labels) == 2:
+            return np.hstack([1.0 - s, s])
+        return s
+    if m.link == "softmax":
+        e = np.exp(raw - raw.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+    if m.link == "ovr":
+        s = _expit(raw)
+        return s / s.sum(axis=1, keepdims=True)
+    if m.link == "exp":
+        return np.exp(raw)
+    raise ValueError(f"unknown link {m.link!r}")
+
+
+def predict(m, x):
+    """(outputs, labels) for rows x (float values in the model's feature
+    order): outputs float64 rows x n_outputs, NaN for bad rows; labels a
+    list of class labels (None for bad rows), or None for a model without
+    class_labels."""
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        x32 = x.astype(np.float32)
+    bad = np.any(np.isinf(x32), axis=1)
+    if not m.allows_missing:
+        bad |= np.any(np.isnan(x32), axis=1)
+    out = _link(m, _raw(m, x32))
+    if out.shape[1] != len(m.output_names):
+        raise ValueError(f"the model gives {out.shape[1]} outputs but names "
+                         f"{len(m.output_names)}")
+    out[bad] = np.nan
+    labels = None
+    if m.class_labels is not None:
+        if out.shape[1] == 1 and len(m.class_labels) == 2:  # binary decision function
+            idx = (out[:, 0] > 0).astype(int)
+        else:
+            idx = np.argmax(out, axis=1)
+        labels = [None if b else m.class_labels[i] for i, b in zip(idx, bad)]
+    return out, labels
+
+
+def main():
+    import pandas as pd
+
+    if len(sys.argv) != 3:
+        sys.exit("usage: container_ref.py MODEL.h5 IN.csv")
+    m = load(sys.argv[1])
+    df = pd.read_csv(sys.argv[2])
+    out, labels = predict(m, df[m.feature_names].to_numpy(dtype=np.float64))
+    res = pd.DataFrame(out, columns=m.output_names)
+    if labels is not None:
+        res["label"] = labels
+    res.to_csv(sys.stdout, index=False, float_format="%.9g")
+
+
+if __name__ == "__main__":
+    main()
