@@ -179,6 +179,26 @@ ms_status ms_model_validate(const ms_model *m, const char *path, ms_error *err)
     return MS_OK;
 }
 
+/* A damaged or hostile file can declare a dataset far larger than what it
+ * holds; refuse before allocating for it. Uncompressed data must be fully
+ * stored; filtered (compressed) data may be smaller, within reason. */
+static ms_status check_stored(hid_t d, hid_t t, hsize_t n, const char *path, const char *name,
+                              ms_error *err)
+{
+    if (n == 0)
+        return MS_OK;
+    hsize_t stored = H5Dget_storage_size(d), need = n * (hsize_t)H5Tget_size(t);
+    hid_t pl = H5Dget_create_plist(d);
+    int filtered = pl >= 0 && H5Pget_nfilters(pl) > 0;
+    if (pl >= 0)
+        H5Pclose(pl);
+    if (stored == 0 || (!filtered && stored < need) || (filtered && need / 4096 > stored))
+        return ms_error_set(err, MS_EMODEL,
+                            "%s: %s declares %llu values but the file stores only %llu bytes", path,
+                            name, (unsigned long long)n, (unsigned long long)stored);
+    return MS_OK;
+}
+
 /* Read a float dataset of rank 1 or 2 into a malloc'd float buffer.
  * Values are read as double and narrowed here rather than by HDF5: HDF5's
  * conversion turns anything above FLT_MAX into inf (even 3.4028235e38, which
@@ -214,6 +234,8 @@ static ms_status read_values(hid_t f, const char *path, const char *name, int ra
         st = ms_error_set(err, MS_EMODEL, "%s: %s is too large", path, name);
         goto done;
     }
+    if ((st = check_stored(d, t, n, path, name, err)) != MS_OK)
+        goto done;
     fl = out ? malloc((n ? n : 1) * sizeof *fl) : NULL;
     tmp = malloc((n ? n : 1) * sizeof *tmp);
     if ((out && !fl) || !tmp) {
@@ -259,8 +281,8 @@ done:
     return st;
 }
 
-ms_status ms_model_read_floats(hid_t f, const char *path, const char *name, int rank,
-                               hsize_t *dims, float **out, ms_error *err)
+ms_status ms_model_read_floats(hid_t f, const char *path, const char *name, int rank, hsize_t *dims,
+                               float **out, ms_error *err)
 {
     return read_values(f, path, name, rank, dims, out, NULL, err);
 }
@@ -271,8 +293,8 @@ ms_status ms_model_read_doubles(hid_t f, const char *path, const char *name, int
     return read_values(f, path, name, rank, dims, NULL, out, err);
 }
 
-ms_status ms_model_read_ints(hid_t f, const char *path, const char *name, hsize_t *n,
-                             int64_t **out, ms_error *err)
+ms_status ms_model_read_ints(hid_t f, const char *path, const char *name, hsize_t *n, int64_t **out,
+                             ms_error *err)
 {
     ms_status st = MS_OK;
     hid_t d = H5I_INVALID_HID, sp = H5I_INVALID_HID, t = H5I_INVALID_HID;
@@ -293,6 +315,8 @@ ms_status ms_model_read_ints(hid_t f, const char *path, const char *name, hsize_
         st = ms_error_set(err, MS_EMODEL, "%s: %s is too large", path, name);
         goto done;
     }
+    if ((st = check_stored(d, t, *n, path, name, err)) != MS_OK)
+        goto done;
     *out = malloc((*n ? *n : 1) * sizeof **out);
     if (!*out) {
         st = ms_error_set(err, MS_EINTERNAL, "out of memory (%s: %llu values)", name,
@@ -347,7 +371,8 @@ static ms_status req_strs(hid_t f, const char *path, const char *name, char ***o
     return MS_OK;
 }
 
-ms_status ms_model_req_int(hid_t f, const char *path, const char *name, long long *out, ms_error *err)
+ms_status ms_model_req_int(hid_t f, const char *path, const char *name, long long *out,
+                           ms_error *err)
 {
     if (H5Aexists(f, name) <= 0)
         return ms_error_set(err, MS_EMODEL, "%s: attribute %s is missing", path, name);
@@ -505,8 +530,7 @@ static int write_array(hid_t f, const char *name, int rank, const hsize_t *dims,
     return rc;
 }
 
-int ms_model_write_floats(hid_t f, const char *name, int rank, const hsize_t *dims,
-                          const float *v)
+int ms_model_write_floats(hid_t f, const char *name, int rank, const hsize_t *dims, const float *v)
 {
     return write_array(f, name, rank, dims, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, v);
 }
@@ -535,6 +559,16 @@ static const char *absent_array(const ms_model *m)
         return "/linear/coef";
     if (m->kind == MS_KIND_LINEAR && m->n_raw && !m->linear.intercept)
         return "/linear/intercept";
+    if (m->kind == MS_KIND_MLP && (!m->mlp.weight || !m->mlp.bias || !m->mlp.width))
+        return "/mlp";
+    for (size_t l = 0;
+         m->kind == MS_KIND_MLP && m->mlp.weight && m->mlp.bias && l < m->mlp.n_layers; l++)
+        if (!m->mlp.weight[l] || !m->mlp.bias[l])
+            return !m->mlp.weight[l] ? "an /mlp/weight layer" : "an /mlp/bias layer";
+    if (m->kind == MS_KIND_TREES &&
+        (!m->trees.node_offset || !m->trees.feature || !m->trees.threshold || !m->trees.left ||
+         !m->trees.right || !m->trees.missing_left || !m->trees.value || !m->trees.base_score))
+        return "/trees";
     return NULL;
 }
 
