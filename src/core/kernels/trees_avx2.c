@@ -42,18 +42,46 @@ static inline void walk(const ms_tree_layout *l, size_t t, const float *x, const
     }
 }
 
-/* walk() on the packed layout (trees_layout.h): two 4-lane 64-bit gathers
- * fetch 8 whole nodes; leaves stay put by construction. */
+/* One step on the packed layout for 8 lanes at nodes id, whose thresholds
+ * and metadata words are th and meta (trees_layout.h). */
+static inline __m256i step_packed(__m256i id, __m256 th, __m256i meta, __m256i rowoff,
+                                  const float *x)
+{
+    const __m256i minus1 = _mm256_set1_epi32(-1), low16 = _mm256_set1_epi32(0xffff);
+    const __m256i rel15 = _mm256_set1_epi32(0x7fff);
+    __m256 xv = _mm256_i32gather_ps(x, _mm256_add_epi32(rowoff, _mm256_and_si256(meta, low16)), 4);
+    __m256 lt = _mm256_cmp_ps(xv, th, _CMP_LT_OQ);
+    __m256 nge = _mm256_cmp_ps(xv, th, _CMP_NGE_UQ);
+    __m256i left = _mm256_castps_si256(_mm256_blendv_ps(lt, nge, _mm256_castsi256_ps(meta)));
+    __m256i rel = _mm256_and_si256(_mm256_srli_epi32(meta, 16), rel15);
+    /* left lanes are -1: node + rel + 1 + left */
+    return _mm256_add_epi32(_mm256_add_epi32(id, rel), _mm256_sub_epi32(left, minus1));
+}
+
+/* walk() on the packed layout. Levels 0..2 of a tree are its first 7 nodes
+ * (breadth-first order), found in one register of thresholds and one of
+ * metadata by a permute; deeper, two 4-lane 64-bit gathers fetch 8 whole
+ * nodes. Leaves stay put by construction. */
 static inline void walk_packed(const ms_tree_layout *l, size_t t, const float *x,
                                const __m256i *rowoff, __m256i *idx)
 {
     const __m256i split = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
-    const __m256i minus1 = _mm256_set1_epi32(-1), low16 = _mm256_set1_epi32(0xffff);
-    const __m256i rel15 = _mm256_set1_epi32(0x7fff);
     const long long *nodes = (const long long *)l->packed;
+    uint32_t depth = l->depth[t], r = l->root[t];
+    __m256i root = _mm256_set1_epi32((int)r);
+    __m256 t0 = _mm256_loadu_ps(l->packed_thr + r);
+    __m256i m0 = _mm256_loadu_si256((const __m256i *)(l->packed_meta + r));
+    uint32_t top = depth < 3 ? depth : 3;
     for (int b = 0; b < VECS; b++)
-        idx[b] = _mm256_set1_epi32((int)l->root[t]);
-    for (uint32_t d = 0; d < l->depth[t]; d++) {
+        idx[b] = root;
+    for (uint32_t d = 0; d < top; d++) {
+        for (int b = 0; b < VECS; b++) {
+            __m256i rel = _mm256_sub_epi32(idx[b], root);
+            idx[b] = step_packed(idx[b], _mm256_permutevar8x32_ps(t0, rel),
+                                 _mm256_permutevar8x32_epi32(m0, rel), rowoff[b], x);
+        }
+    }
+    for (uint32_t d = top; d < depth; d++) {
         for (int b = 0; b < VECS; b++) {
             __m256i id = idx[b];
             __m256i lo = _mm256_i32gather_epi64(nodes, _mm256_castsi256_si128(id), 8);
@@ -62,15 +90,7 @@ static inline void walk_packed(const ms_tree_layout *l, size_t t, const float *x
             hi = _mm256_permutevar8x32_epi32(hi, split); /* thr 4-7 | meta 4-7 */
             __m256 th = _mm256_castsi256_ps(_mm256_permute2x128_si256(lo, hi, 0x20));
             __m256i meta = _mm256_permute2x128_si256(lo, hi, 0x31);
-            __m256 xv = _mm256_i32gather_ps(
-                x, _mm256_add_epi32(rowoff[b], _mm256_and_si256(meta, low16)), 4);
-            __m256 lt = _mm256_cmp_ps(xv, th, _CMP_LT_OQ);
-            __m256 nge = _mm256_cmp_ps(xv, th, _CMP_NGE_UQ);
-            __m256i left =
-                _mm256_castps_si256(_mm256_blendv_ps(lt, nge, _mm256_castsi256_ps(meta)));
-            __m256i rel = _mm256_and_si256(_mm256_srli_epi32(meta, 16), rel15);
-            /* left lanes are -1: node + rel + 1 + left */
-            idx[b] = _mm256_add_epi32(_mm256_add_epi32(id, rel), _mm256_sub_epi32(left, minus1));
+            idx[b] = step_packed(id, th, meta, rowoff[b], x);
         }
     }
 }
