@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cluster/protocol.h"
@@ -55,6 +56,7 @@ typedef struct coord {
     int stop_sent, finals;
     ms_status fail;
     ms_error fail_err;
+    int out_fault; /* the failure was writing the output, errors file or journal */
     uint64_t rows, bad, units_done;
     char first_bad[MS_ERROR_MSG_MAX];
     rank_stats *ranks;
@@ -99,6 +101,25 @@ static void failf(coord *c, ms_status st, const char *fmt, ...)
     c->fail = st;
 }
 
+/* A failure writing the output side (output, errors file, journal). With a
+ * journal its last record still points at bytes that reached the disk, so
+ * such a run keeps its partial files for --resume once the cause (a full
+ * disk, say) is fixed. */
+static void fail_output(coord *c, const ms_error *err)
+{
+    if (c->fail != MS_OK)
+        return;
+    fail(c, err->code, err);
+    c->out_fault = err->code == MS_EIO;
+}
+
+static void fail_output_errno(coord *c, const char *path)
+{
+    ms_error e;
+    ms_error_set(&e, MS_EIO, "%s: %s", path, strerror(errno));
+    fail_output(c, &e);
+}
+
 /* ---- committing results in order ----------------------------------------- */
 
 static int over_pct(const coord *c, uint64_t rows)
@@ -124,7 +145,7 @@ static void commit_slot(coord *c, slot *s)
             return;
         }
         if (c->errf && fwrite(errors, 1, s->h.errors_len, c->errf) != s->h.errors_len) {
-            failf(c, MS_EIO, "%s: %s", c->errf_partial, strerror(errno));
+            fail_output_errno(c, c->errf_partial);
             return;
         }
         if (c->bad > o->max_errors) {
@@ -143,7 +164,7 @@ static void commit_slot(coord *c, slot *s)
         }
     }
     if (ms_writer_append(c->w, data, s->h.data_len, s->h.n_rows, &err) != MS_OK)
-        fail(c, err.code, &err);
+        fail_output(c, &err);
 }
 
 static void commit_ready(coord *c)
@@ -168,17 +189,27 @@ static void commit_ready(coord *c)
 }
 
 /* Record a durable resume point: output (and errors file) synced first, so
- * the journal never points past what is on disk. */
+ * the journal never points past what is on disk. Without a journal (HDF5
+ * output) the writer is still checked as often, so an output whose folder
+ * was removed fails the run now rather than at the rename. */
 static void journal_point(coord *c)
 {
     ms_error e;
-    if (!c->journal || c->resume_pt.next_seq == c->journaled_seq)
+    if (!c->w)
+        return;
+    if (!c->journal) {
+        if (ms_writer_sync(c->w, &e) != MS_OK)
+            fail_output(c, &e);
+        c->last_journal = ms_now();
+        return;
+    }
+    if (c->resume_pt.next_seq == c->journaled_seq)
         return;
     ms_journal_rec r = c->resume_pt;
     r.out_bytes = ms_writer_offset(c->w);
     if (c->errf) {
         if (fflush(c->errf) != 0 || fdatasync(fileno(c->errf)) != 0) {
-            failf(c, MS_EIO, "%s: %s", c->errf_partial, strerror(errno));
+            fail_output_errno(c, c->errf_partial);
             return;
         }
         r.err_bytes = (uint64_t)ftell(c->errf);
@@ -187,9 +218,19 @@ static void journal_point(coord *c)
     if (st == MS_OK)
         st = ms_journal_append(c->journal, &r, &e);
     if (st != MS_OK)
-        fail(c, st, &e);
+        fail_output(c, &e);
     c->journaled_seq = r.next_seq;
     c->last_journal = ms_now();
+}
+
+/* 1 if OUTPUT.partial is still there to resume from. */
+static int partial_exists(const char *output)
+{
+    char path[4096 + sizeof ".partial"];
+    struct stat sb;
+    if ((size_t)snprintf(path, sizeof path, "%s.partial", output) >= sizeof path)
+        return 0;
+    return stat(path, &sb) == 0;
 }
 
 /* Put a finished message (header + payload in buf) into its window slot by
@@ -441,19 +482,22 @@ static void write_metrics(coord *c, ms_status st, double wall)
         return;
     json_t *root = json_object();
     json_t *per = json_array();
-    uint64_t bytes = 0;
+    uint64_t bytes = 0, max_rss = 0;
     for (int i = 0; i < c->r->size; i++) {
         rank_stats *rs = &c->ranks[i];
         if (!rs->have)
             continue;
         bytes += rs->final.bytes_in;
+        if (rs->final.max_rss_kb > max_rss)
+            max_rss = rs->final.max_rss_kb;
         json_array_append_new(
-            per, json_pack("{s:i, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:s}", "rank", i,
-                           "rows", (json_int_t)rs->final.n_rows, "batches",
+            per, json_pack("{s:i, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:s}", "rank",
+                           i, "rows", (json_int_t)rs->final.n_rows, "batches",
                            (json_int_t)rs->final.batches, "bytes", (json_int_t)rs->final.bytes_in,
                            "read_s", rs->final.read_s, "parse_s", rs->final.parse_s, "score_s",
                            rs->final.score_s, "format_s", rs->final.format_s, "wait_s",
-                           rs->final.wait_s, "wall_s", rs->final.wall_s, "binding", rs->where));
+                           rs->final.wait_s, "wall_s", rs->final.wall_s, "max_rss_kb",
+                           (json_int_t)rs->final.max_rss_kb, "binding", rs->where));
     }
     json_object_set_new(root, "status", json_string(st == MS_OK ? "ok" : "failed"));
     json_object_set_new(root, "exit_code", json_integer(st));
@@ -473,6 +517,7 @@ static void write_metrics(coord *c, ms_status st, double wall)
     json_object_set_new(root, "transport", json_string(c->r->send_bytes ? "bytes" : "descriptors"));
     json_object_set_new(root, "mini_batch_rows", json_integer((json_int_t)o->batch_rows));
     json_object_set_new(root, "window", json_integer((json_int_t)c->window));
+    json_object_set_new(root, "max_rss_kb", json_integer((json_int_t)max_rss));
     json_object_set_new(root, "per_rank", per);
     if (dump_json_atomic(root, o->metrics) != 0)
         fprintf(stderr, "mpiscore: warning: cannot write metrics to %s\n", o->metrics);
@@ -691,7 +736,17 @@ ms_status ms_coordinator(ms_run *r, ms_error *err)
                         ms_now() - r->t_start);
     snprintf(c.ranks[0].where, sizeof c.ranks[0].where, "%s", r->where);
     c.ranks[0].have = 1;
-    int keep_partial = c.fail == MS_EINTR && c.journal;
+    /* The errors file reaches the disk before the output is renamed: a run
+     * whose errors file cannot be written must not leave a finished output. */
+    if (c.fail == MS_OK && c.errf && (fflush(c.errf) != 0 || fdatasync(fileno(c.errf)) != 0))
+        fail_output_errno(&c, c.errf_partial);
+    int keep_partial =
+        (c.fail == MS_EINTR || (c.out_fault && partial_exists(o->output))) && c.journal;
+    if (keep_partial && c.out_fault) {
+        size_t n = strlen(c.fail_err.msg);
+        snprintf(c.fail_err.msg + n, sizeof c.fail_err.msg - n,
+                 "; partial output kept: continue with --resume once that is fixed");
+    }
     /* Fault injection for the resume tests: die where a crash hurts most,
      * with everything scored but nothing renamed yet. */
     const char *fault = getenv("MPISCORE_FAULT");
@@ -709,13 +764,21 @@ ms_status ms_coordinator(ms_run *r, ms_error *err)
         ms_writer_abort(c.w);
     ms_journal_close(c.journal, !keep_partial);
     if (c.errf) {
-        /* The errors file is the diagnosis of a run that hit its limit: keep it. */
+        /* The errors file is the diagnosis of a run that hit its limit: keep
+         * it, but never a truncated one under its final name. */
         int keep = c.fail == MS_OK || c.fail == MS_EROWS;
-        if (fclose(c.errf) != 0 && keep && c.fail == MS_OK)
-            failf(&c, MS_EIO, "%s: %s", c.errf_partial, strerror(errno));
-        if (keep)
-            rename(c.errf_partial, c.errf_path);
-        else if (!keep_partial)
+        if (fclose(c.errf) != 0 && keep) {
+            if (c.fail == MS_OK)
+                failf(&c, MS_EIO, "%s: %s", c.errf_partial, strerror(errno));
+            keep = 0;
+        }
+        if (keep && rename(c.errf_partial, c.errf_path) != 0) {
+            if (c.fail == MS_OK)
+                failf(&c, MS_EIO, "%s: cannot rename to %s: %s", c.errf_partial, c.errf_path,
+                      strerror(errno));
+            keep = 0;
+        }
+        if (!keep && !keep_partial)
             unlink(c.errf_partial);
     }
     show_progress(&c, c.fail == MS_OK ? "done" : c.fail == MS_EINTR ? "interrupted" : "failed");

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include <string.h>
+#include <sys/resource.h>
 
 #include "mpiscore/input.h"
 #include "mpiscore/scorer.h"
@@ -48,9 +49,11 @@ typedef struct ms_result_hdr {
     /* FINAL: the worker's totals */
     uint64_t batches, bytes_in;
     double read_s, parse_s, score_s, format_s, wait_s, wall_s;
+    uint64_t max_rss_kb; /* the rank's peak resident set (getrusage), for --metrics */
 } ms_result_hdr;
 
-/* A rank's FINAL totals: its scorer's stats plus its own wait and wall. */
+/* A rank's FINAL totals: its scorer's stats plus its own wait and wall, and
+ * its peak RSS so far (the bounded-memory promise is checked against it). */
 static inline void ms_final_from_stats(ms_result_hdr *h, const ms_scorer_stats *s, double wait_s,
                                        double wall_s)
 {
@@ -66,6 +69,9 @@ static inline void ms_final_from_stats(ms_result_hdr *h, const ms_scorer_stats *
     h->format_s = s->format_s;
     h->wait_s = wait_s;
     h->wall_s = wall_s;
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0)
+        h->max_rss_kb = (uint64_t)ru.ru_maxrss; /* kilobytes on Linux */
 }
 
 #endif

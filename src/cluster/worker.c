@@ -20,7 +20,9 @@
 
 typedef struct work_item {
     ms_desc d;
-    char *bytes; /* owned, when the coordinator shipped them */
+    int has_bytes; /* the coordinator shipped the batch's bytes, in buf */
+    char *buf;     /* owned by the queue slot and reused: no allocation per batch */
+    size_t cap;
 } work_item;
 
 typedef struct send_slot {
@@ -67,11 +69,12 @@ static ms_status take_messages(worker *w)
             return MS_EINTERNAL;
         work_item *it = &w->queue[(w->q_head + w->q_len) % QCAP];
         it->d = wm.d;
-        it->bytes = NULL;
-        if (wm.has_bytes) {
-            if ((size_t)count < sizeof wm + wm.d.length || !(it->bytes = malloc(wm.d.length + 1)))
+        it->has_bytes = wm.has_bytes != 0;
+        if (it->has_bytes) {
+            if ((size_t)count < sizeof wm + wm.d.length ||
+                ms_buf_reserve(&it->buf, &it->cap, wm.d.length + 1, NULL) != MS_OK)
                 return MS_EINTERNAL;
-            memcpy(it->bytes, w->rbuf + sizeof wm, wm.d.length);
+            memcpy(it->buf, w->rbuf + sizeof wm, wm.d.length);
         }
         w->q_len++;
     }
@@ -124,7 +127,9 @@ static ms_status send_message(worker *w, const ms_result_hdr *h, const char *dat
     return MS_OK;
 }
 
-/* Score the next queued batch and send its result (or the fatal error). */
+/* Score the next queued batch and send its result (or the fatal error).
+ * The slot's bytes stay untouched while they are scored: nothing is taken
+ * in until send_message, and by then the scorer is done with them. */
 static ms_status score_next(worker *w)
 {
     work_item it = w->queue[w->q_head];
@@ -135,8 +140,7 @@ static ms_status score_next(worker *w)
     ms_error_clear(&err);
     ms_result_hdr h;
     memset(&h, 0, sizeof h);
-    ms_status rs = ms_scorer_run(w->r->scorer, &it.d, it.bytes, &res, &err);
-    free(it.bytes);
+    ms_status rs = ms_scorer_run(w->r->scorer, &it.d, it.has_bytes ? it.buf : NULL, &res, &err);
     if (rs != MS_OK) {
         h.type = MS_MSG_FATAL;
         h.status = rs;
@@ -197,11 +201,8 @@ done:
         fprintf(stderr, "mpiscore: rank %d: internal error in the worker loop\n", r->rank);
         MPI_Abort(r->comm, MS_EINTERNAL);
     }
-    while (w.q_len > 0) { /* queued work the coordinator no longer wants */
-        free(w.queue[w.q_head].bytes);
-        w.q_head = (w.q_head + 1) % QCAP;
-        w.q_len--;
-    }
+    for (int i = 0; i < QCAP; i++) /* queued work the coordinator no longer wants, too */
+        free(w.queue[i].buf);
     free(w.rbuf);
     for (int i = 0; i < 2; i++)
         free(w.slots[i].buf);

@@ -466,6 +466,43 @@ void ms_source_set_batch_rows(ms_source *s, size_t batch_rows)
     s->batch_rows = batch_rows ? batch_rows : 1;
 }
 
+/* 1 (err set) if a CSV file is no longer what the run planned: another
+ * size or mtime now, or (at_end: the scanner reached its end) an end
+ * somewhere else. Checked after every chunk is cut, before it is handed
+ * out, so a chunk cut from a file truncated (or rewritten) under the
+ * scanner never reaches a parser: the run fails naming the file instead
+ * of scoring fewer rows or half a record. Workers' reads check the ranges
+ * they were given (ms_loader_read_bytes). */
+static int file_changed(const ms_input_file *f, const ms_csv_scanner *sc, int at_end, ms_error *err)
+{
+    struct stat now;
+    int64_t size = f->size;
+    if (stat(f->path, &now) != 0) {
+        ms_error_set(err, MS_EIO, "%s: %s (while being read)", f->path, strerror(errno));
+        return 1;
+    }
+    if ((int64_t)now.st_size != f->size) {
+        size = (int64_t)now.st_size;
+    } else if (at_end) {
+        off_t at;
+        uint64_t line;
+        ms_csv_scanner_tell(sc, &at, &line);
+        size = (int64_t)at;
+    }
+    if (size != f->size) {
+        ms_error_set(
+            err, MS_EIO, "%s: file %s while being read (%lld bytes when the run started, %lld now)",
+            f->path, size < f->size ? "shrank" : "grew", (long long)f->size, (long long)size);
+        return 1;
+    }
+    int64_t mtime = (int64_t)now.st_mtim.tv_sec * 1000000000LL + now.st_mtim.tv_nsec;
+    if (mtime != f->mtime_ns) {
+        ms_error_set(err, MS_EIO, "%s: file modified while being read", f->path);
+        return 1;
+    }
+    return 0;
+}
+
 ms_status ms_source_next(ms_source *s, ms_desc *d, ms_error *err)
 {
     ms_status st;
@@ -483,6 +520,9 @@ ms_status ms_source_next(ms_source *s, ms_desc *d, ms_error *err)
             }
             ms_csv_chunk c;
             st = ms_csv_scanner_next(s->csv, s->batch_rows, s->batch_bytes, &c, err);
+            /* an error may come from a file cut short: say that instead */
+            if (st != MS_EOF && file_changed(f, s->csv, 0, err))
+                return MS_EIO;
             if (st == MS_OK && c.n_records > 0) {
                 d->offset = (int64_t)c.offset;
                 d->length = c.length;
@@ -497,6 +537,8 @@ ms_status ms_source_next(ms_source *s, ms_desc *d, ms_error *err)
             }
             if (st == MS_OK) /* only blank lines left */
                 continue;
+            if (st == MS_EOF && file_changed(f, s->csv, 1, err))
+                return MS_EIO;
             if (st != MS_EOF)
                 return st;
             ms_csv_scanner_close(s->csv);

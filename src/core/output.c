@@ -264,7 +264,13 @@ static hid_t make_2d(hid_t file, const char *name, hid_t type, hsize_t cols)
     H5Pset_chunk(dcpl, cols ? 2 : 1, chunk);
     H5Pset_obj_track_times(dcpl, 0);
     H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_INCR);
-    hid_t d = H5Dcreate2(file, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    /* Whole chunks are written at once, so a chunk cache only holds dirty
+     * data back: without it a failed write (disk full) fails right there,
+     * not again in the close. */
+    hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
+    H5Pset_chunk_cache(dapl, 0, 0, H5D_CHUNK_CACHE_W0_DEFAULT);
+    hid_t d = H5Dcreate2(file, name, type, space, H5P_DEFAULT, dcpl, dapl);
+    H5Pclose(dapl);
     H5Pclose(dcpl);
     H5Sclose(space);
     return d;
@@ -329,18 +335,50 @@ fail:
     return ms_error_set(err, MS_EIO, "%s: cannot create HDF5 datasets", w->partial);
 }
 
+/* HDF5's error stack records the failing system call's errno in the text
+ * of its lowest entry ("..., errno = 28, error message = ..."). The next
+ * API call clears the stack, so it is read right after the failure. */
+static herr_t h5_errno_cb(unsigned n, const H5E_error2_t *e, void *data)
+{
+    (void)n;
+    const char *at = e->desc ? strstr(e->desc, "errno = ") : NULL;
+    if (at && *(int *)data == 0)
+        *(int *)data = atoi(at + strlen("errno = "));
+    return 0;
+}
+
+static int h5_stack_errno(void)
+{
+    int e = 0;
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, h5_errno_cb, &e);
+    return e;
+}
+
+/* A failed HDF5 write or flush, with the system's reason when HDF5 kept it. */
+static ms_status h5_io_error(const ms_writer *w, const char *what, int sys_errno, ms_error *err)
+{
+    if (sys_errno > 0)
+        return ms_error_set(err, MS_EIO, "%s: %s", w->partial, strerror(sys_errno));
+    return ms_error_set(err, MS_EIO, "%s: HDF5 %s failed (disk full?)", w->partial, what);
+}
+
+/* Returns 0, or -1 with *sys_errno set (0 when HDF5 did not say). */
 static int h5_extend_write(hid_t d, hid_t memtype, uint64_t at, size_t n, size_t cols,
-                           const void *data)
+                           const void *data, int *sys_errno)
 {
     int rank = cols ? 2 : 1;
     hsize_t size[2] = {at + n, cols}, start[2] = {at, 0}, count[2] = {n, cols};
-    if (H5Dset_extent(d, size) < 0)
+    if (H5Dset_extent(d, size) < 0) {
+        *sys_errno = h5_stack_errno();
         return -1;
+    }
     hid_t fs = H5Dget_space(d);
     hid_t ms = H5Screate_simple(rank, count, NULL);
     int rc = H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ? -1 : 0;
-    if (rc == 0 && H5Dwrite(d, memtype, ms, fs, H5P_DEFAULT, data) < 0)
+    if (rc == 0 && H5Dwrite(d, memtype, ms, fs, H5P_DEFAULT, data) < 0) {
+        *sys_errno = h5_stack_errno();
         rc = -1;
+    }
     H5Sclose(ms);
     H5Sclose(fs);
     return rc;
@@ -350,20 +388,21 @@ static ms_status h5_flush(ms_writer *w, ms_error *err)
 {
     if (w->pn == 0)
         return MS_OK;
-    int rc =
-        h5_extend_write(w->d_pred, H5T_NATIVE_FLOAT, w->h5_rows, w->pn, w->m->n_outputs, w->pv);
+    int sys_errno = 0;
+    int rc = h5_extend_write(w->d_pred, H5T_NATIVE_FLOAT, w->h5_rows, w->pn, w->m->n_outputs, w->pv,
+                             &sys_errno);
     if (rc == 0 && w->d_lab >= 0)
-        rc = h5_extend_write(w->d_lab, H5T_NATIVE_INT32, w->h5_rows, w->pn, 0, w->pl);
+        rc = h5_extend_write(w->d_lab, H5T_NATIVE_INT32, w->h5_rows, w->pn, 0, w->pl, &sys_errno);
     if (rc == 0 && w->has_ids) {
         for (size_t i = 0; i < w->pn; i++)
             w->pid[i] = w->ptext + w->poff[i];
-        rc = h5_extend_write(w->d_ids, w->t_str, w->h5_rows, w->pn, 0, w->pid);
+        rc = h5_extend_write(w->d_ids, w->t_str, w->h5_rows, w->pn, 0, w->pid, &sys_errno);
     }
     w->h5_rows += w->pn;
     w->pn = 0;
     w->ptext_len = 0;
     if (rc < 0)
-        return ms_error_set(err, MS_EIO, "%s: HDF5 write failed (disk full?)", w->partial);
+        return h5_io_error(w, "write", sys_errno, err);
     return MS_OK;
 }
 
@@ -444,6 +483,21 @@ static void h5_close(ms_writer *w)
     if (w->file > 0)
         H5Fclose(w->file);
     w->file = w->d_pred = w->d_lab = w->d_ids = w->t_str = H5I_INVALID_HID;
+}
+
+/* Close an HDF5 output that is being thrown away. HDF5 1.10 leaves a file
+ * whose close failed (its last metadata flush hit ENOSPC, say) half torn
+ * down, and the library's exit handler then crashes on it. So the file is
+ * emptied first, giving its space back for the few blocks the close still
+ * writes; its contents are not wanted anyway. */
+static void h5_discard(ms_writer *w)
+{
+    void *handle = NULL;
+    if (w->file > 0 && H5Fget_vfd_handle(w->file, H5P_DEFAULT, &handle) >= 0 && handle &&
+        ftruncate(*(int *)handle, 0) != 0) {
+        /* nothing better to do: the close below still runs */
+    }
+    h5_close(w);
 }
 
 static void writer_free(ms_writer *w)
@@ -578,10 +632,38 @@ ms_status ms_writer_resume(const char *path, const ms_model *m, uint64_t offset,
     return MS_OK;
 }
 
+/* The partial file must still be there under its name. Written through a
+ * descriptor, a file whose folder was removed takes every write and is lost
+ * at the rename; this finds out at the next sync instead. */
+static ms_status check_still_there(const ms_writer *w, int fd, ms_error *err)
+{
+    struct stat mine, named;
+    if (fstat(fd, &mine) != 0)
+        return ms_error_set(err, MS_EIO, "%s: %s", w->partial, strerror(errno));
+    if (stat(w->partial, &named) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return ms_error_set(err, MS_EIO,
+                                "%s: deleted while being written (was the output folder removed?)",
+                                w->partial);
+        return ms_error_set(err, MS_EIO, "%s: %s", w->partial, strerror(errno));
+    }
+    if (mine.st_dev != named.st_dev || mine.st_ino != named.st_ino)
+        return ms_error_set(err, MS_EIO, "%s: replaced by another file while being written",
+                            w->partial);
+    return MS_OK;
+}
+
 ms_status ms_writer_sync(ms_writer *w, ms_error *err)
 {
-    if (w->fmt == MS_FMT_CSV && fdatasync(w->fd) != 0)
-        return ms_error_set(err, MS_EIO, "%s: %s", w->partial, strerror(errno));
+    if (w->fmt == MS_FMT_CSV) {
+        if (fdatasync(w->fd) != 0)
+            return ms_error_set(err, MS_EIO, "%s: %s", w->partial, strerror(errno));
+        return check_still_there(w, w->fd, err);
+    }
+    /* HDF5 keeps its own buffers (made durable at commit); only check the file */
+    void *handle = NULL;
+    if (w->file > 0 && H5Fget_vfd_handle(w->file, H5P_DEFAULT, &handle) >= 0 && handle)
+        return check_still_there(w, *(int *)handle, err);
     return MS_OK;
 }
 
@@ -614,8 +696,11 @@ ms_status ms_writer_commit(ms_writer *w, ms_error *err)
     if (w->fmt == MS_FMT_HDF5) {
         st = h5_flush(w, err);
         if (st == MS_OK && H5Fflush(w->file, H5F_SCOPE_GLOBAL) < 0)
-            st = ms_error_set(err, MS_EIO, "%s: HDF5 flush failed", w->partial);
-        h5_close(w);
+            st = h5_io_error(w, "flush", h5_stack_errno(), err);
+        if (st == MS_OK)
+            h5_close(w);
+        else
+            h5_discard(w);
         if (st == MS_OK) {
             w->fd = open(w->partial, O_RDONLY | O_CLOEXEC);
             if (w->fd < 0 || fsync(w->fd) != 0)
@@ -654,7 +739,7 @@ void ms_writer_abort(ms_writer *w)
 {
     if (!w)
         return;
-    h5_close(w);
+    h5_discard(w);
     if (w->fd >= 0)
         close(w->fd);
     unlink(w->partial);
