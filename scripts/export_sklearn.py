@@ -62,7 +62,9 @@ def write_container(path, kind, link, feature_names, output_names, class_labels,
     str_t = h5py.string_dtype("utf-8")
     tmp = f"{path}.tmp{os.getpid()}"
     try:
-        with h5py.File(tmp, "w") as f:
+        # the 1.8+ object header format: wide models carry more than ~4,000
+        # feature names, too many for the default (64 KiB) attribute space
+        with h5py.File(tmp, "w", libver=("v108", "latest")) as f:
             f.attrs["format"] = FORMAT
             f.attrs["format_version"] = np.int64(FORMAT_VERSION)
             f.attrs["kind"] = kind

@@ -593,7 +593,12 @@ ms_status ms_model_save(const ms_model *m, const char *path, ms_error *err)
     /* HDF5's POSIX driver leaves open(2)'s errno in place: the only way to
      * tell the user "No such file or directory" rather than just "failed". */
     errno = 0;
-    f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    /* the 1.8 object header format: the default one holds at most 64 KiB of
+     * attributes, about 4,000 feature names */
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
+    f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
     if (f < 0) {
         st = ms_error_set(err, MS_EIO, "%s: cannot create: %s", path,
                           errno ? strerror(errno) : "HDF5 error");
