@@ -1,6 +1,7 @@
 /*
- * cmd_model.c — `mpiscore model ...`: inspect model containers and manage
- * the registry (register, list, info by name or path).
+ * cmd_model.c — `mpiscore model ...`: inspect model containers, manage
+ * the registry (register, list, info by name or path) and import models
+ * from other libraries (import xgboost).
  *
  * Only parses arguments and prints; every rule about names, versions and
  * stored files lives in the registry module, so `run --model` resolves a
@@ -13,6 +14,7 @@
 #include "cli/cli.h"
 #include "mpiscore/model.h"
 #include "mpiscore/registry.h"
+#include "mpiscore/xgb_import.h"
 
 static const char model_usage[] =
     "usage: mpiscore model COMMAND ...\n"
@@ -21,6 +23,7 @@ static const char model_usage[] =
     "prints NAME:N\n"
     "  list [NAME]                         registered models and versions\n"
     "  info MODEL                          kind, link, features, outputs and classes\n"
+    "  import xgboost IN.json -o OUT.h5    convert an XGBoost JSON model to a container\n"
     "\n"
     "MODEL is a file path, NAME (latest version), NAME:latest or NAME:N.\n"
     "The registry lives in $MPISCORE_HOME/models (default ~/.mpiscore/models).\n";
@@ -45,6 +48,25 @@ static const char info_usage[] =
     "Describe a model: MODEL is a file path, NAME, NAME:latest or NAME:N.\n"
     "For a registered model, also its version, creation time, sha256 and notes;\n"
     "the stored file is checked against its sha256 first.\n";
+
+static const char import_usage[] =
+    "usage: mpiscore model import xgboost IN.json -o OUT.h5 [--iteration-range B:E]\n"
+    "                             [--feature-names A,B,...]\n"
+    "\n"
+    "Convert an XGBoost model saved as JSON (Booster.save_model(\"model.json\") or\n"
+    "XGBClassifier/XGBRegressor.save_model) into a model container, checking every\n"
+    "tree first, and print one summary line. Booster gbtree; objectives\n"
+    "binary:logistic, binary:logitraw, reg:logistic, reg:squarederror,\n"
+    "reg:squaredlogerror, reg:pseudohubererror, reg:absoluteerror, count:poisson,\n"
+    "reg:gamma, reg:tweedie, multi:softprob, multi:softmax. Categorical splits,\n"
+    "dart and gblinear are refused. Predictions match XGBoost's CPU predictor.\n"
+    "\n"
+    "  -o, --output FILE          the container to write (replaced atomically)\n"
+    "  --iteration-range B:E      keep boosting rounds B..E-1 (E 0 = through the last);\n"
+    "                             default: rounds 0..best_iteration when the model has\n"
+    "                             best_iteration (as XGBClassifier.predict), else all\n"
+    "  --feature-names A,B,...    feature names for a model saved without them (default\n"
+    "                             f0,f1,...); must equal the model's names if it has them\n";
 
 static int is_help(const char *a)
 {
@@ -161,6 +183,162 @@ static int cmd_info(int argc, char **argv)
     return MS_OK;
 }
 
+/* Option value: "--name VALUE" or "--name=VALUE" (and -o VALUE). NULL
+ * when argv[*i] is not this option; *bad when it is but has no value. */
+static const char *opt_value(int argc, char **argv, int *i, const char *name, const char *shrt,
+                             int *bad)
+{
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+    if (!strcmp(a, name) || (shrt && !strcmp(a, shrt))) {
+        if (*i + 1 >= argc) {
+            *bad = 1;
+            return a;
+        }
+        return argv[++*i];
+    }
+    if (!strncmp(a, name, n) && a[n] == '=')
+        return a + n + 1;
+    return NULL;
+}
+
+/* "B:E", two whole numbers. */
+static int parse_range(const char *s, long long *b, long long *e)
+{
+    char *end;
+    if (*s < '0' || *s > '9')
+        return -1;
+    unsigned long long x = strtoull(s, &end, 10);
+    if (*end != ':' || x > 2147483647ull || end[1] < '0' || end[1] > '9')
+        return -1;
+    const char *t = end + 1;
+    unsigned long long y = strtoull(t, &end, 10);
+    if (*end || y > 2147483647ull)
+        return -1;
+    *b = (long long)x;
+    *e = (long long)y;
+    return 0;
+}
+
+/* "a,b,c" into names (pointers into the malloc'd copy *buf). */
+static int split_names(const char *s, char **buf, char ***names, size_t *n)
+{
+    size_t cnt = 1;
+    for (const char *p = s; *p; p++)
+        cnt += *p == ',';
+    *buf = strdup(s);
+    *names = calloc(cnt, sizeof **names);
+    if (!*buf || !*names)
+        return -1;
+    char *p = *buf;
+    for (size_t i = 0; i < cnt; i++) {
+        (*names)[i] = p;
+        char *comma = strchr(p, ',');
+        if (comma) {
+            *comma = '\0';
+            p = comma + 1;
+        }
+    }
+    *n = cnt;
+    return 0;
+}
+
+static int cmd_import(int argc, char **argv)
+{
+    const char *pos[2] = {NULL, NULL}, *out = NULL, *range = NULL, *names = NULL;
+    int npos = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        int bad = 0;
+        if (is_help(a)) {
+            fputs(import_usage, stdout);
+            return MS_OK;
+        }
+        if ((v = opt_value(argc, argv, &i, "--output", "-o", &bad)))
+            out = v;
+        else if ((v = opt_value(argc, argv, &i, "--iteration-range", NULL, &bad)))
+            range = v;
+        else if ((v = opt_value(argc, argv, &i, "--feature-names", NULL, &bad)))
+            names = v;
+        else if (a[0] == '-' && a[1] != '\0') {
+            fprintf(stderr,
+                    "mpiscore model import: unknown option \"%s\" (see mpiscore model import "
+                    "--help)\n",
+                    a);
+            return MS_EUSAGE;
+        } else if (npos < 2) {
+            pos[npos++] = a;
+        } else {
+            npos++;
+        }
+        if (bad) {
+            fprintf(stderr, "mpiscore model import: %s needs a value\n", a);
+            return MS_EUSAGE;
+        }
+    }
+    if (npos != 2) {
+        fprintf(stderr, "mpiscore model import: expected FORMAT and IN (see mpiscore model import "
+                        "--help)\n");
+        return MS_EUSAGE;
+    }
+    if (strcmp(pos[0], "xgboost") != 0) {
+        fprintf(stderr, "mpiscore model import: unknown format \"%s\" (supported: xgboost)\n",
+                pos[0]);
+        return MS_EUSAGE;
+    }
+    if (!out || !*out) {
+        fprintf(stderr, "mpiscore model import: -o OUT.h5 is required (see mpiscore model import "
+                        "--help)\n");
+        return MS_EUSAGE;
+    }
+    if (!strcmp(out, pos[1])) {
+        fprintf(stderr, "mpiscore model import: -o %s would replace the model being imported\n",
+                out);
+        return MS_EUSAGE;
+    }
+    ms_xgb_options opt;
+    memset(&opt, 0, sizeof opt);
+    if (range && parse_range(range, &opt.begin, &opt.end) != 0) {
+        fprintf(stderr,
+                "mpiscore model import: --iteration-range %s: expected BEGIN:END, whole "
+                "numbers (END 0 = through the last round)\n",
+                range);
+        return MS_EUSAGE;
+    }
+    opt.has_range = range != NULL;
+    char *names_buf = NULL, **name_v = NULL;
+    ms_model *m = NULL;
+    ms_xgb_summary sum;
+    ms_error err;
+    ms_error_clear(&err);
+    ms_status st = MS_OK;
+    if (names && split_names(names, &names_buf, &name_v, &opt.n_feature_names) != 0)
+        st = ms_error_set(&err, MS_EINTERNAL, "out of memory");
+    opt.feature_names = name_v;
+    if (st == MS_OK)
+        st = ms_xgb_import_file(pos[1], &opt, &m, &sum, &err);
+    if (st == MS_OK)
+        st = ms_model_save(m, out, &err);
+    int rc = MS_OK;
+    if (st != MS_OK) {
+        rc = fail(&err, st);
+    } else {
+        char why[64] = "";
+        if (opt.has_range)
+            snprintf(why, sizeof why, " (--iteration-range %s)", range);
+        else if (sum.used_best_iteration)
+            snprintf(why, sizeof why, " (best_iteration %lld)", sum.end - 1);
+        printf("%s: %zu trees, boosting rounds %lld..%lld of %lld%s, objective %s (link %s), "
+               "%zu features, from xgboost%s%s\n",
+               out, sum.n_trees, sum.begin, sum.end - 1, sum.rounds, why, sum.objective,
+               ms_link_name(m->link), sum.n_features, sum.version[0] ? " " : "", sum.version);
+    }
+    ms_model_free(m);
+    free(names_buf);
+    free(name_v);
+    return rc;
+}
+
 int ms_cmd_model(int argc, char **argv)
 {
     if (argc >= 2 && is_help(argv[1])) {
@@ -177,6 +355,8 @@ int ms_cmd_model(int argc, char **argv)
         return cmd_list(argc - 1, argv + 1);
     if (!strcmp(argv[1], "info"))
         return cmd_info(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "import"))
+        return cmd_import(argc - 1, argv + 1);
     fprintf(stderr, "mpiscore model: unknown subcommand \"%s\" (see mpiscore model --help)\n",
             argv[1]);
     return MS_EUSAGE;

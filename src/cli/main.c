@@ -18,7 +18,7 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  run          score inputs into one output file (mpirun -n N mpiscore run ...)\n"
-    "  model        register, list and describe models (NAME:N)\n"
+    "  model        register, list, describe and import models (NAME:N)\n"
     "  submit       start a run as a detached job; prints its id\n"
     "  status [ID]  state, progress, rows/s and ETA of jobs\n"
     "  cancel ID    stop a job at a batch boundary (resumable)\n"
