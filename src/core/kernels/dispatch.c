@@ -127,7 +127,9 @@ void ms_predict(const ms_model *m, ms_isa isa, const float *x, size_t n_rows, fl
         linear_fns[isa](m, x, n_rows, scratch);
         break;
     case MS_KIND_TREES:
-        trees_fns[isa](m, x, n_rows, scratch);
+        /* a model built in memory and never compiled (ms_trees_compile)
+         * still scores right, on the reference kernel */
+        (m->trees.compiled ? trees_fns[isa] : ms_trees_scalar)(m, x, n_rows, scratch);
         break;
     case MS_KIND_MLP:
         mlp_fns[isa](m, x, n_rows, scratch, scratch + n_rows * m->n_raw);
