@@ -9,6 +9,12 @@
  * small supervisor process that waits for mpirun. The supervisor is a
  * session leader, so `cancel` signals the whole process group: SIGTERM
  * makes the coordinator stop at a batch boundary with a resumable journal.
+ *
+ * A job runs in the folder `submit` ran in (spec.json's cwd), never in its
+ * job folder, so the run options mean what they would mean to `mpiscore run`
+ * typed there: relative --model/--input/--output/... paths, a model file that
+ * shadows a registry name, a relative MPISCORE_HOME. The local supervisor
+ * inherits that folder; the Slurm script changes into it (WORK_DIR).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -16,6 +22,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,20 +95,21 @@ static const char submit_usage[] =
     "  --backend slurm   render slurm/mpiscore.sbatch into the job folder, `sbatch --parsable`;\n"
     "                    requeue-safe: a requeued job resumes from its journal\n"
     "  -n RANKS          MPI ranks (local) or ranks per node (slurm; default 2)\n"
-    "  --nodes N, --ntasks-per-node N, --time T, --partition P, --account A   (slurm)\n";
+    "  --nodes N, --ntasks-per-node N, --time T, --partition P, --account A   (slurm)\n"
+    "The job runs in the current folder: relative paths in RUN-OPTIONS are taken from here.\n";
 
 typedef struct slurm_opts {
     int nodes, ntasks_per_node;
     const char *time, *partition, *account;
 } slurm_opts;
 
-static int submit_slurm(const char *dir, long id, const char *self, const slurm_opts *so,
-                        char **run_args, int n_args);
+static int submit_slurm(const char *dir, const char *cwd, long id, const char *self,
+                        const slurm_opts *so, char **run_args, int n_args);
 
 int ms_cmd_submit(int argc, char **argv)
 {
     int ranks = 2, i = 1;
-    const char *backend = "local";
+    const char *backend = "local", *slurm_only = NULL;
     slurm_opts so = {1, 0, "01:00:00", NULL, NULL};
     for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -114,6 +122,8 @@ int ms_cmd_submit(int argc, char **argv)
             return MS_EUSAGE;
         }
         i++;
+        if (strcmp(a, "--backend") != 0 && strcmp(a, "-n") != 0 && !slurm_only)
+            slurm_only = a;
         if (!strcmp(a, "--backend")) {
             backend = v;
         } else if (!strcmp(a, "-n") || !strcmp(a, "--ntasks-per-node") || !strcmp(a, "--nodes")) {
@@ -129,10 +139,21 @@ int ms_cmd_submit(int argc, char **argv)
                 ranks = so.ntasks_per_node = (int)n;
         } else if (!strcmp(a, "--time")) {
             so.time = v;
-        } else if (!strcmp(a, "--partition")) {
-            so.partition = v;
-        } else if (!strcmp(a, "--account")) {
-            so.account = v;
+        } else if (!strcmp(a, "--partition") || !strcmp(a, "--account")) {
+            /* lands in an #SBATCH line: no spaces, quotes or newlines */
+            if (!*v || strlen(v) > 200 ||
+                strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.,-") !=
+                    strlen(v)) {
+                fprintf(stderr,
+                        "mpiscore submit: %s '%s': expected a Slurm %s name (letters, digits, "
+                        "'_', '.', '-'; a comma-separated list for partitions)\n",
+                        a, v, a + 2);
+                return MS_EUSAGE;
+            }
+            if (!strcmp(a, "--partition"))
+                so.partition = v;
+            else
+                so.account = v;
         } else {
             fprintf(stderr, "mpiscore submit: unknown option %s (see mpiscore submit --help)\n", a);
             return MS_EUSAGE;
@@ -144,21 +165,37 @@ int ms_cmd_submit(int argc, char **argv)
         fprintf(stderr, "mpiscore submit: --backend %s: expected local or slurm\n", backend);
         return MS_EUSAGE;
     }
-    for (const char *t = so.time; *t; t++)
-        if (!strchr("0123456789:-", *t) && strcmp(so.time, "UNLIMITED") != 0) {
-            fprintf(stderr,
-                    "mpiscore submit: --time %s: expected MINUTES, HH:MM:SS or "
-                    "D-HH:MM:SS\n",
-                    so.time);
-            return MS_EUSAGE;
-        }
+    if (slurm_only && !strcmp(backend, "local")) {
+        fprintf(stderr,
+                "mpiscore submit: %s goes with --backend slurm (the local backend takes -n)\n",
+                slurm_only);
+        return MS_EUSAGE;
+    }
+    if (strcmp(so.time, "UNLIMITED") != 0 &&
+        (!*so.time || strlen(so.time) > 32 || strspn(so.time, "0123456789:-") != strlen(so.time))) {
+        fprintf(stderr, "mpiscore submit: --time '%s': expected MINUTES, HH:MM:SS or D-HH:MM:SS\n",
+                so.time);
+        return MS_EUSAGE;
+    }
     if (i >= argc - 1) {
         fprintf(stderr, "mpiscore submit: give the run options after -- (see mpiscore submit "
                         "--help)\n");
         return MS_EUSAGE;
     }
-    char root[PATH_MAX], dir[PATH_MAX + 32], self[PATH_MAX];
-    if (jobs_root(root, sizeof root) != 0 || mkdir_p(root) != 0) {
+    char cwd[PATH_MAX], root[PATH_MAX], dir[PATH_MAX + 32], self[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd)) {
+        /* relative paths could not mean anything: refuse rather than guess */
+        fprintf(stderr, "mpiscore submit: cannot tell the current folder: %s\n", strerror(errno));
+        return MS_EIO;
+    }
+    char rel[PATH_MAX];
+    if (jobs_root(rel, sizeof rel) != 0 ||
+        snprintf(root, sizeof root, "%s%s%s", rel[0] == '/' ? "" : cwd, rel[0] == '/' ? "" : "/",
+                 rel) >= (int)sizeof root) {
+        fprintf(stderr, "mpiscore: error: jobs folder: path too long\n");
+        return MS_EIO;
+    }
+    if (mkdir_p(root) != 0) {
         fprintf(stderr, "mpiscore: error: %s: %s\n", root, strerror(errno));
         return MS_EIO;
     }
@@ -179,9 +216,6 @@ int ms_cmd_submit(int argc, char **argv)
             return MS_EIO;
         }
     }
-    char cwd[PATH_MAX];
-    if (!getcwd(cwd, sizeof cwd))
-        strcpy(cwd, ".");
     json_t *args = json_array();
     for (int k = i + 1; k < argc; k++)
         json_array_append_new(args, json_string(argv[k]));
@@ -197,7 +231,7 @@ int ms_cmd_submit(int argc, char **argv)
     json_decref(spec);
 
     if (!strcmp(backend, "slurm"))
-        return submit_slurm(dir, id, self, &so, argv + i + 1, argc - i - 1);
+        return submit_slurm(dir, cwd, id, self, &so, argv + i + 1, argc - i - 1);
 
     pid_t sup = fork();
     if (sup < 0) {
@@ -346,8 +380,82 @@ static char *render(const char *tpl, const char *const *kv, int n)
     return out;
 }
 
-static int submit_slurm(const char *dir, long id, const char *self, const slurm_opts *so,
-                        char **run_args, int n_args)
+/* Slurm's view of a job: its state (PENDING, RUNNING, COMPLETED, ...) and,
+ * while it waits, why (Resources, Priority, PartitionNodeLimit, ...); both ""
+ * if Slurm does not know the job (any more). */
+static void slurm_query(const char *sid, char *state, size_t ssz, char *reason, size_t rsz)
+{
+    char cmd[256];
+    state[0] = reason[0] = '\0';
+    snprintf(cmd, sizeof cmd, "scontrol show job %s 2>/dev/null", sid);
+    FILE *f = popen(cmd, "r");
+    if (!f)
+        return;
+    char line[1024];
+    while (fgets(line, sizeof line, f)) {
+        char *js = strstr(line, "JobState="), *re = strstr(line, " Reason=");
+        if (js) {
+            js += 9;
+            snprintf(state, ssz, "%.*s", (int)strcspn(js, " \n"), js);
+        }
+        if (re && js) {
+            re += 8;
+            snprintf(reason, rsz, "%.*s", (int)strcspn(re, " \n"), re);
+            if (!strcmp(reason, "None"))
+                reason[0] = '\0';
+        }
+    }
+    pclose(f);
+}
+
+/* Pending reasons that waiting does not cure: the job asks for more than the
+ * partition is configured to give (Slurm queues such jobs for ever unless
+ * EnforcePartLimits rejects them at sbatch). NULL for every other reason,
+ * including nodes that are down or drained, which come back. */
+static const char *never_starts(const char *reason)
+{
+    static const char *const why[] = {
+        "PartitionNodeLimit",
+        "the partition allows fewer (or more) nodes than --nodes",
+        "PartitionConfig",
+        "the partition has no such nodes: fewer than --nodes, or fewer "
+        "CPUs per node than --ntasks-per-node",
+        "PartitionTimeLimit",
+        "--time is over the partition's time limit",
+        "BadConstraints",
+        "no node in the partition meets the job's constraints",
+    };
+    for (size_t k = 0; k < sizeof why / sizeof *why; k += 2)
+        if (!strcmp(reason, why[k]))
+            return why[k + 1];
+    return NULL;
+}
+
+/* A submission that went wrong: say why once on stderr and keep the line as
+ * the job's stderr and exit code 4, so `status` shows it as failed with it. */
+static int submit_failed(const char *dir, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int submit_failed(const char *dir, const char *fmt, ...)
+{
+    char msg[1536], p[PATH_MAX + 64];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "%s\n", msg);
+    snprintf(p, sizeof p, "%s/stderr", dir);
+    FILE *f = fopen(p, "w");
+    if (f) {
+        fprintf(f, "%s\n", msg);
+        fclose(f);
+    }
+    snprintf(p, sizeof p, "%s/exit_code", dir);
+    write_file_str(p, "4\n");
+    return MS_EIO;
+}
+
+static int submit_slurm(const char *dir, const char *cwd, long id, const char *self,
+                        const slurm_opts *so, char **run_args, int n_args)
 {
     char tpath[PATH_MAX], p[PATH_MAX + 64];
     FILE *tf = open_template(self, tpath, sizeof tpath);
@@ -367,8 +475,8 @@ static int submit_slurm(const char *dir, long id, const char *self, const slurm_
     fclose(tf);
     tpl[tlen] = '\0';
     /* the run's own arguments, then where the job reports to */
-    char *args = NULL, *qdir = NULL, *qself = NULL;
-    size_t alen = 0, acap = 0, dlen = 0, dcap = 0, slen = 0, scap = 0;
+    char *args = NULL, *qdir = NULL, *qcwd = NULL, *qself = NULL;
+    size_t alen = 0, acap = 0, dlen = 0, dcap = 0, clen = 0, ccap = 0, slen = 0, scap = 0;
     char st[PATH_MAX + 64], me[PATH_MAX + 64];
     snprintf(st, sizeof st, "%s/status.json", dir);
     snprintf(me, sizeof me, "%s/metrics.json", dir);
@@ -386,6 +494,8 @@ static int submit_slurm(const char *dir, long id, const char *self, const slurm_
     args[alen] = '\0';
     sh_quote(&qdir, &dlen, &dcap, dir);
     qdir[dlen] = '\0';
+    sh_quote(&qcwd, &clen, &ccap, cwd);
+    qcwd[clen] = '\0';
     sh_quote(&qself, &slen, &scap, self);
     qself[slen] = '\0';
     char name[64], nodes[16], ntasks[16], out[PATH_MAX + 64], part[256], acct[256];
@@ -415,6 +525,8 @@ static int submit_slurm(const char *dir, long id, const char *self, const slurm_
                         acct,
                         "JOB_DIR",
                         qdir,
+                        "WORK_DIR",
+                        qcwd,
                         "MPISCORE",
                         qself,
                         "RUN_ARGS",
@@ -425,29 +537,47 @@ static int submit_slurm(const char *dir, long id, const char *self, const slurm_
     free(tpl);
     free(args);
     free(qdir);
+    free(qcwd);
     free(qself);
     snprintf(p, sizeof p, "%s/job.sbatch", dir);
     write_file_str(p, script);
     free(script);
-    /* sbatch --parsable prints "JOBID[;CLUSTER]" */
-    char cmd[PATH_MAX + 128], sid[64] = "";
+    /* sbatch --parsable prints "JOBID[;CLUSTER]"; its errors come on lines of
+     * their own, possibly after warnings: keep the first that says error */
+    char cmd[PATH_MAX + 128], sid[64] = "", line[1024], said[1024] = "";
     snprintf(cmd, sizeof cmd, "sbatch --parsable '%s' 2>&1", p);
     FILE *sb = popen(cmd, "r");
-    char line[1024] = "";
+    int rc = -1;
     if (sb) {
-        if (!fgets(line, sizeof line, sb))
-            line[0] = '\0';
-        int rc = pclose(sb);
-        line[strcspn(line, "\n")] = '\0';
-        if (rc == 0) {
-            snprintf(sid, sizeof sid, "%.*s", (int)strcspn(line, ";"), line);
+        while (fgets(line, sizeof line, sb)) {
+            line[strcspn(line, "\n")] = '\0';
+            if (!line[0])
+                continue;
+            if (strspn(line, "0123456789") > 0 && !sid[0] && !strchr(line, ' '))
+                snprintf(sid, sizeof sid, "%.*s", (int)strcspn(line, ";"), line);
+            else if (!said[0] || (strstr(line, "error") && !strstr(said, "error")))
+                snprintf(said, sizeof said, "%s", line);
         }
+        rc = pclose(sb);
     }
-    if (!sid[0] || strspn(sid, "0123456789") != strlen(sid)) {
-        fprintf(stderr, "mpiscore: error: sbatch failed: %s\n", line[0] ? line : "not found");
-        snprintf(p, sizeof p, "%s/exit_code", dir);
-        write_file_str(p, "4\n");
-        return MS_EIO;
+    if (rc != 0 || !sid[0] || strspn(sid, "0123456789") != strlen(sid))
+        return submit_failed(dir, "mpiscore: error: sbatch failed: %s",
+                             said[0] ? said
+                             : sb    ? "no job id in its output"
+                                     : "cannot run sbatch");
+    /* Slurm places the job (or says why not) as it accepts it: a job that
+     * can never start fails here rather than wait for ever */
+    char state[64], reason[256];
+    slurm_query(sid, state, sizeof state, reason, sizeof reason);
+    const char *why = !strcmp(state, "PENDING") ? never_starts(reason) : NULL;
+    if (why) {
+        snprintf(cmd, sizeof cmd, "scancel %s >/dev/null 2>&1", sid);
+        int cancelled = system(cmd) == 0;
+        return submit_failed(dir,
+                             "mpiscore: error: sbatch failed: Slurm job %s can never start with "
+                             "--nodes %d --ntasks-per-node %d --time %s: %s (%s)%s",
+                             sid, so->nodes, so->ntasks_per_node, so->time, reason, why,
+                             cancelled ? "; cancelled it" : "; scancel failed, cancel it yourself");
     }
     snprintf(p, sizeof p, "%s/slurm_id", dir);
     char sidn[80];
@@ -457,30 +587,10 @@ static int submit_slurm(const char *dir, long id, const char *self, const slurm_
     return MS_OK;
 }
 
-/* Slurm's view of a job: PENDING, RUNNING, COMPLETED, ... or "" if unknown. */
-static void slurm_state(const char *sid, char *state, size_t sz)
-{
-    char cmd[256];
-    state[0] = '\0';
-    snprintf(cmd, sizeof cmd, "scontrol show job %s 2>/dev/null", sid);
-    FILE *f = popen(cmd, "r");
-    if (!f)
-        return;
-    char line[1024];
-    while (fgets(line, sizeof line, f)) {
-        char *js = strstr(line, "JobState=");
-        if (js) {
-            js += 9;
-            snprintf(state, sz, "%.*s", (int)strcspn(js, " \n"), js);
-        }
-    }
-    pclose(f);
-}
-
 /* One line (or JSON) describing job `id`; returns 0 if the job exists. */
 static int describe(const char *root, const char *id, int as_json)
 {
-    char dir[PATH_MAX + 64], p[PATH_MAX + 96], buf[256];
+    char dir[PATH_MAX + 64], p[PATH_MAX + 96], buf[1024];
     snprintf(dir, sizeof dir, "%s/%s", root, id);
     struct stat sb;
     if (stat(dir, &sb) != 0)
@@ -494,12 +604,12 @@ static int describe(const char *root, const char *id, int as_json)
     long pid = read_file_str(p, buf, sizeof buf) == 0 ? atol(buf) : 0;
     int alive = pid > 0 && kill((pid_t)pid, 0) == 0;
     const char *state = st ? json_string_value(json_object_get(st, "state")) : NULL;
-    char sid[64], sstate[64] = "";
+    char sid[64], sstate[64] = "", reason[256] = "";
     snprintf(p, sizeof p, "%s/slurm_id", dir);
     int is_slurm = read_file_str(p, sid, sizeof sid) == 0;
     if (is_slurm) {
         /* the scheduler knows about the queue and the end; the run about progress */
-        slurm_state(sid, sstate, sizeof sstate);
+        slurm_query(sid, sstate, sizeof sstate, reason, sizeof reason);
         if (!strcmp(sstate, "PENDING") || !strcmp(sstate, "REQUEUED") ||
             !strcmp(sstate, "REQUEUE_HOLD") || !strcmp(sstate, "PREEMPTED"))
             state = "queued";
@@ -545,9 +655,12 @@ static int describe(const char *root, const char *id, int as_json)
                               rows, "progress", frac, "rows_per_s", rate, "eta_s", eta);
         if (have_code)
             json_object_set_new(o, "exit_code", json_integer(code));
-        if (is_slurm)
-            json_object_set_new(o, "slurm",
-                                json_pack("{s:s, s:s}", "job_id", sid, "state", sstate));
+        if (is_slurm) {
+            json_t *so = json_pack("{s:s, s:s}", "job_id", sid, "state", sstate);
+            if (reason[0])
+                json_object_set_new(so, "reason", json_string(reason));
+            json_object_set_new(o, "slurm", so);
+        }
         if (error)
             json_object_set_new(o, "error", json_string(error));
         char *s = json_dumps(o, JSON_SORT_KEYS);
@@ -559,6 +672,12 @@ static int describe(const char *root, const char *id, int as_json)
                (long long)rows, rate, (int)eta / 60, (int)eta % 60);
     } else if (!strcmp(state, "failed")) {
         printf("%s  failed: %s\n", id, error ? error : "see mpiscore logs");
+    } else if (!strcmp(state, "queued") && reason[0]) {
+        /* why it waits; a reason waiting does not cure is spelled out */
+        const char *why = never_starts(reason);
+        printf("%s  queued (Slurm: %s%s%s%s%s)  %lld rows\n", id, reason, why ? ": " : "",
+               why ? why : "", why ? "; it will not start as submitted: mpiscore cancel " : "",
+               why ? id : "", (long long)rows);
     } else {
         printf("%s  %s  %lld rows\n", id, state, (long long)rows);
     }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Local jobs: submit prints an id at once; status follows the run to done and
-# the output equals a direct run; cancel stops a running job, which is then
-# interrupted and resumable to an identical output; a failing job says why.
+# the output equals a direct run; relative paths are taken from the folder
+# submit ran in; Slurm-only options are refused; cancel stops a running job,
+# which is then interrupted and resumable to an identical output; a failing
+# job says why.
 source "$MS_SRC/tests/lib.sh"
 export MPISCORE_HOME="$T/home"
 "$MS_PYTHON" "$MS_SRC/scripts/make_dataset.py" synthetic --rows 300000 --features 8 \
@@ -31,6 +33,24 @@ done
 "$MPISCORE" status "$id" --json | grep -q '"exit_code": 0' && ok "status --json has exit code 0" ||
     bad "status --json: $("$MPISCORE" status "$id" --json)"
 
+# relative paths, from a folder that is not the test's: as `mpiscore run` there
+mkdir -p "$T/w/in"
+ln -s ../model.h5 "$T/w/m.h5"
+ln "$T/data.csv" "$T/w/in/data.csv"
+id=$(cd "$T/w" && "$MPISCORE" submit -n 2 -- --model m.h5 --input in/ --id-column row_id \
+    --output=out.csv --on-error continue --errors-file bad.csv)
+wait_state "$id" done && ok "relative paths: $("$MPISCORE" status "$id")" ||
+    bad "relative paths: $("$MPISCORE" status "$id")"
+same "$T/ref.csv" "$T/w/out.csv" "relative --model, --input folder, --output=: identical output"
+[ "$(cat "$T/w/bad.csv")" = "file,line,column,reason,record" ] &&
+    ok "relative --errors-file: written in the submit folder" || bad "no $T/w/bad.csv"
+grep -q "\"cwd\": \"$T/w\"" "$MPISCORE_HOME/jobs/$id/spec.json" && ok "spec.json records the folder" ||
+    bad "spec.json: $(cat "$MPISCORE_HOME/jobs/$id/spec.json")"
+expect_fail 1 "^mpiscore submit: --nodes goes with --backend slurm \(the local backend takes -n\)\$" \
+    "$MPISCORE" submit --nodes 2 -- "${args[@]}" --output "$T/x.csv"
+expect_fail 1 "^mpiscore submit: --time goes with --backend slurm" \
+    "$MPISCORE" submit -n 2 --time 10 -- "${args[@]}" --output "$T/x.csv"
+
 id=$("$MPISCORE" submit -n 2 -- "${args[@]}" --output "$T/b.csv")
 wait_state "$id" running || bad "job $id never ran"
 for _ in $(seq 1 200); do grep -q '^R' "$T/b.csv.journal" 2>/dev/null && break; sleep 0.02; done
@@ -51,7 +71,7 @@ id=$("$MPISCORE" submit -n 2 -- --model "$T/nosuch.h5" --input "$T/data.csv" --o
 wait_state "$id" "failed: mpiscore: error: .*nosuch.h5: No such file or directory" &&
     ok "failed job: $("$MPISCORE" status "$id")" || bad "failed job: $("$MPISCORE" status "$id")"
 n=$("$MPISCORE" status | wc -l)
-[ "$n" = 4 ] && ok "status lists 4 jobs" || bad "status lists $n jobs"
+[ "$n" = 5 ] && ok "status lists 5 jobs" || bad "status lists $n jobs"
 expect_fail 1 "no job 99" "$MPISCORE" status 99
 expect_fail 1 "job $id has already ended" "$MPISCORE" cancel "$id"
 finish
