@@ -199,7 +199,11 @@ missing, as CSV and HDF5. Models trained by XGBoost (hist, depth {a.depth},
 eta 0.1) on the first 200,000 rows, imported with `mpiscore model import
 xgboost`. mpiscore's outputs were checked against XGBoost's own
 `inplace_predict` (max |diff| {max(r[k] for r in results for k in ('h5_n2_diff', 'csv_n2_diff')):.1e})
-before any figure was kept. Kernel: {results[0]['isa']}.
+before any figure was kept. Kernel: {results[0]['isa']}. Load average
+(1 min) when the script started and ended: {a.load_start:.1f} and
+{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; with other work on the
+machine, the 2-thread figures suffer most (threads wait for a core), so
+compare ratios from one run.
 
 In memory, per core: XGBoost `inplace_predict` on the numpy array (1 and 2
 threads, seconds) against mpiscore's kernel time (`score_s` from `--metrics`,
@@ -244,6 +248,7 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--doc")
     a = ap.parse_args()
+    a.load_start = os.getloadavg()[0]
     work = os.path.join(a.work, f"{a.rows}x{a.features}_d{a.depth}")
     os.makedirs(work, exist_ok=True)
     env = dict(os.environ)
