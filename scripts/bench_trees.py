@@ -172,7 +172,7 @@ def write_doc(a, results, work):
     with open(dat, "w") as fh:
         for r in results:
             fh.write(f'"{r["name"]}" {r["ns_xgb_core"]:.2f} {r["ns_ms_core"]:.2f}\n')
-    gp = (f'set terminal pngcairo size 800,420 font ",11"; set output "{png}";'
+    gp = (f'set terminal pngcairo noenhanced size 800,420 font ",11"; set output "{png}";'
           'set title "Tree ensembles: ns per tree x row per core (lower is better)";'
           'set style data histograms; set style histogram clustered gap 1;'
           'set style fill solid 0.8; set yrange [0:*]; set grid ytics; set ylabel "ns";'
