@@ -151,7 +151,9 @@ int ms_h5_attr_int(hid_t obj, const char *name, long long *out)
             rc = H5Aread(a, H5T_NATIVE_LLONG, out) < 0 ? -1 : 0;
         } else if (H5Tget_class(t) == H5T_FLOAT) {
             double d;
-            if (H5Aread(a, H5T_NATIVE_DOUBLE, &d) >= 0 && d == (double)(long long)d) {
+            /* range first: casting a double beyond long long (or NaN) is UB */
+            if (H5Aread(a, H5T_NATIVE_DOUBLE, &d) >= 0 && d >= -0x1p63 && d < 0x1p63 &&
+                d == (double)(long long)d) {
                 *out = (long long)d;
                 rc = 0;
             }

@@ -174,25 +174,33 @@ ms_status ms_journal_resume(const char *path, const char *fingerprint, ms_journa
                 good_end = ftell(f);
                 continue;
             }
-            size_t ll = (size_t)n;
+            /* ms_journal_create ends the fingerprint's last line with an LF
+             * even when the fingerprint has none */
             const char *nl = strchr(fp, '\n');
             size_t fl = nl ? (size_t)(nl - fp) + 1 : strlen(fp);
-            if (fl != ll || strncmp(fp, line, ll) != 0) {
+            size_t want = nl || fl == 0 ? fl : fl + 1;
+            if ((size_t)n != want || strncmp(fp, line, fl) != 0 || line[want - 1] != '\n') {
                 line[strcspn(line, "\n")] = '\0';
-                char *sp = strchr(line, ' ');
-                if (sp)
+                /* name the line by its key and first word ("input data.csv") */
+                char *sp = strchr(line, ' '), *name = NULL;
+                if (sp) {
                     *sp = '\0';
+                    name = sp + 1 + strspn(sp + 1, " ");
+                    name[strcspn(name, " ")] = '\0';
+                    if (!*name)
+                        name = NULL;
+                }
                 st = ms_error_set(err, MS_EINPUT,
-                                  "%s: %s %s changed since the interrupted run; start again "
+                                  "%s: %s%s%s changed since the interrupted run; start again "
                                   "without --resume",
-                                  path, line, sp ? strtok(sp + 1, " ") : "");
+                                  path, line, name ? " " : "", name ? name : "");
                 goto done;
             }
             fp += fl;
             continue;
         }
-        if (line[n - 1] != '\n')
-            break; /* torn last line */
+        if (line[n - 1] != '\n' || strlen(line) != (size_t)n)
+            break; /* torn last line, or a NUL byte a C string would hide */
         line[n - 1] = '\0';
         ms_journal_rec r;
         if (!parse_rec(line, &r))

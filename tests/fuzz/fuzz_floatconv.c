@@ -1,0 +1,32 @@
+/*
+ * fuzz_floatconv.c — the float parser and printer (floatconv.h) on their
+ * own, where inputs are short and executions cheap.
+ *
+ * The input is one CSV field: ms_parse_f32 must agree with the reference in
+ * fuzz_float_ref.h (grammar + strtof) bit for bit, and every value it reads
+ * must print (ms_format_f32) as the shortest text that reads back. The
+ * first four bytes, taken as a float's bits, are printed too, so NaN
+ * payloads, subnormals and every exponent get printed whatever the text.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "fuzz_float_ref.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size > 4096)
+        return 0; /* strtof's cost grows with the digits; long fields are fuzz_csv's */
+    const char *s = (const char *)data;
+    ref_check_parse(s, size);
+    float v;
+    if (ms_parse_f32(s, size, &v) == MS_NUM_OK)
+        ref_check_format(v);
+    if (size >= 4) {
+        memcpy(&v, data, sizeof v);
+        ref_check_format(v);
+    }
+    return 0;
+}
