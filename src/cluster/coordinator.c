@@ -359,6 +359,15 @@ static int next_desc(coord *c, ms_desc *d)
         return 0;
     ms_error err;
     guide_batch_size(c);
+    /* Fault injection for the I/O fault tests: cut batches slowly, so a
+     * test can change the input while the run is surely still reading it. */
+    static int slow = -1;
+    if (slow < 0) {
+        const char *fault = getenv("MPISCORE_FAULT");
+        slow = fault && !strcmp(fault, "slow-input");
+    }
+    if (slow)
+        usleep(2000);
     ms_status st = ms_source_next(c->src, d, &err);
     if (st == MS_EOF) {
         c->src_done = 1;

@@ -127,7 +127,7 @@ bargs=(--model "$M" --input "$T/big.csv" --id-column id --mini-batch-rows 10 --j
 for ext in csv h5; do
     rm -rf "$T/gone" "$T/st.json"
     mkdir "$T/gone"
-    timeout 120 mpirun -n 2 "$MPISCORE" run "${bargs[@]}" --output "$T/gone/o.$ext" \
+    MPISCORE_FAULT=slow-input timeout 120 mpirun -n 2 "$MPISCORE" run "${bargs[@]}" --output "$T/gone/o.$ext" \
         --status-file "$T/st.json" >/dev/null 2>"$T/gone.err" &
     pid=$!
     wait_running "$T/st.json" || bad "folder removed ($ext): the run made no progress"
@@ -151,7 +151,9 @@ cut_input() {
     local cmd=("$MPISCORE" run --model "$M" --input "$T/cut.csv" --id-column id --mini-batch-rows 10
         --journal-every 0.05 --output "$T/cut_out.csv" --status-file "$T/st.json")
     [ "$n" = 0 ] || cmd=(mpirun -n "$n" "${cmd[@]}")
-    timeout 120 "${cmd[@]}" >/dev/null 2>"$T/cut.err" &
+    # slow-input: the coordinator cuts a batch every 2 ms, so the run is
+    # still reading when the file is cut, however fast the machine
+    MPISCORE_FAULT=slow-input timeout 120 "${cmd[@]}" >/dev/null 2>"$T/cut.err" &
     pid=$!
     wait_running "$T/st.json" || bad "truncated input (n=$n): the run made no progress"
     truncate -s "$size" "$T/cut.csv"
