@@ -60,22 +60,22 @@ typedef enum { MS_SPLIT_LT = 0, MS_SPLIT_LE } ms_split_rule;
 typedef struct ms_trees {
     size_t n_trees;
     size_t n_nodes;
-    size_t leaf_width;       /* 1 (tree_output says which score), or n_raw */
-    int64_t *node_offset;    /* n_trees + 1, node_offset[n_trees] = n_nodes */
-    int32_t *feature;        /* n_nodes; -1 marks a leaf */
-    double *threshold;       /* n_nodes (leaves: ignored) */
-    int32_t *left, *right;   /* n_nodes; -1 for leaves */
-    uint8_t *missing_left;   /* n_nodes: a missing value goes left */
-    double *value;           /* n_nodes * leaf_width (splits: ignored) */
-    int32_t *tree_output;    /* n_trees (leaf_width 1), else NULL */
-    double *base_score;      /* n_raw: raw scores before any tree */
-    ms_split_rule split;     /* go left when x < thr (lt) or x <= thr (le) */
-    int missing_is_error;    /* missing = "error": a missing value is a bad row */
-    int mean;                /* aggregate = "mean": divide by trees per score */
-    int float32_sum;         /* accumulate = "float32": leaves summed in float, tree order */
-    size_t max_depth;        /* derived on load: deepest leaf (root = 0) */
-    size_t n_leaves;         /* derived on load */
-    void *compiled;          /* kernel layout built on load (kernels/trees_*.c) */
+    size_t leaf_width;     /* 1 (tree_output says which score), or n_raw */
+    int64_t *node_offset;  /* n_trees + 1, node_offset[n_trees] = n_nodes */
+    int32_t *feature;      /* n_nodes; -1 marks a leaf */
+    double *threshold;     /* n_nodes (leaves: ignored) */
+    int32_t *left, *right; /* n_nodes; -1 for leaves */
+    uint8_t *missing_left; /* n_nodes: a missing value goes left */
+    double *value;         /* n_nodes * leaf_width (splits: ignored) */
+    int32_t *tree_output;  /* n_trees (leaf_width 1), else NULL */
+    double *base_score;    /* n_raw: raw scores before any tree */
+    ms_split_rule split;   /* go left when x < thr (lt) or x <= thr (le) */
+    int missing_is_error;  /* missing = "error": a missing value is a bad row */
+    int mean;              /* aggregate = "mean": divide by trees per score */
+    int float32_sum;       /* accumulate = "float32": leaves summed in float, tree order */
+    size_t max_depth;      /* derived on load: deepest leaf (root = 0) */
+    size_t n_leaves;       /* derived on load */
+    void *compiled;        /* kernel layout built on load (kernels/trees_*.c) */
 } ms_trees;
 
 /* Multi-layer perceptrons: hidden layers use `activation`, the last layer
@@ -83,10 +83,10 @@ typedef struct ms_trees {
 typedef enum { MS_ACT_IDENTITY = 0, MS_ACT_RELU, MS_ACT_TANH, MS_ACT_LOGISTIC } ms_activation;
 
 typedef struct ms_mlp {
-    size_t n_layers;         /* weight layers, >= 1 */
-    size_t *width;           /* n_layers + 1: width[0] = n_features, width[n_layers] = n_raw */
-    float **weight;          /* layer l: width[l+1] x width[l], row-major */
-    float **bias;            /* layer l: width[l+1] */
+    size_t n_layers; /* weight layers, >= 1 */
+    size_t *width;   /* n_layers + 1: width[0] = n_features, width[n_layers] = n_raw */
+    float **weight;  /* layer l: width[l+1] x width[l], row-major */
+    float **bias;    /* layer l: width[l+1] */
     ms_activation activation;
 } ms_mlp;
 

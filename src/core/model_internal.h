@@ -19,20 +19,18 @@
  * position; the double and int readers take any float / integer type.
  * rank is 1 or 2; dims receives the shape. *out is malloc'd (at least one
  * element even when empty). Errors name `path` and the dataset. */
-ms_status ms_model_read_floats(hid_t f, const char *path, const char *name, int rank,
-                               hsize_t *dims, float **out, ms_error *err);
+ms_status ms_model_read_floats(hid_t f, const char *path, const char *name, int rank, hsize_t *dims,
+                               float **out, ms_error *err);
 ms_status ms_model_read_doubles(hid_t f, const char *path, const char *name, int rank,
                                 hsize_t *dims, double **out, ms_error *err);
-ms_status ms_model_read_ints(hid_t f, const char *path, const char *name, hsize_t *n,
-                             int64_t **out, ms_error *err);
+ms_status ms_model_read_ints(hid_t f, const char *path, const char *name, hsize_t *n, int64_t **out,
+                             ms_error *err);
 /* Attributes every kind may need. */
-ms_status ms_model_req_str(hid_t f, const char *path, const char *name, char **out,
-                           ms_error *err);
+ms_status ms_model_req_str(hid_t f, const char *path, const char *name, char **out, ms_error *err);
 ms_status ms_model_req_int(hid_t f, const char *path, const char *name, long long *out,
                            ms_error *err);
 /* Writers (intermediate groups are created). 0 on success. */
-int ms_model_write_floats(hid_t f, const char *name, int rank, const hsize_t *dims,
-                          const float *v);
+int ms_model_write_floats(hid_t f, const char *name, int rank, const hsize_t *dims, const float *v);
 int ms_model_write_doubles(hid_t f, const char *name, int rank, const hsize_t *dims,
                            const double *v);
 int ms_model_write_ints(hid_t f, const char *name, hsize_t n, const int32_t *v);
