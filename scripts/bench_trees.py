@@ -52,6 +52,13 @@ def best(fn, repeat):
     return min(times)
 
 
+def cpu_name():
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown CPU"
+
+
 def make_data(a, work):
     import h5py
     csv, h5 = os.path.join(work, "data.csv"), os.path.join(work, "data.h5")
@@ -192,9 +199,9 @@ def write_doc(a, results, work):
     block = f"""{BEGIN}
 ## Tree ensembles (XGBoost models)
 
-Measured by `bash scripts/bench.sh --trees` (scripts/bench_trees.py),
-{time.strftime('%Y-%m-%d')}, best of {a.repeat}, every figure from the same
-run. Data: {results[0]['rows']:,} rows x {a.features} float32 features, 2%
+Measured by `bash scripts/bench.sh --trees` (scripts/bench_trees.py) on
+{cpu_name()}, {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}, best of
+{a.repeat}, every figure from the same run. Data: {results[0]['rows']:,} rows x {a.features} float32 features, 2%
 missing, as CSV and HDF5. Models trained by XGBoost (hist, depth {a.depth},
 eta 0.1) on the first 200,000 rows, imported with `mpiscore model import
 xgboost`. mpiscore's outputs were checked against XGBoost's own
