@@ -17,33 +17,14 @@ from sklearn.linear_model import (LinearRegression, LogisticRegression, Ridge, S
                                   SGDRegressor)
 from sklearn.preprocessing import StandardScaler
 
+sys.path.insert(0, os.path.join(os.environ["MS_SRC"], "tests"))
+from checks import finish, isas, report  # noqa: E402
 sys.path.insert(0, os.path.join(os.environ["MS_SRC"], "scripts"))
 from export_sklearn import export  # noqa: E402
 
 TOL = 1e-5
 work = sys.argv[1]
 mpiscore = os.environ["MPISCORE"]
-passed = failed = 0
-
-
-def isas():
-    flags = open("/proc/cpuinfo").read().split()
-    out = ["scalar"]
-    if "avx2" in flags and "fma" in flags:
-        out.append("avx2")
-    if all(f in flags for f in ("avx512f", "avx512bw", "avx512dq", "avx512vl")):
-        out.append("avx512")
-    return out
-
-
-def report(ok, what):
-    global passed, failed
-    if ok:
-        passed += 1
-        print("ok:", what)
-    else:
-        failed += 1
-        print("FAIL:", what)
 
 
 def write_inputs(name, x, names):
@@ -176,5 +157,4 @@ try:
 except Exception as e:  # noqa: BLE001
     report(False, f"columns mapped by header name: {e}")
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()

@@ -34,6 +34,8 @@ from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.neural_network import MLPClassifier, MLPRegressor  # noqa: E402
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.environ["MS_SRC"], "tests"))
+from checks import finish, isas, report  # noqa: E402
 sys.path.insert(0, os.path.join(os.environ["MS_SRC"], "scripts"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import container_ref  # noqa: E402
@@ -43,28 +45,6 @@ TOL = 1e-5
 REF_TOL = 1e-6
 work = sys.argv[1]
 mpiscore = os.environ["MPISCORE"]
-passed = failed = 0
-
-
-def isas():
-    flags = open("/proc/cpuinfo").read().split()
-    out = ["scalar"]
-    if "avx2" in flags and "fma" in flags:
-        out.append("avx2")
-    if all(f in flags for f in ("avx512f", "avx512bw", "avx512dq", "avx512vl")):
-        out.append("avx512")
-    return out
-
-
-def report(ok, what):
-    global passed, failed
-    if ok:
-        passed += 1
-        print("ok:", what)
-    else:
-        failed += 1
-        print("FAIL:", what)
-    sys.stdout.flush()
 
 
 def write_inputs(name, x, names, h5_dtype=np.float64):
@@ -334,5 +314,4 @@ xb0 = np.nan_to_num(xb)  # expected values of the good rows; bad rows are not co
 missing_rows_are_bad("random_forest_missing", rfb, xb, names, rfb.predict_proba(xb0),
                      rfb.predict(xb0))
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()

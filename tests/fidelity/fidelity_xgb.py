@@ -30,37 +30,19 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
+sys.path.insert(0, os.path.join(os.environ["MS_SRC"], "tests"))
+from checks import finish, isas, report  # noqa: E402
+
 TOL = 1e-5
 work = sys.argv[1]
 mpiscore = os.environ["MPISCORE"]
-passed = failed = 0
 jobs = []  # (what, model, input, output, isa, expected, labels, exact), run by score_all
 rng = np.random.default_rng(11)
-
-
-def isas():
-    flags = open("/proc/cpuinfo").read().split()
-    out = ["scalar"]
-    if "avx2" in flags and "fma" in flags:
-        out.append("avx2")
-    if all(f in flags for f in ("avx512f", "avx512bw", "avx512dq", "avx512vl")):
-        out.append("avx512")
-    return out
 
 
 ISAS = isas()
 PAIRS = [(isa, fmt) for isa in ISAS for fmt in ("csv", "h5")]
 pair_turn = 0
-
-
-def report(ok, what):
-    global passed, failed
-    if ok:
-        passed += 1
-        print("ok:", what)
-    else:
-        failed += 1
-        print("FAIL:", what)
 
 
 def write_inputs(name, x, names):
@@ -372,5 +354,4 @@ expect_refusal("-o is the input", ["model", "import", "xgboost", js, "-o", js], 
 expect_refusal("missing file", ["model", "import", "xgboost", os.path.join(work, "none.json"),
                                 "-o", out], 4, "No such file or directory", out)
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()

@@ -16,33 +16,14 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 
+sys.path.insert(0, os.path.join(os.environ["MS_SRC"], "tests"))
+from checks import finish, isas, report  # noqa: E402
 sys.path.insert(0, os.path.join(os.environ["MS_SRC"], "scripts"))
 import export_sklearn  # noqa: E402
 
 TOL = 1e-5
 work = sys.argv[1]
 mpiscore = os.environ["MPISCORE"]
-passed = failed = 0
-
-
-def isas():
-    flags = open("/proc/cpuinfo").read().split()
-    out = ["scalar"]
-    if "avx2" in flags and "fma" in flags:
-        out.append("avx2")
-    if all(f in flags for f in ("avx512f", "avx512bw", "avx512dq", "avx512vl")):
-        out.append("avx512")
-    return out
-
-
-def report(ok, what):
-    global passed, failed
-    if ok:
-        passed += 1
-        print("ok:", what)
-    else:
-        failed += 1
-        print("FAIL:", what)
 
 
 class FileV108(h5py.File):
@@ -139,5 +120,4 @@ check("one_feature_logistic", clf1, x1, ["x"], clf1.predict_proba(x1), clf1.pred
 lin1 = LinearRegression().fit(x1, 3 * x1[:, 0] - 1 + 0.1 * rng.normal(size=1000))
 check("one_feature_linear", lin1, x1, ["x"], lin1.predict(x1).reshape(-1, 1))
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()
