@@ -23,8 +23,8 @@
 #include "mpiscore/model.h"
 #include "mpiscore/status.h"
 
-/* Largest num_feature and num_class accepted (the importer names every
- * feature, and kernels keep one accumulator per class on the stack). */
+/* Largest num_feature and num_class accepted: sanity limits (the importer
+ * names every feature and allocates per class). */
 #define MS_XGB_MAX_FEATURES (1L << 24)
 #define MS_XGB_MAX_CLASSES 65536
 

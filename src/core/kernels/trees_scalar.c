@@ -6,6 +6,7 @@
  * tests comparing them check the compiler (ms_trees_compile) as well.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "mpiscore/kernels.h"
@@ -33,11 +34,16 @@ void ms_trees_scalar(const ms_model *m, const float *x, size_t n_rows, float *ra
 {
     const ms_trees *t = &m->trees;
     size_t kr = m->n_raw, w = t->leaf_width;
-    double acc[kr];
-    float acc32[kr];
-    size_t count[kr];
-    for (size_t k = 0; k < kr; k++)
-        count[k] = 0;
+    /* per-score state on the heap, once per batch: a container may have
+     * any number of scores, too many for the stack */
+    double *acc = malloc(kr * sizeof *acc);
+    float *acc32 = malloc(kr * sizeof *acc32);
+    size_t *count = calloc(kr, sizeof *count);
+    if (!acc || !acc32 || !count) {
+        /* kernels cannot return a status; scores never made up */
+        fputs("mpiscore: out of memory in the tree kernel\n", stderr);
+        abort();
+    }
     for (size_t i = 0; i < t->n_trees; i++)
         if (w == 1)
             count[t->tree_output[i]]++;
@@ -70,4 +76,7 @@ void ms_trees_scalar(const ms_model *m, const float *x, size_t n_rows, float *ra
             raw[r * kr + k] = t->float32_sum ? acc32[k] : (float)(t->base_score[k] + s);
         }
     }
+    free(acc);
+    free(acc32);
+    free(count);
 }
