@@ -4,6 +4,6 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${MPISCORE_BUILD:-$here/build}
-cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMPISCORE_WERROR=ON "$@" >/dev/null
 cmake --build "$build" -j"$(nproc)" >/dev/null
 echo "$build"

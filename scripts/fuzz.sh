@@ -55,7 +55,7 @@ if [ -z "$seconds" ]; then
     [ "$seconds" -ge 10 ] || seconds=10
 fi
 
-CC=clang cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMPISCORE_FUZZ=ON \
+CC=clang cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMPISCORE_FUZZ=ON -DMPISCORE_WERROR=ON \
     -DMPISCORE_TESTS=OFF >/dev/null
 cmake --build "$build" -j"$(nproc)" --target "${names[@]/#/fuzz_}" >/dev/null
 

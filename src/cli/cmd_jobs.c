@@ -75,7 +75,8 @@ static int read_file_str(const char *path, char *buf, size_t sz)
 static void write_file_str(const char *path, const char *s)
 {
     char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return;
     FILE *f = fopen(tmp, "w");
     if (!f)
         return;
@@ -414,20 +415,18 @@ static void slurm_query(const char *sid, char *state, size_t ssz, char *reason, 
  * including nodes that are down or drained, which come back. */
 static const char *never_starts(const char *reason)
 {
-    static const char *const why[] = {
-        "PartitionNodeLimit",
-        "the partition allows fewer (or more) nodes than --nodes",
-        "PartitionConfig",
-        "the partition has no such nodes: fewer than --nodes, or fewer "
-        "CPUs per node than --ntasks-per-node",
-        "PartitionTimeLimit",
-        "--time is over the partition's time limit",
-        "BadConstraints",
-        "no node in the partition meets the job's constraints",
+    static const struct {
+        const char *reason, *why;
+    } never[] = {
+        {"PartitionNodeLimit", "the partition allows fewer (or more) nodes than --nodes"},
+        {"PartitionConfig", "the partition has no such nodes: fewer than --nodes, or fewer "
+                            "CPUs per node than --ntasks-per-node"},
+        {"PartitionTimeLimit", "--time is over the partition's time limit"},
+        {"BadConstraints", "no node in the partition meets the job's constraints"},
     };
-    for (size_t k = 0; k < sizeof why / sizeof *why; k += 2)
-        if (!strcmp(reason, why[k]))
-            return why[k + 1];
+    for (size_t k = 0; k < sizeof never / sizeof *never; k++)
+        if (!strcmp(reason, never[k].reason))
+            return never[k].why;
     return NULL;
 }
 

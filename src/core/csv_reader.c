@@ -251,7 +251,7 @@ static ms_status refill(ms_csv_scanner *sc, ms_error *err)
     sc->buf_off += (off_t)sc->buf_len;
     sc->buf_len = sc->cur = 0;
     sc->quote_known = 0;
-    size_t got;
+    size_t got = 0;
     ms_status st = read_full(sc->fd, sc->buf, sc->block, sc->buf_off, &got, sc->path, err);
     if (st != MS_OK)
         return st;
@@ -509,7 +509,7 @@ ms_status ms_csv_read_header(const char *path, char delim, ms_csv_header *hdr, m
     struct csv_parser p;
     int parser_live = 0;
     scan_unit u;
-    size_t got;
+    size_t got = 0;
     memset(hdr, 0, sizeof *hdr);
 
     MS_CHECK(scanner_create(path, delim, 0, 1, HEADER_BLOCK, &sc, err));

@@ -150,7 +150,7 @@ ms_status ms_trees_read(hid_t f, const char *path, ms_model *m, ms_error *err)
     int32_t *ml = NULL;
     int64_t *offs = NULL;
     hsize_t n_off = 0, bd[2] = {0, 0}, vd[2] = {0, 0};
-    int rule, missing, mean, acc;
+    int rule = 0, missing = 0, mean = 0, acc = 0;
     MS_CHECK(req_choice(f, path, "split_rule", "lt", "le", &rule, err));
     MS_CHECK(req_choice(f, path, "missing", "route", "error", &missing, err));
     MS_CHECK(req_choice(f, path, "aggregate", "sum", "mean", &mean, err));

@@ -111,7 +111,7 @@ static int ref_record(const char *p, size_t n, ms_journal_rec *r)
     }
     if (k != 11 || tl[0] != 1 || tok[0][0] != 'R' || tl[10] != 16)
         return 0;
-    uint64_t v[9], file;
+    uint64_t v[9] = {0}, file = 0;
     for (int i = 1; i <= 9; i++) {
         if (i == 2) {
             if (!ref_u64(tok[i], tl[i], UINT32_MAX, &file))
