@@ -12,4 +12,8 @@ int ms_cmd_status(int argc, char **argv);
 int ms_cmd_cancel(int argc, char **argv);
 int ms_cmd_logs(int argc, char **argv);
 
+/* `run -n N ...`: start the ranks through mpirun/srun (launch.c). */
+#define MS_LAUNCH_NOT_MINE (-1)
+int ms_launch_run(int *argc, char **argv);
+
 #endif

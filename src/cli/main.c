@@ -41,8 +41,10 @@ int main(int argc, char **argv)
         printf("mpiscore %s\n", MPISCORE_VERSION);
         return MS_OK;
     }
-    if (!strcmp(cmd, "run"))
-        return ms_cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "run")) {
+        int n = argc - 1, rc = ms_launch_run(&n, argv + 1);
+        return rc == MS_LAUNCH_NOT_MINE ? ms_cmd_run(n, argv + 1) : rc;
+    }
     if (!strcmp(cmd, "model"))
         return ms_cmd_model(argc - 1, argv + 1);
     if (!strcmp(cmd, "submit"))
