@@ -12,6 +12,7 @@ PACKAGES=(
     gnuplot-nox
     slurm-wlm munge
     iproute2 clang libclang-rt-14-dev
+    help2man dpkg-dev
 )
 
 missing=()

@@ -323,28 +323,29 @@ static void sh_quote(char **buf, size_t *len, size_t *cap, const char *s)
     *len = (size_t)(o - *buf);
 }
 
-/* The sbatch template: $MPISCORE_SBATCH_TEMPLATE, the installed copy, or the
- * source tree's (a build run from its build folder). */
+/* The sbatch template: $MPISCORE_SBATCH_TEMPLATE, else found relative to the
+ * binary: PREFIX/share/mpiscore (installed) or BUILD/share/mpiscore (a build
+ * tree, which mirrors the installed layout). No source path is compiled in. */
 static FILE *open_template(const char *self, char *path, size_t sz)
 {
-    const char *env = getenv("MPISCORE_SBATCH_TEMPLATE");
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", self);
     char *slash = strrchr(dir, '/');
     if (slash)
         *slash = '\0';
-    const char *cands[3] = {env, NULL, MPISCORE_SOURCE_DIR "/slurm/mpiscore.sbatch"};
-    char inst[PATH_MAX + 64];
-    snprintf(inst, sizeof inst, "%s/../share/mpiscore/mpiscore.sbatch", dir);
-    cands[1] = inst;
-    for (int k = 0; k < 3; k++) {
-        if (!cands[k])
+    const char *env = getenv("MPISCORE_SBATCH_TEMPLATE");
+    const char *fmt[] = {"%s/../share/mpiscore/mpiscore.sbatch",
+                         "%s/share/mpiscore/mpiscore.sbatch"};
+    for (int k = -1; k < 2; k++) {
+        if (k < 0 && !env)
             continue;
-        FILE *f = fopen(cands[k], "r");
-        if (f) {
-            snprintf(path, sz, "%s", cands[k]);
+        if (k < 0)
+            snprintf(path, sz, "%s", env);
+        else if (snprintf(path, sz, fmt[k], dir) >= (int)sz)
+            continue;
+        FILE *f = fopen(path, "r");
+        if (f)
             return f;
-        }
     }
     return NULL;
 }
@@ -459,8 +460,10 @@ static int submit_slurm(const char *dir, const char *cwd, long id, const char *s
     char tpath[PATH_MAX], p[PATH_MAX + 64];
     FILE *tf = open_template(self, tpath, sizeof tpath);
     if (!tf) {
-        fprintf(stderr, "mpiscore: error: cannot find slurm/mpiscore.sbatch (set "
-                        "MPISCORE_SBATCH_TEMPLATE)\n");
+        fprintf(stderr,
+                "mpiscore: error: cannot find mpiscore.sbatch in share/mpiscore beside or "
+                "above %s (reinstall, or set MPISCORE_SBATCH_TEMPLATE)\n",
+                self);
         return MS_EIO;
     }
     char *tpl = NULL;

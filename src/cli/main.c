@@ -7,9 +7,7 @@
 #include "cli/cli.h"
 #include "mpiscore/status.h"
 
-#ifndef MPISCORE_VERSION
-#define MPISCORE_VERSION "0.1.0"
-#endif
+#include "mpiscore_version.h" /* generated at build time: cmake/version.cmake */
 
 static const char usage[] =
     "usage: mpiscore COMMAND [options]\n"
@@ -38,7 +36,7 @@ int main(int argc, char **argv)
         return MS_OK;
     }
     if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
-        printf("mpiscore %s\n", MPISCORE_VERSION);
+        printf("mpiscore %s (git %s)\n", MPISCORE_VERSION, MPISCORE_GIT_REVISION);
         return MS_OK;
     }
     if (!strcmp(cmd, "run")) {
