@@ -12,8 +12,8 @@ out=${DEMO_OUT:-$(mktemp -d /tmp/mpiscore-demo.XXXXXX)}
 mkdir -p "$out"
 echo "== model"
 "$build/mpiscore" model info "$here/datasets/digits_logreg.h5"
-echo "== mpirun -n 2 mpiscore run (1797 handwritten digits, 64 pixels each)"
-mpirun -n 2 "$build/mpiscore" run \
+echo "== mpiscore run -n 2 (1797 handwritten digits, 64 pixels each)"
+"$build/mpiscore" run -n 2 \
     --model "$here/datasets/digits_logreg.h5" \
     --input "$here/datasets/digits.csv" --id-column image_id \
     --output "$out/scores.csv" --overwrite \

@@ -15,7 +15,7 @@ static const char usage[] =
     "Score large CSV/HDF5 datasets with trained models across MPI ranks.\n"
     "\n"
     "commands:\n"
-    "  run          score inputs into one output file (mpirun -n N mpiscore run ...)\n"
+    "  run          score inputs into one output file (mpiscore run -n N ... starts N ranks)\n"
     "  model        register, list, describe and import models (NAME:N)\n"
     "  submit       start a run as a detached job; prints its id\n"
     "  status [ID]  state, progress, rows/s and ETA of jobs\n"
