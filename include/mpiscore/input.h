@@ -114,6 +114,10 @@ ms_status ms_loader_load(ms_loader *ld, const ms_desc *d, const char *bytes, ms_
 /* Read the raw bytes of a CSV descriptor into *buf (for the bytes transport). */
 ms_status ms_loader_read_bytes(ms_loader *ld, const ms_desc *d, char **buf, size_t *cap,
                                ms_error *err);
+/* Transient read failures (EIO, ESTALE, EAGAIN, a short read) are retried
+ * up to n times per batch with backoff (default 3); retries counts them. */
+void ms_loader_set_max_retries(ms_loader *ld, int n);
+uint64_t ms_loader_retries(const ms_loader *ld);
 /* 1 if every file of the plan can be opened here with its planned size. */
 int ms_loader_files_visible(const ms_inputs *in);
 void ms_loader_destroy(ms_loader *ld);

@@ -16,10 +16,12 @@
 #include "cluster/run.h"
 
 static const char run_usage[] =
-    "usage: mpirun -n N mpiscore run --model MODEL --input PATH... --output FILE [options]\n"
+    "usage: mpiscore run [-n N] --model MODEL --input PATH... --output FILE [options]\n"
     "\n"
     "Score every row of the input with the model; write one output file in input order.\n"
-    "Runs on one process too (without mpirun).\n"
+    "  -n N                     start N ranks (mpirun, or srun inside a Slurm allocation);\n"
+    "                           without it, one process (or the ranks mpirun/srun started)\n"
+    "  --hostfile FILE, --map-by X  passed to mpirun; --launcher auto|mpirun|srun\n"
     "\n"
     "required:\n"
     "  --model MODEL            NAME, NAME:N, NAME:latest (mpiscore model register) or a\n"
@@ -33,6 +35,10 @@ static const char run_usage[] =
     "  --resume                 continue an interrupted run (CSV output) from OUTPUT.journal;\n"
     "                           the result is identical to an uninterrupted run\n"
     "  --journal-every SECONDS  how often the resume point is made durable (default 2)\n"
+    "  --max-retries N          retry a batch whose read fails transiently (EIO, ESTALE,\n"
+    "                           EAGAIN, a short read) N times with backoff (default 3)\n"
+    "  --batch-timeout SECONDS  hand a batch not back in time to another rank; a rank late\n"
+    "                           twice gets no more work (default off)\n"
     "  --id-column NAME         copy this CSV column (HDF5: this dataset) to the output\n"
     "  --delimiter C            CSV field delimiter (default ','; 'tab' for tabs)\n"
     "  --dataset PATH           HDF5 features dataset (default /features)\n"
@@ -80,6 +86,8 @@ enum {
     OPT_TRANSPORT,
     OPT_WINDOW,
     OPT_LOG_LEVEL,
+    OPT_MAX_RETRIES,
+    OPT_BATCH_TIMEOUT,
 };
 
 static const struct option run_options[] = {
@@ -107,6 +115,8 @@ static const struct option run_options[] = {
     {"transport", required_argument, NULL, OPT_TRANSPORT},
     {"window", required_argument, NULL, OPT_WINDOW},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"max-retries", required_argument, NULL, OPT_MAX_RETRIES},
+    {"batch-timeout", required_argument, NULL, OPT_BATCH_TIMEOUT},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -144,6 +154,7 @@ static ms_status parse_run(int argc, char **argv, ms_run_opts *o, char *msg, siz
     o->max_errors = UINT64_MAX;
     o->max_errors_pct = -1;
     o->journal_every = 2.0;
+    o->max_retries = 3;
     o->bind = MS_BIND_CORE;
     o->log_level = MS_LOG_WARN;
     static char *inputs[4096];
@@ -176,14 +187,33 @@ static ms_status parse_run(int argc, char **argv, ms_run_opts *o, char *msg, siz
         case OPT_RESUME:
             o->resume = 1;
             break;
-        case OPT_JOURNAL_EVERY: {
+        case OPT_JOURNAL_EVERY:
+        case OPT_BATCH_TIMEOUT: {
             char *end;
             double v = strtod(optarg, &end);
-            if (*end || !(v >= 0 && v <= 3600)) {
-                snprintf(msg, msz, "--journal-every %s: expected seconds from 0 to 3600", optarg);
+            int timeout = c == OPT_BATCH_TIMEOUT;
+            if (end == optarg || *end ||
+                !(v >= (timeout ? 0.001 : 0) && v <= (timeout ? 86400 : 3600))) {
+                snprintf(msg, msz, "--%s %s: expected seconds from %s to %s",
+                         timeout ? "batch-timeout" : "journal-every", optarg,
+                         timeout ? "0.001" : "0", timeout ? "86400" : "3600");
                 return MS_EUSAGE;
             }
-            o->journal_every = v;
+            if (timeout)
+                o->batch_timeout = v;
+            else
+                o->journal_every = v;
+            break;
+        }
+        case OPT_MAX_RETRIES: {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (end == optarg || *end || v < 0 || v > 100) {
+                snprintf(msg, msz, "--max-retries %s: expected a whole number from 0 to 100",
+                         optarg);
+                return MS_EUSAGE;
+            }
+            o->max_retries = (int)v;
             break;
         }
         case OPT_ID:

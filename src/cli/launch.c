@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,8 @@
 
 #include "cli/cli.h"
 #include "mpiscore/status.h"
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 typedef struct {
     long ranks;           /* -n; 0: not given */
@@ -58,7 +61,7 @@ static int take_opt(int argc, char **argv, int i, launch_opts *o)
         return 0;
     if (!val) {
         if (i + 1 >= argc) {
-            fprintf(stderr, "mpiscore: error: %s needs a value (see mpiscore run --help)\n", a);
+            usage_error("%s needs a value", a);
             return -1;
         }
         val = argv[i + 1];
@@ -69,8 +72,7 @@ static int take_opt(int argc, char **argv, int i, launch_opts *o)
         errno = 0;
         long n = strtol(val, &end, 10);
         if (errno || *end || end == val || n < 1 || n > 1000000) {
-            fprintf(stderr, "mpiscore: error: -n takes a number of ranks from 1 up, not \"%s\"\n",
-                    val);
+            usage_error("-n takes a number of ranks from 1 up, not \"%s\"", val);
             return -1;
         }
         o->ranks = n;
@@ -80,13 +82,24 @@ static int take_opt(int argc, char **argv, int i, launch_opts *o)
         o->map_by = val;
     } else {
         if (strcmp(val, "auto") && strcmp(val, "mpirun") && strcmp(val, "srun")) {
-            fprintf(stderr, "mpiscore: error: --launcher takes auto, mpirun or srun, not \"%s\"\n",
-                    val);
+            usage_error("--launcher takes auto, mpirun or srun, not \"%s\"", val);
             return -1;
         }
         o->launcher = val;
     }
     return used;
+}
+
+/* A usage error, worded as `mpiscore run` words its own. */
+static int usage_error(const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "mpiscore run: %s (see mpiscore run --help)\n", msg);
+    return MS_EUSAGE;
 }
 
 /* A process started by mpirun, srun or another PMI launcher. */
@@ -173,14 +186,12 @@ static int launch(const launch_opts *o, int argc, char **argv)
         use_srun = getenv("SLURM_JOB_ID") && on_path("srun");
     const char *prog = use_srun ? "srun" : "mpirun";
     if (use_srun && o->map_by) {
-        fprintf(stderr, "mpiscore: error: --map-by is an mpirun option; under srun use "
-                        "--launcher mpirun or srun's own --distribution\n");
-        return MS_EUSAGE;
+        return usage_error("--map-by is an mpirun option; under srun use --launcher mpirun or "
+                           "srun's own --distribution");
     }
     if (use_srun && o->hostfile) {
-        fprintf(stderr, "mpiscore: error: --hostfile is an mpirun option; srun runs on the "
-                        "nodes of the Slurm allocation\n");
-        return MS_EUSAGE;
+        return usage_error("--hostfile is an mpirun option; srun runs on the nodes of the "
+                           "Slurm allocation");
     }
     char self[PATH_MAX];
     ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -315,12 +326,10 @@ int ms_launch_run(int *argc, char **argv)
     if (!o.any)
         goto done;
     if (under_launcher()) {
-        fprintf(stderr, "mpiscore: error: -n/--hostfile/--map-by/--launcher start the ranks; "
-                        "under mpirun or srun leave them out\n");
-        rc = MS_EUSAGE;
+        rc = usage_error("-n/--hostfile/--map-by/--launcher start the ranks; under mpirun or "
+                         "srun leave them out");
     } else if (o.ranks == 0) {
-        fprintf(stderr, "mpiscore: error: --hostfile/--map-by/--launcher go with -n N\n");
-        rc = MS_EUSAGE;
+        rc = usage_error("--hostfile/--map-by/--launcher go with -n N");
     } else if (o.ranks == 1 && !o.hostfile && !o.map_by && !o.launcher) {
         /* one rank needs no launcher: run here, as plain `mpiscore run` does */
         memcpy(argv, rest, sizeof *argv * (size_t)kept);

@@ -75,6 +75,14 @@ typedef struct coord {
     double last_journal;
     uint64_t journaled_seq;           /* next_seq of the last journal record */
     uint64_t units_sched, rows_sched; /* handed out so far, for guided batch sizes */
+    /* --batch-timeout: who holds each outstanding batch and since when, so a
+     * late one can be handed to another rank and its first answer dropped.
+     * Invariant: a result is stored only from owner_of[seq % window] and
+     * only while that slot waits for exactly that seq. */
+    ms_desc *desc_of;
+    int *owner_of; /* rank scoring the batch; 0 = rank 0 itself */
+    double *sent_at;
+    int *timeouts, *excluded; /* per rank: batches it was late with; no more work */
 } coord;
 
 static void fail(coord *c, ms_status st, const ms_error *err)
@@ -284,7 +292,12 @@ static void receive(coord *c, int *progressed)
             failf(c, (ms_status)h.status, "%s", msg);
         } else {
             c->credits[src]++;
-            if (c->fail == MS_OK && !c->stop_sent)
+            /* a batch handed to another rank after --batch-timeout: the
+             * first answer to arrive is kept, the late one dropped */
+            size_t k = h.seq % c->window;
+            int awaited = h.seq >= c->commit && h.seq < c->next_seq && !c->win[k].full &&
+                          c->owner_of[k] == src;
+            if (c->fail == MS_OK && !c->stop_sent && awaited)
                 store(c, &c->rbuf, &c->rcap);
         }
     }
@@ -316,6 +329,10 @@ static int send_work(coord *c, int dest, const ms_desc *d)
     }
     memcpy(c->sbuf, &wm, sizeof wm);
     MPI_Send(c->sbuf, (int)len, MPI_BYTE, dest, MS_TAG_WORK, c->r->comm);
+    size_t k = d->seq % c->window;
+    c->desc_of[k] = *d;
+    c->owner_of[k] = dest;
+    c->sent_at[k] = ms_now();
     return 0;
 }
 
@@ -324,9 +341,11 @@ static void send_stop(coord *c)
     ms_work_msg wm;
     memset(&wm, 0, sizeof wm);
     wm.type = MS_MSG_STOP;
-    wm.abort = c->fail != MS_OK;
-    for (int w = 1; w < c->r->size; w++)
+    for (int w = 1; w < c->r->size; w++) {
+        /* a rank excluded for lateness drops its queue: others scored it */
+        wm.abort = c->fail != MS_OK || c->excluded[w];
         MPI_Send(&wm, (int)sizeof wm, MPI_BYTE, w, MS_TAG_WORK, c->r->comm);
+    }
     c->stop_sent = 1;
 }
 
@@ -390,6 +409,7 @@ static int next_desc(coord *c, ms_desc *d)
 
 static void score_locally(coord *c, const ms_desc *d)
 {
+    c->owner_of[d->seq % c->window] = 0;
     ms_scored res;
     ms_error err;
     ms_error_clear(&err);
@@ -491,7 +511,7 @@ static void write_metrics(coord *c, ms_status st, double wall)
         return;
     json_t *root = json_object();
     json_t *per = json_array();
-    uint64_t bytes = 0, max_rss = 0;
+    uint64_t bytes = 0, max_rss = 0, retries = 0;
     for (int i = 0; i < c->r->size; i++) {
         rank_stats *rs = &c->ranks[i];
         if (!rs->have)
@@ -499,14 +519,18 @@ static void write_metrics(coord *c, ms_status st, double wall)
         bytes += rs->final.bytes_in;
         if (rs->final.max_rss_kb > max_rss)
             max_rss = rs->final.max_rss_kb;
-        json_array_append_new(
-            per, json_pack("{s:i, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:s}", "rank",
-                           i, "rows", (json_int_t)rs->final.n_rows, "batches",
-                           (json_int_t)rs->final.batches, "bytes", (json_int_t)rs->final.bytes_in,
-                           "read_s", rs->final.read_s, "parse_s", rs->final.parse_s, "score_s",
-                           rs->final.score_s, "format_s", rs->final.format_s, "wait_s",
-                           rs->final.wait_s, "wall_s", rs->final.wall_s, "max_rss_kb",
-                           (json_int_t)rs->final.max_rss_kb, "binding", rs->where));
+        json_t *one = json_pack(
+            "{s:i, s:I, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:s}", "rank", i, "rows",
+            (json_int_t)rs->final.n_rows, "batches", (json_int_t)rs->final.batches, "bytes",
+            (json_int_t)rs->final.bytes_in, "read_s", rs->final.read_s, "parse_s",
+            rs->final.parse_s, "score_s", rs->final.score_s, "format_s", rs->final.format_s,
+            "wait_s", rs->final.wait_s, "wall_s", rs->final.wall_s, "max_rss_kb",
+            (json_int_t)rs->final.max_rss_kb, "binding", rs->where);
+        json_object_set_new(one, "retries", json_integer((json_int_t)rs->final.retries));
+        json_object_set_new(one, "timeouts", json_integer(c->timeouts[i]));
+        json_object_set_new(one, "excluded", json_boolean(c->excluded[i]));
+        json_array_append_new(per, one);
+        retries += rs->final.retries;
     }
     json_object_set_new(root, "status", json_string(st == MS_OK ? "ok" : "failed"));
     json_object_set_new(root, "exit_code", json_integer(st));
@@ -527,6 +551,7 @@ static void write_metrics(coord *c, ms_status st, double wall)
     json_object_set_new(root, "mini_batch_rows", json_integer((json_int_t)o->batch_rows));
     json_object_set_new(root, "window", json_integer((json_int_t)c->window));
     json_object_set_new(root, "max_rss_kb", json_integer((json_int_t)max_rss));
+    json_object_set_new(root, "retries", json_integer((json_int_t)retries));
     json_object_set_new(root, "per_rank", per);
     if (dump_json_atomic(root, o->metrics) != 0)
         fprintf(stderr, "mpiscore: warning: cannot write metrics to %s\n", o->metrics);
@@ -664,6 +689,44 @@ done:
     return st;
 }
 
+/* ---- batch timeouts -------------------------------------------------------- */
+
+/* --batch-timeout: a batch a worker has held too long goes to another worker
+ * with a free credit, or rank 0 scores it. Whichever answer comes first is
+ * committed, so the output is that of a clean run. A rank late twice gets no
+ * more work; it still answers STOP, after its queue (dropped: abort). */
+static void check_timeouts(coord *c)
+{
+    double limit = c->r->o->batch_timeout, now = ms_now();
+    if (limit <= 0 || c->fail != MS_OK || c->stop_sent)
+        return;
+    for (uint64_t seq = c->commit; seq < c->next_seq && c->fail == MS_OK; seq++) {
+        size_t k = seq % c->window;
+        int old = c->owner_of[k];
+        if (c->win[k].full || old == 0 || now - c->sent_at[k] < limit)
+            continue;
+        if (++c->timeouts[old] == 2) {
+            c->excluded[old] = 1;
+            ms_log(c->r, MS_LOG_WARN,
+                   "rank %d timed out twice (--batch-timeout %g s): no more work for it", old,
+                   limit);
+        }
+        int to = 0;
+        for (int w = 1; w < c->r->size && !to; w++)
+            if (w != old && !c->excluded[w] && c->credits[w] > 0)
+                to = w;
+        ms_log(c->r, MS_LOG_INFO,
+               "batch %llu (line %llu) not back from rank %d after %g s: handed to rank %d",
+               (unsigned long long)seq + 1, (unsigned long long)c->desc_of[k].first_line, old,
+               limit, to);
+        ms_desc d = c->desc_of[k];
+        if (to && send_work(c, to, &d) == 0)
+            c->credits[to]--;
+        else if (!to)
+            score_locally(c, &d);
+    }
+}
+
 /* ---- main loop ------------------------------------------------------------ */
 
 ms_status ms_coordinator(ms_run *r, ms_error *err)
@@ -678,10 +741,16 @@ ms_status ms_coordinator(ms_run *r, ms_error *err)
     c.next_of = calloc(c.window, sizeof *c.next_of);
     c.credits = calloc((size_t)r->size, sizeof *c.credits);
     c.ranks = calloc((size_t)r->size, sizeof *c.ranks);
+    c.desc_of = calloc(c.window, sizeof *c.desc_of);
+    c.owner_of = calloc(c.window, sizeof *c.owner_of);
+    c.sent_at = calloc(c.window, sizeof *c.sent_at);
+    c.timeouts = calloc((size_t)r->size, sizeof *c.timeouts);
+    c.excluded = calloc((size_t)r->size, sizeof *c.excluded);
     c.progress = o->progress > 0 || (o->progress == 0 && isatty(2));
     c.last_progress = ms_now();
     ms_status st = MS_OK;
-    if (!c.win || !c.units_of || !c.next_of || !c.credits || !c.ranks) {
+    if (!c.win || !c.units_of || !c.next_of || !c.credits || !c.ranks || !c.desc_of ||
+        !c.owner_of || !c.sent_at || !c.timeouts || !c.excluded) {
         fprintf(stderr, "mpiscore: out of memory\n");
         MPI_Abort(r->comm, MS_EINTERNAL);
     }
@@ -713,9 +782,10 @@ ms_status ms_coordinator(ms_run *r, ms_error *err)
             send_stop(&c);
         if (c.stop_sent && c.finals == r->size - 1)
             break;
+        check_timeouts(&c);
         ms_desc d;
         for (int w = 1; w < r->size && !c.stop_sent; w++) {
-            while (c.credits[w] > 0 && next_desc(&c, &d)) {
+            while (!c.excluded[w] && c.credits[w] > 0 && next_desc(&c, &d)) {
                 if (send_work(&c, w, &d) != 0)
                     break;
                 c.credits[w]--;
@@ -741,10 +811,16 @@ ms_status ms_coordinator(ms_run *r, ms_error *err)
               (unsigned long long)c.bad, (unsigned long long)c.rows, o->max_errors_pct,
               c.first_bad);
 
-    ms_final_from_stats(&c.ranks[0].final, ms_scorer_get_stats(r->scorer), c.wait_s,
-                        ms_now() - r->t_start);
+    ms_final_from_stats(&c.ranks[0].final, r->scorer, c.wait_s, ms_now() - r->t_start);
     snprintf(c.ranks[0].where, sizeof c.ranks[0].where, "%s", r->where);
     c.ranks[0].have = 1;
+    for (int w = 1; w < r->size; w++)
+        if (c.excluded[w])
+            ms_log(r, MS_LOG_WARN,
+                   "rank %d (%s) was late with %d batches (--batch-timeout %g s) and given no "
+                   "more work; the others scored them",
+                   w, c.ranks[w].have ? c.ranks[w].where : "no report", c.timeouts[w],
+                   o->batch_timeout);
     /* The errors file reaches the disk before the output is renamed: a run
      * whose errors file cannot be written must not leave a finished output. */
     if (c.fail == MS_OK && c.errf && (fflush(c.errf) != 0 || fdatasync(fileno(c.errf)) != 0))
@@ -806,6 +882,11 @@ ms_status ms_coordinator(ms_run *r, ms_error *err)
     free(c.next_of);
     free(c.credits);
     free(c.ranks);
+    free(c.desc_of);
+    free(c.owner_of);
+    free(c.sent_at);
+    free(c.timeouts);
+    free(c.excluded);
     free(c.rbuf);
     free(c.sbuf);
     free(c.errf_partial);

@@ -50,13 +50,15 @@ typedef struct ms_result_hdr {
     uint64_t batches, bytes_in;
     double read_s, parse_s, score_s, format_s, wait_s, wall_s;
     uint64_t max_rss_kb; /* the rank's peak resident set (getrusage), for --metrics */
+    uint64_t retries;    /* transient read failures retried (--max-retries) */
 } ms_result_hdr;
 
 /* A rank's FINAL totals: its scorer's stats plus its own wait and wall, and
  * its peak RSS so far (the bounded-memory promise is checked against it). */
-static inline void ms_final_from_stats(ms_result_hdr *h, const ms_scorer_stats *s, double wait_s,
+static inline void ms_final_from_stats(ms_result_hdr *h, ms_scorer *sc, double wait_s,
                                        double wall_s)
 {
+    const ms_scorer_stats *s = ms_scorer_get_stats(sc);
     memset(h, 0, sizeof *h);
     h->type = MS_MSG_FINAL;
     h->n_rows = s->rows;
@@ -69,6 +71,7 @@ static inline void ms_final_from_stats(ms_result_hdr *h, const ms_scorer_stats *
     h->format_s = s->format_s;
     h->wait_s = wait_s;
     h->wall_s = wall_s;
+    h->retries = ms_loader_retries(ms_scorer_loader(sc));
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru) == 0)
         h->max_rss_kb = (uint64_t)ru.ru_maxrss; /* kilobytes on Linux */

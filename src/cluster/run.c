@@ -228,6 +228,8 @@ int ms_run_main(const ms_run_opts *o, MPI_Comm comm)
                           blind);
     if (st == MS_OK)
         st = ms_scorer_create(r.model, r.isa, r.in, r.fmt, &r.scorer, &err);
+    if (st == MS_OK)
+        ms_loader_set_max_retries(ms_scorer_loader(r.scorer), o->max_retries);
     if ((st = agree(&r, st, &err)) != MS_OK)
         goto done;
     if (r.rank == 0)

@@ -53,6 +53,8 @@ typedef struct ms_run_opts {
     ms_transport transport;
     ms_log_level log_level;
     size_t window; /* batches in the reorder window, 0 = automatic */
+    int max_retries;      /* transient read failures retried per batch */
+    double batch_timeout; /* seconds before a batch is handed to another rank; 0 = off */
 } ms_run_opts;
 
 /* Everything a rank holds during a run. */

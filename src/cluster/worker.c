@@ -189,7 +189,7 @@ ms_status ms_worker(ms_run *r)
         st = wait_send(&w, &w.slots[i]);
     if (st == MS_OK) {
         ms_result_hdr h;
-        ms_final_from_stats(&h, ms_scorer_get_stats(r->scorer), w.wait_s, ms_now() - t_begin);
+        ms_final_from_stats(&h, r->scorer, w.wait_s, ms_now() - t_begin);
         h.msg_len = strlen(r->where) + 1;
         st = send_message(&w, &h, NULL, NULL, r->where);
         for (int i = 0; i < 2 && st == MS_OK; i++)

@@ -607,7 +607,32 @@ struct ms_loader {
     ms_h5_input **h5; /* per file, NULL until first use */
     char *buf;
     size_t cap;
+    int max_retries;  /* transient read failures retried per batch */
+    uint64_t retries; /* retries made so far, for --metrics */
+    /* MPISCORE_FAULT_READ (tests only): fail or slow this process's reads */
+    char fault_kind; /* 0 none, 'e' EIO, 's' short read, 'w' slow */
+    long fault_left; /* reads still to fail */
+    double fault_sleep;
 };
+
+/* MPISCORE_FAULT_READ=eio:N | short:N (the next N batch reads fail with EIO
+ * or come back short, as a flaky network filesystem does) | slow:SECONDS
+ * (every batch read takes that long). Launched for one rank only (mpirun's
+ * `-n 1 A : -n 1 env MPISCORE_FAULT_READ=... A`), it drives the retry and
+ * timeout tests. */
+static void fault_init(ms_loader *ld)
+{
+    const char *f = getenv("MPISCORE_FAULT_READ");
+    if (!f)
+        return;
+    if (!strncmp(f, "eio:", 4) || !strncmp(f, "short:", 6)) {
+        ld->fault_kind = f[0] == 'e' ? 'e' : 's';
+        ld->fault_left = strtol(strchr(f, ':') + 1, NULL, 10);
+    } else if (!strncmp(f, "slow:", 5)) {
+        ld->fault_kind = 'w';
+        ld->fault_sleep = strtod(f + 5, NULL);
+    }
+}
 
 ms_status ms_loader_create(const ms_inputs *in, ms_loader **out, ms_error *err)
 {
@@ -624,7 +649,64 @@ ms_status ms_loader_create(const ms_inputs *in, ms_loader **out, ms_error *err)
     }
     for (size_t i = 0; i < n; i++)
         ld->fds[i] = -1;
+    ld->max_retries = 3;
+    fault_init(ld);
     *out = ld;
+    return MS_OK;
+}
+
+void ms_loader_set_max_retries(ms_loader *ld, int n)
+{
+    ld->max_retries = n < 0 ? 0 : n;
+}
+
+uint64_t ms_loader_retries(const ms_loader *ld)
+{
+    return ld->retries;
+}
+
+/* Errors a network filesystem gives and takes back: worth another try. */
+static int transient_errno(int e)
+{
+    return e == EIO || e == ESTALE || e == EAGAIN || e == ETIMEDOUT || e == ECONNRESET;
+}
+
+/* One attempt at d's bytes. *transient says whether trying again may help:
+ * a short read is one (an NFS client can return one before the server has
+ * caught up), and a file that really shrank stays short every time. */
+static ms_status read_once(ms_loader *ld, const ms_desc *d, char *buf, int *transient,
+                           ms_error *err)
+{
+    const ms_input_file *f = &ld->in->files[d->file];
+    size_t got = 0;
+    char fault = 0;
+    if (ld->fault_kind == 'w' && ld->fault_sleep > 0)
+        usleep((useconds_t)(ld->fault_sleep * 1e6));
+    if ((ld->fault_kind == 'e' || ld->fault_kind == 's') && ld->fault_left > 0) {
+        ld->fault_left--;
+        fault = ld->fault_kind;
+    }
+    *transient = 0;
+    while (got < d->length) {
+        ssize_t r = fault == 'e'   ? (errno = EIO, -1)
+                    : fault == 's' ? 0
+                                   : pread(ld->fds[d->file], buf + got, d->length - got,
+                                           (off_t)(d->offset + (int64_t)got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            *transient = transient_errno(errno);
+            return ms_error_set(err, MS_EIO, "%s: %s", f->path, strerror(errno));
+        }
+        if (r == 0) {
+            *transient = 1;
+            return ms_error_set(err, MS_EIO,
+                                "%s: file shrank while being read (expected %llu bytes at offset "
+                                "%lld)",
+                                f->path, (unsigned long long)d->length, (long long)d->offset);
+        }
+        got += (size_t)r;
+    }
     return MS_OK;
 }
 
@@ -640,22 +722,23 @@ ms_status ms_loader_read_bytes(ms_loader *ld, const ms_desc *d, char **buf, size
     ms_status st = ms_buf_reserve(buf, cap, d->length + 1, err);
     if (st != MS_OK)
         return st;
-    size_t got = 0;
-    while (got < d->length) {
-        ssize_t r =
-            pread(ld->fds[d->file], *buf + got, d->length - got, (off_t)(d->offset + (int64_t)got));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return ms_error_set(err, MS_EIO, "%s: %s", f->path, strerror(errno));
-        if (r == 0)
-            return ms_error_set(err, MS_EIO,
-                                "%s: file shrank while being read (expected %llu bytes at offset "
-                                "%lld)",
-                                f->path, (unsigned long long)d->length, (long long)d->offset);
-        got += (size_t)r;
+    /* Retry what may pass, with backoff (50, 200, 800 ms, ...): the
+     * managed endpoints' max_retries for a flaky shared filesystem. */
+    int transient = 0;
+    useconds_t backoff = 50000;
+    for (int attempt = 0;; attempt++) {
+        st = read_once(ld, d, *buf, &transient, err);
+        if (st == MS_OK || !transient || attempt >= ld->max_retries)
+            break;
+        ld->retries++;
+        usleep(backoff);
+        backoff = backoff < 2000000 ? backoff * 4 : backoff;
     }
-    return MS_OK;
+    if (st != MS_OK && transient && ld->max_retries > 0) {
+        size_t n = strlen(err->msg);
+        snprintf(err->msg + n, sizeof err->msg - n, " (after %d retries)", ld->max_retries);
+    }
+    return st;
 }
 
 ms_status ms_loader_load(ms_loader *ld, const ms_desc *d, const char *bytes, ms_batch *b,

@@ -57,14 +57,14 @@ one_line 2 "^mpiscore: error: missing\.csv: No such file or directory$" \
     "$MPISCORE" run -n 2 --model "$M" --input missing.csv --output o.csv
 one_line 3 "^mpiscore: error: .*notmodel\.h5" \
     "$MPISCORE" run -n 2 --model notmodel.h5 --input good.csv --output o.csv
-one_line 1 "^mpiscore: error: -n takes a number of ranks from 1 up, not \"0\"$" \
+one_line 1 "^mpiscore run: -n takes a number of ranks from 1 up, not \"0\" \(see mpiscore run --help\)$" \
     "$MPISCORE" run -n 0 "${run_args[@]}" --output o.csv
-one_line 1 "^mpiscore: error: -n needs a value" "$MPISCORE" run "${run_args[@]}" --output o.csv -n
-one_line 1 "^mpiscore: error: --hostfile/--map-by/--launcher go with -n N$" \
+one_line 1 "^mpiscore run: -n needs a value \(see mpiscore run --help\)$" "$MPISCORE" run "${run_args[@]}" --output o.csv -n
+one_line 1 "^mpiscore run: --hostfile/--map-by/--launcher go with -n N \(see mpiscore run --help\)$" \
     "$MPISCORE" run --hostfile hosts "${run_args[@]}" --output o.csv
-one_line 1 "^mpiscore: error: --launcher takes auto, mpirun or srun, not \"pbs\"$" \
+one_line 1 "^mpiscore run: --launcher takes auto, mpirun or srun, not \"pbs\" \(see mpiscore run --help\)$" \
     "$MPISCORE" run -n 2 --launcher pbs "${run_args[@]}" --output o.csv
-one_line 1 "^mpiscore: error: -n/--hostfile/--map-by/--launcher start the ranks; under mpirun" \
+one_line 1 "^mpiscore run: -n/--hostfile/--map-by/--launcher start the ranks; under mpirun" \
     mpirun -q -n 1 "$MPISCORE" run -n 2 "${run_args[@]}" --output o.csv
 one_line 4 "^mpiscore: error: cannot start mpirun: No such file or directory" \
     env PATH=/nonexistent "$MPISCORE" run -n 2 "${run_args[@]}" --output o.csv
