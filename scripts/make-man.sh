@@ -2,6 +2,8 @@
 # make-man.sh MPISCORE SUBCOMMAND PAGE VERSION OUT: a man page from
 # `mpiscore SUBCOMMAND --help` (help2man), for the build's man target.
 set -eu
+# a sanitizer build must not leave its leak report in the page
+export ASAN_OPTIONS=detect_leaks=0
 bin=$1 sub=$2 page=$3 ver=$4 out=$5
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
