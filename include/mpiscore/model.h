@@ -101,6 +101,10 @@ typedef struct ms_model {
     size_t n_classes; /* > 0 for classifiers: a label column is written */
     char **class_labels;
     char *source;
+    /* XGBoost's `missing`: inputs equal to it (compared as float, as a
+     * DMatrix does) are missing values. Stored as /missing_value. */
+    int has_missing_value;
+    float missing_value;
     ms_linear linear;
     ms_trees trees;
     ms_mlp mlp;

@@ -39,6 +39,11 @@ typedef struct ms_xgb_options {
      * when the model has names they must be the same. NULL: none given. */
     char *const *feature_names;
     size_t n_feature_names;
+    /* The value that stands for missing in the training data (DMatrix's
+     * `missing`); without it, the scikit-learn wrapper's `missing` when the
+     * file records one, else NaN only. NaN here: NaN only. */
+    int has_missing;
+    double missing;
 } ms_xgb_options;
 
 /* What was imported, for the one-line summary the CLI prints. */

@@ -51,7 +51,7 @@ static const char info_usage[] =
 
 static const char import_usage[] =
     "usage: mpiscore model import xgboost IN.json -o OUT.h5 [--iteration-range B:E]\n"
-    "                             [--feature-names A,B,...]\n"
+    "                             [--feature-names A,B,...] [--missing VALUE]\n"
     "\n"
     "Convert an XGBoost model saved as JSON (Booster.save_model(\"model.json\") or\n"
     "XGBClassifier/XGBRegressor.save_model) into a model container, checking every\n"
@@ -66,7 +66,10 @@ static const char import_usage[] =
     "                             default: rounds 0..best_iteration when the model has\n"
     "                             best_iteration (as XGBClassifier.predict), else all\n"
     "  --feature-names A,B,...    feature names for a model saved without them (default\n"
-    "                             f0,f1,...); must equal the model's names if it has them\n";
+    "                             f0,f1,...); must equal the model's names if it has them\n"
+    "  --missing VALUE            inputs equal to VALUE are missing, as DMatrix(missing=VALUE)\n"
+    "                             trained them (default: XGBClassifier/XGBRegressor's\n"
+    "                             `missing` when the file records it, else NaN only)\n";
 
 static int is_help(const char *a)
 {
@@ -245,7 +248,7 @@ static int split_names(const char *s, char **buf, char ***names, size_t *n)
 
 static int cmd_import(int argc, char **argv)
 {
-    const char *pos[2] = {NULL, NULL}, *out = NULL, *range = NULL, *names = NULL;
+    const char *pos[2] = {NULL, NULL}, *out = NULL, *range = NULL, *names = NULL, *missing = NULL;
     int npos = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
@@ -260,6 +263,8 @@ static int cmd_import(int argc, char **argv)
             range = v;
         else if ((v = opt_value(argc, argv, &i, "--feature-names", NULL, &bad)))
             names = v;
+        else if ((v = opt_value(argc, argv, &i, "--missing", NULL, &bad)))
+            missing = v;
         else if (a[0] == '-' && a[1] != '\0') {
             fprintf(stderr,
                     "mpiscore model import: unknown option \"%s\" (see mpiscore model import "
@@ -306,6 +311,16 @@ static int cmd_import(int argc, char **argv)
         return MS_EUSAGE;
     }
     opt.has_range = range != NULL;
+    if (missing) {
+        char *end;
+        opt.missing = strtod(missing, &end);
+        if (end == missing || *end) {
+            fprintf(stderr, "mpiscore model import: --missing %s: expected a number (or nan)\n",
+                    missing);
+            return MS_EUSAGE;
+        }
+        opt.has_missing = 1;
+    }
     char *names_buf = NULL, **name_v = NULL;
     ms_model *m = NULL;
     ms_xgb_summary sum;

@@ -476,6 +476,20 @@ ms_status ms_model_load(const char *path, ms_model **out, ms_error *err)
         st = ms_error_set(err, MS_EMODEL, "%s: attribute source is not a string", path);
         goto done;
     }
+    if (ms_h5_exists(f, "/missing_value")) {
+        float *mv = NULL;
+        hsize_t md[1] = {0};
+        MS_CHECK(ms_model_read_floats(f, path, "/missing_value", 1, md, &mv, err));
+        m->missing_value = mv[0];
+        free(mv);
+        if (md[0] != 1 || isnan(m->missing_value)) {
+            st = ms_error_set(err, MS_EMODEL,
+                              "%s: /missing_value must hold one number (NaN is always missing)",
+                              path);
+            goto done;
+        }
+        m->has_missing_value = 1;
+    }
     if (m->kind == MS_KIND_TREES) {
         MS_CHECK(ms_trees_read(f, path, m, err));
         MS_CHECK(ms_model_validate(m, path, err));
@@ -616,6 +630,10 @@ ms_status ms_model_save(const ms_model *m, const char *path, ms_error *err)
         rc |= ms_h5_write_attr_strs(f, "class_labels", m->class_labels, m->n_classes);
     if (m->source)
         rc |= ms_h5_write_attr_str(f, "source", m->source);
+    if (m->has_missing_value) {
+        hsize_t md[1] = {1};
+        rc |= ms_model_write_floats(f, "/missing_value", 1, md, &m->missing_value);
+    }
     if (m->kind == MS_KIND_LINEAR) {
         hsize_t cd[2] = {m->n_raw, m->n_features}, id[1] = {m->n_raw};
         rc |= ms_model_write_floats(f, "/linear/coef", 2, cd, m->linear.coef);
@@ -671,4 +689,7 @@ void ms_model_describe(const ms_model *m, FILE *out)
         ms_mlp_describe(m, out);
     if (m->source)
         fprintf(out, "source:    %s\n", m->source);
+    if (m->has_missing_value)
+        fprintf(out, "missing:   inputs equal to %.9g are missing values\n",
+                (double)m->missing_value);
 }

@@ -3,6 +3,7 @@
  */
 #include "mpiscore/scorer.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -77,6 +78,13 @@ ms_status ms_scorer_run(ms_scorer *sc, const ms_desc *d, const char *bytes, ms_s
     }
     double t1 = ms_now();
     MS_CHECK(ms_loader_load(sc->loader, d, bytes, b, err));
+    if (sc->m->has_missing_value) {
+        /* XGBoost's `missing`: the sentinel is a missing value, as in a DMatrix */
+        float mv = sc->m->missing_value;
+        for (size_t i = 0, n = b->n_rows * b->n_features; i < n; i++)
+            if (b->x[i] == mv)
+                b->x[i] = NAN;
+    }
     double t2 = ms_now();
     MS_CHECK(reserve_out(sc, b->n_rows, err));
     ms_predict(sc->m, sc->isa, b->x, b->n_rows, sc->out, sc->scratch);

@@ -716,6 +716,39 @@ static ms_status pick_rounds(ctx *c, json_t *learner, long long rounds, const ms
     return MS_OK;
 }
 
+/* XGBoost's `missing` for a model trained through its scikit-learn API: the
+ * wrapper's parameters are a JSON text in learner.attributes.scikit_learn,
+ * written by Python's json module, so the default is the bare token NaN
+ * (which jansson refuses): the value is read from the text itself. NaN or
+ * null: only NaN is missing, as without the attribute. */
+static ms_status sklearn_missing(ctx *c, json_t *learner, int *has, float *value)
+{
+    json_t *attrs = json_object_get(learner, "attributes");
+    json_t *skl = attrs ? json_object_get(attrs, "scikit_learn") : NULL;
+    const char *text = skl ? json_string_value(skl) : NULL;
+    *has = 0;
+    if (!text)
+        return MS_OK;
+    const char *p = strstr(text, "\"missing\":");
+    if (!p)
+        return MS_OK;
+    p += strlen("\"missing\":");
+    while (*p == ' ')
+        p++;
+    if (!strncmp(p, "NaN", 3) || !strncmp(p, "null", 4))
+        return MS_OK;
+    char *end;
+    double v = strtod(p, &end);
+    while (*end == ' ')
+        end++;
+    if (end == p || (*end != ',' && *end != '}'))
+        return fail(c, MS_EMODEL,
+                    "learner.attributes.scikit_learn: \"missing\" is not a number (%.20s)", p);
+    *has = 1;
+    *value = (float)v;
+    return MS_OK;
+}
+
 /* Refuse what is not JSON before jansson's less helpful "string or '}'
  * expected": XGBoost also writes UBJSON (.ubj, any name not ending in .json
  * in 2.x) and an old binary format. */
@@ -1057,6 +1090,12 @@ static ms_status import(ctx *c, json_t *root, const ms_xgb_options *opt, ms_mode
     }
 
     m->kind = MS_KIND_TREES;
+    if (opt && opt->has_missing) {
+        m->has_missing_value = !isnan(opt->missing);
+        m->missing_value = (float)opt->missing;
+    } else {
+        MS_CHECK(sklearn_missing(c, learner, &m->has_missing_value, &m->missing_value));
+    }
     MS_CHECK(outputs(c, obj, groups, m));
     MS_CHECK(feature_names(c, learner, (size_t)nf, opt, m));
     char src[64];

@@ -94,7 +94,7 @@ def read_output(path, n_out):
         return vals, labels
 
 
-def check_margin(name, js, model_h5, bst, x, begin, end):
+def check_margin(name, js, model_h5, bst, x, begin, end, missing=np.nan):
     """Container base_score + XGBoost's own leaves in float32 == XGBoost's margin."""
     with h5py.File(model_h5, "r") as f:
         base = f["trees/base_score"][...]
@@ -102,7 +102,7 @@ def check_margin(name, js, model_h5, bst, x, begin, end):
     gb = j["learner"]["gradient_booster"]["model"]
     trees = {t["id"]: t for t in gb["trees"]}
     info = gb["tree_info"]
-    d = xgb.DMatrix(x, feature_names=bst.feature_names)
+    d = xgb.DMatrix(x, feature_names=bst.feature_names, missing=missing)
     # pred_leaf only takes ranges from round 0: drop the leading trees
     leaves = bst.predict(d, pred_leaf=True, iteration_range=(0, end))
     leaves = leaves.reshape(len(x), -1).astype(np.int64)
@@ -120,11 +120,11 @@ def check_margin(name, js, model_h5, bst, x, begin, end):
 
 
 def case(name, bst, x, names, expected, labels=None, exact=False, pairs=None, extra=(),
-         begin=0, end=None):
+         begin=0, end=None, missing=np.nan, saver=None):
     """Import bst's JSON, score x, compare. expected: rows x outputs (float32)."""
     global pair_turn
     js = os.path.join(work, name + ".json")
-    bst.save_model(js)
+    (saver or bst).save_model(js)  # saver: an XGBClassifier, whose JSON has its parameters
     model = os.path.join(work, name + "_model.h5")
     try:
         summary = import_model(js, model, extra)
@@ -132,7 +132,7 @@ def case(name, bst, x, names, expected, labels=None, exact=False, pairs=None, ex
     except Exception as e:  # noqa: BLE001 - reported with its text
         report(False, f"{name}: {e}")
         return
-    check_margin(name, js, model, bst, x, begin, end or bst.num_boosted_rounds())
+    check_margin(name, js, model, bst, x, begin, end or bst.num_boosted_rounds(), missing)
     inputs = write_inputs(name, x, names)
     if pairs is None:
         pairs = [PAIRS[pair_turn % len(PAIRS)]]
@@ -304,6 +304,22 @@ case("pruned_trees", b, X, NAMES, b.inplace_predict(X), exact=True)
 b = train({"objective": "reg:squarederror", "max_depth": 3}, XM, lin)
 case("feature_names_option", b, XM, ["a", "b", "c", "d", "e", "g"], b.inplace_predict(XM),
      exact=True, extra=("--feature-names", "a,b,c,d,e,g"))
+
+# A `missing` sentinel (issue 12 of the tracker: -999 used to score as a
+# number): the scikit-learn wrapper records it in the JSON; a Booster trained
+# through DMatrix(missing=...) cannot, so the import takes --missing.
+XS = X.copy()
+XS[rng.random(size=X.shape) < 0.15] = -999
+clf = xgb.XGBClassifier(n_estimators=8, max_depth=3, missing=-999, random_state=0)
+clf.fit(XS, ybin)
+case("sklearn_missing_sentinel", clf.get_booster(), XS, NAMES, clf.predict_proba(XS),
+     clf.predict(XS), pairs=[PAIRS[-1], PAIRS[0]], missing=-999, saver=clf)
+b = xgb.train({"objective": "reg:squarederror", "max_depth": 4, "seed": 1},
+              xgb.DMatrix(XS, label=lin, missing=-999), 8)
+case("dmatrix_missing_option", b, XS, NAMES, b.inplace_predict(XS, missing=-999), exact=True,
+     extra=("--missing", "-999"), missing=-999)
+report(not np.array_equal(b.inplace_predict(XS, missing=-999), b.inplace_predict(XS)),
+       "the sentinel changes XGBoost's own predictions (the cases above can fail)")
 
 score_all()
 
