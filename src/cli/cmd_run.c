@@ -40,7 +40,7 @@ static const char run_usage[] =
     "  --mini-batch-rows N      rows per batch (default 65536)\n"
     "  --on-error abort|continue  stop at the first bad row (default), or record bad rows\n"
     "                           and keep them in place with empty values\n"
-    "  --max-errors N|P%        with continue: fail (exit 5) beyond N bad rows or P%% of rows\n"
+    "  --max-errors N|P%        with continue: fail (exit 5) beyond N bad rows or P% of rows\n"
     "  --errors-file FILE       with continue: bad rows as CSV (default OUTPUT.errors.csv)\n"
     "  --metrics FILE           write run metrics as JSON\n"
     "  --status-file FILE       keep FILE current with state, rows, rows/s and ETA (JSON)\n"
