@@ -137,6 +137,10 @@ int ms_run_main(const ms_run_opts *o, MPI_Comm comm)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    /* Open MPI 4.1's mpirun cannot forward TERM/INT (it ends the job itself
+     * and exits 1) but does forward USR2 and then passes our exit code
+     * through: `kill -USR2 <mpirun>` is the stop that exits 6. */
+    sigaction(SIGUSR2, &sa, NULL);
 
     ms_bind_rank(comm, o->bind, r.where, sizeof r.where);
     if (o->report_bindings)
