@@ -363,6 +363,7 @@ int ms_cmd_run(int argc, char **argv)
     if (!getenv("OMPI_MCA_pml") && one_node)
         setenv("OMPI_MCA_pml", "ob1", 0);
 
+    ms_catch_stop_signals();
     int provided;
     if (MPI_Init_thread(&argc, &argv, MPI_THREAD_SINGLE, &provided) != MPI_SUCCESS) {
         fprintf(stderr, "mpiscore: error: MPI_Init failed\n");
