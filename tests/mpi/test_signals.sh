@@ -22,6 +22,14 @@ wait_running() {
     return 1
 }
 
+# catches PID SIG: PID has a handler for SIG (bit SIG-1 of SigCgt)
+catches() {
+    local num mask
+    num=$(kill -l "$2")
+    mask=$(awk '/^SigCgt:/ {print $2}' "/proc/$1/status" 2>/dev/null) || return 1
+    [ -n "$mask" ] && (((0x$mask >> (num - 1)) & 1))
+}
+
 # stop N WHEN SIG TARGET WANT_RC: run with N ranks (0: no mpirun), send SIG
 # at start-up or mid-run to the run (TARGET=run: the process or mpirun;
 # ranks: mpirun's children), expect WANT_RC, then resume to the reference.
@@ -42,7 +50,17 @@ stop() {
     if [ "$when" = mid-run ]; then
         wait_running "$T/st.json" || bad "$what: the run made no progress"
     else
-        sleep 0.05
+        # start-up: as soon as the process catches the signal (SigCgt), i.e.
+        # during MPI_Init and set-up; before that the kernel's default action
+        # applies to any program, and a slow (sanitizer) build is still there
+        local p
+        p=$([ "$target" = ranks ] && pgrep -P "$run" | head -n 1 || echo "$run")
+        [ "$n" != 0 ] && [ "$target" = run ] && p=""
+        for _ in $(seq 1 500); do
+            [ -z "$p" ] && break
+            catches "$p" "$sig" && break
+            sleep 0.01
+        done
     fi
     if [ "$target" = ranks ]; then
         ranks=$(pgrep -P "$run")
