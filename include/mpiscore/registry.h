@@ -44,6 +44,7 @@ typedef struct ms_registry_entry {
     char notes[MS_REGISTRY_NOTES_MAX + 1];
     char original_path[MS_REGISTRY_PATH_MAX];
     char path[MS_REGISTRY_PATH_MAX]; /* the file to load */
+    char damaged[400];               /* list only: why meta.json is unreadable ("" if it is fine) */
 } ms_registry_entry;
 
 /* The models folder ($MPISCORE_HOME/models) into out. MS_EUSAGE when neither
@@ -70,7 +71,9 @@ ms_status ms_registry_resolve(const char *ref, char *path_out, size_t sz, ms_err
 ms_status ms_registry_lookup(const char *ref, ms_registry_entry *out, ms_error *err);
 
 /* Table of complete versions (all names, or one) sorted by name then version:
- * NAME VERSION CREATED KIND SHA256 (first 12 hex) NOTES. */
+ * NAME VERSION CREATED KIND SHA256 (first 12 hex) NOTES. A version whose
+ * meta.json cannot be read is listed as "NAME  N  DAMAGED: meta.json: REASON"
+ * and the others still are; then MS_EMODEL says how many are damaged. */
 ms_status ms_registry_list(const char *name_or_null, FILE *out, ms_error *err);
 
 #endif

@@ -85,6 +85,44 @@ static void write_file_str(const char *path, const char *s)
     rename(tmp, path);
 }
 
+/* Job ids are what submit allocates: a positive decimal number, no sign, no
+ * leading zero, at most 9 digits. Anything else could name another folder
+ * ("1/../2", "", ".") and is refused before a path is built from it. */
+static int job_id_ok(const char *id)
+{
+    size_t n = strlen(id);
+    return n >= 1 && n <= 9 && id[0] != '0' && strspn(id, "0123456789") == n;
+}
+
+static int bad_job_id(const char *cmd, const char *id)
+{
+    fprintf(stderr,
+            "mpiscore %s: job id \"%s\": expected a positive number (see mpiscore %s --help)\n",
+            cmd, id, cmd);
+    return MS_EUSAGE;
+}
+
+/* A cancelled run may have been stopped before it could write its final
+ * status (mpirun kills ranks that outlive its grace period): status.json is
+ * made to say what happened rather than "running" for ever. */
+static void mark_cancelled(const char *dir)
+{
+    char p[PATH_MAX + 64], tmp[PATH_MAX + 80];
+    snprintf(p, sizeof p, "%s/status.json", dir);
+    json_t *st = json_load_file(p, 0, NULL);
+    if (!st)
+        st = json_object();
+    if (!json_is_object(st)) {
+        json_decref(st);
+        return;
+    }
+    json_object_set_new(st, "state", json_string("cancelled"));
+    snprintf(tmp, sizeof tmp, "%s.tmp", p);
+    if (json_dump_file(st, tmp, JSON_INDENT(2)) == 0)
+        rename(tmp, p);
+    json_decref(st);
+}
+
 static const char submit_usage[] =
     "usage: mpiscore submit [--backend local|slurm] [-n RANKS] [slurm options] -- RUN-OPTIONS\n"
     "\n"
@@ -245,6 +283,7 @@ int ms_cmd_submit(int argc, char **argv)
         setsid();
         signal(SIGTERM, SIG_IGN);
         signal(SIGINT, SIG_IGN);
+        signal(SIGUSR2, SIG_IGN);
         int out, err, nul = open("/dev/null", O_RDONLY);
         snprintf(p, sizeof p, "%s/stdout", dir);
         out = open(p, O_CREAT | O_TRUNC | O_WRONLY, 0644);
@@ -264,6 +303,7 @@ int ms_cmd_submit(int argc, char **argv)
         if (run == 0) {
             signal(SIGTERM, SIG_DFL);
             signal(SIGINT, SIG_DFL);
+            signal(SIGUSR2, SIG_DFL);
             int n = argc - i - 1;
             char **av = calloc((size_t)n + 12, sizeof *av);
             char nr[16], st[PATH_MAX + 64], me[PATH_MAX + 64];
@@ -295,6 +335,9 @@ int ms_cmd_submit(int argc, char **argv)
                  run < 0          ? MS_EINTERNAL
                  : WIFEXITED(wst) ? WEXITSTATUS(wst)
                                   : 128 + WTERMSIG(wst));
+        snprintf(p, sizeof p, "%s/cancel_requested", dir);
+        if (access(p, F_OK) == 0 && !(WIFEXITED(wst) && WEXITSTATUS(wst) == 0))
+            mark_cancelled(dir);
         snprintf(p, sizeof p, "%s/exit_code", dir);
         write_file_str(p, code);
         _exit(0);
@@ -628,7 +671,12 @@ static int describe(const char *root, const char *id, int as_json)
         have_code = 0;
         alive = 1;
     }
-    if (!state || !strcmp(state, "running")) {
+    snprintf(p, sizeof p, "%s/cancel_requested", dir);
+    int cancel_asked = !is_slurm && access(p, F_OK) == 0;
+    if (cancel_asked && !(have_code && code == 0)) {
+        /* whatever the run managed to write, a cancel is what ended it */
+        state = have_code || (!alive && pid > 0) ? "cancelled" : "cancelling";
+    } else if (!state || !strcmp(state, "running") || !strcmp(state, "cancelled")) {
         if (have_code)
             state = code == 0 ? "done" : code == MS_EINTR ? "interrupted" : "failed";
         else if (!alive && pid > 0)
@@ -641,7 +689,8 @@ static int describe(const char *root, const char *id, int as_json)
     double eta = st ? json_real_value(json_object_get(st, "eta_s")) : 0;
     json_int_t rows = st ? json_integer_value(json_object_get(st, "rows")) : 0;
     const char *error = st ? json_string_value(json_object_get(st, "error")) : NULL;
-    if (!error && have_code && code != 0 && strcmp(state, "interrupted") != 0) {
+    if (!error && have_code && code != 0 && strcmp(state, "interrupted") != 0 &&
+        strcmp(state, "cancelled") != 0) {
         /* the run never got to write its status: its first stderr line says why */
         snprintf(p, sizeof p, "%s/stderr", dir);
         FILE *f = fopen(p, "r");
@@ -705,6 +754,12 @@ int ms_cmd_status(int argc, char **argv)
                  "running with progress, rows/s and ETA, done, interrupted, or failed with the "
                  "reason.");
             return MS_OK;
+        } else if (id) {
+            fprintf(stderr, "mpiscore status: expected at most one job ID (see mpiscore status "
+                            "--help)\n");
+            return MS_EUSAGE;
+        } else if (!job_id_ok(argv[i])) {
+            return bad_job_id("status", argv[i]);
         } else
             id = argv[i];
     }
@@ -725,7 +780,7 @@ int ms_cmd_status(int argc, char **argv)
     DIR *d = opendir(root);
     struct dirent *de;
     while (d && (de = readdir(d)) != NULL) {
-        if (de->d_name[0] < '0' || de->d_name[0] > '9')
+        if (!job_id_ok(de->d_name))
             continue;
         char **p = realloc(ids, (n + 1) * sizeof *p);
         if (!p)
@@ -746,11 +801,17 @@ int ms_cmd_status(int argc, char **argv)
 
 int ms_cmd_cancel(int argc, char **argv)
 {
-    if (argc != 2 || argv[1][0] == '-') {
-        fprintf(stderr, "usage: mpiscore cancel ID\n");
-        return argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) ? MS_OK
-                                                                                   : MS_EUSAGE;
+    if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+        puts("usage: mpiscore cancel ID\n\nStop a job at a batch boundary (resumable with "
+             "`mpiscore run ... --resume`). Cancelling a job twice changes nothing.");
+        return MS_OK;
     }
+    if (argc != 2) {
+        fprintf(stderr, "usage: mpiscore cancel ID\n");
+        return MS_EUSAGE;
+    }
+    if (!job_id_ok(argv[1]))
+        return bad_job_id("cancel", argv[1]);
     char root[PATH_MAX], p[PATH_MAX + 64], buf[64];
     jobs_root(root, sizeof root);
     snprintf(p, sizeof p, "%s/%s/slurm_id", root, argv[1]);
@@ -771,13 +832,33 @@ int ms_cmd_cancel(int argc, char **argv)
         return MS_EUSAGE;
     }
     snprintf(p, sizeof p, "%s/%s/exit_code", root, argv[1]);
-    char code[32];
-    if (read_file_str(p, code, sizeof code) == 0) {
+    char code[32], mark[PATH_MAX + 64];
+    int ended = read_file_str(p, code, sizeof code) == 0;
+    snprintf(mark, sizeof mark, "%s/%s/cancel_requested", root, argv[1]);
+    if (access(mark, F_OK) == 0 && !(ended && atoi(code) == 0)) {
+        /* idempotent: a second TERM would make mpirun kill the ranks at once,
+         * before they leave their status and journal in order */
+        printf("job %s is already %s\n", argv[1], ended ? "cancelled" : "being cancelled");
+        return MS_OK;
+    }
+    if (ended) {
         fprintf(stderr, "mpiscore cancel: job %s has already ended\n", argv[1]);
         return MS_EUSAGE;
     }
-    /* the whole session: supervisor, mpirun and, through mpirun, every rank */
-    if (kill(-(pid_t)atol(buf), SIGTERM) != 0) {
+    /* mkdir is atomic: of two cancels at the same time, one signals */
+    if (mkdir(mark, 0755) != 0) {
+        if (errno == EEXIST) {
+            printf("job %s is already being cancelled\n", argv[1]);
+            return MS_OK;
+        }
+        fprintf(stderr, "mpiscore cancel: %s: %s\n", mark, strerror(errno));
+        return MS_EIO;
+    }
+    /* The whole session: supervisor (ignores it), mpirun and every rank.
+     * USR2, not TERM: mpirun forwards USR2 and passes the ranks' exit code
+     * (6) through, while a TERM makes it kill the ranks after a grace period
+     * and exit 1, whatever they managed to do. */
+    if (kill(-(pid_t)atol(buf), SIGUSR2) != 0) {
         fprintf(stderr, "mpiscore cancel: job %s: %s\n", argv[1], strerror(errno));
         return MS_EIO;
     }
@@ -787,10 +868,16 @@ int ms_cmd_cancel(int argc, char **argv)
 
 int ms_cmd_logs(int argc, char **argv)
 {
-    if (argc != 2 || argv[1][0] == '-') {
+    if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+        puts("usage: mpiscore logs ID\n\nThe job's stdout, then its stderr (on stderr).");
+        return MS_OK;
+    }
+    if (argc != 2) {
         fprintf(stderr, "usage: mpiscore logs ID\n");
         return MS_EUSAGE;
     }
+    if (!job_id_ok(argv[1]))
+        return bad_job_id("logs", argv[1]);
     char root[PATH_MAX], p[PATH_MAX + 64];
     jobs_root(root, sizeof root);
     int found = 0;

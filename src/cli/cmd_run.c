@@ -46,7 +46,7 @@ static const char run_usage[] =
     "  --mini-batch-rows N      rows per batch (default 65536)\n"
     "  --on-error abort|continue  stop at the first bad row (default), or record bad rows\n"
     "                           and keep them in place with empty values\n"
-    "  --max-errors N|P%        with continue: fail (exit 5) beyond N bad rows or P%% of rows\n"
+    "  --max-errors N|P%        with continue: fail (exit 5) beyond N bad rows or P% of rows\n"
     "  --errors-file FILE       with continue: bad rows as CSV (default OUTPUT.errors.csv)\n"
     "  --metrics FILE           write run metrics as JSON\n"
     "  --status-file FILE       keep FILE current with state, rows, rows/s and ETA (JSON)\n"
@@ -393,6 +393,7 @@ int ms_cmd_run(int argc, char **argv)
     if (!getenv("OMPI_MCA_pml") && one_node)
         setenv("OMPI_MCA_pml", "ob1", 0);
 
+    ms_catch_stop_signals();
     int provided;
     if (MPI_Init_thread(&argc, &argv, MPI_THREAD_SINGLE, &provided) != MPI_SUCCESS) {
         fprintf(stderr, "mpiscore: error: MPI_Init failed\n");

@@ -655,6 +655,17 @@ static ms_status start_output(coord *c, const char *id_name, ms_error *err)
     MS_CHECK(fingerprint(c, &fp, err));
     ms_journal_rec last;
     memset(&last, 0, sizeof last);
+    struct stat jsb, osb;
+    if (o->resume && stat(jpath, &jsb) != 0 && errno == ENOENT && stat(o->output, &osb) == 0 &&
+        !partial_exists(o->output)) {
+        /* the journal goes only when the output is renamed: that run finished
+         * (perhaps while a signal was on its way, mpirun then says 1) */
+        st = ms_error_set(err, MS_EINPUT,
+                          "%s: the run that wrote it completed: the output is complete, nothing "
+                          "to resume",
+                          o->output);
+        goto done;
+    }
     if (o->resume) {
         MS_CHECK(ms_journal_resume(jpath, fp, &last, &c->journal, err));
     }

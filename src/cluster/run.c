@@ -24,6 +24,19 @@ static void on_signal(int sig)
     ms_stop_signal = sig;
 }
 
+void ms_catch_stop_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    /* Open MPI 4.1's mpirun cannot forward TERM/INT (it ends the job itself
+     * and exits 1) but does forward USR2 and then passes our exit code
+     * through: `kill -USR2 <mpirun>` is the stop that exits 6. */
+    sigaction(SIGUSR2, &sa, NULL);
+}
+
 void ms_idle_wait(unsigned *idle)
 {
     unsigned us = 20u << (*idle < 6 ? *idle : 6); /* 20 us .. 1.28 ms */
@@ -132,11 +145,7 @@ int ms_run_main(const ms_run_opts *o, MPI_Comm comm)
     ms_run_opts resolved;
     size_t plan_len = 0;
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    ms_catch_stop_signals();
 
     ms_bind_rank(comm, o->bind, r.where, sizeof r.where);
     if (o->report_bindings)

@@ -75,6 +75,11 @@ typedef struct ms_run {
 /* Set by SIGINT/SIGTERM; the coordinator stops at the next batch boundary. */
 extern volatile sig_atomic_t ms_stop_signal;
 
+/* TERM, INT and USR2 set ms_stop_signal: the run stops at a batch boundary
+ * and exits MS_EINTR. Called before MPI_Init too, so a stop during start-up
+ * is not a kill by the default action. */
+void ms_catch_stop_signals(void);
+
 /* Run on every rank of comm; returns the process exit status (same on all
  * ranks). Rank 0 prints the error line, if any. */
 int ms_run_main(const ms_run_opts *o, MPI_Comm comm);

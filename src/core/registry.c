@@ -446,26 +446,33 @@ static void copy_str(char *dst, size_t sz, const json_t *v)
 }
 
 /* Read NAME/V/meta.json into e; the name and version it records must be the
- * folder's own, or the file was moved or edited by hand. */
+ * folder's own, or the file was moved or edited by hand. On refusal, why (if
+ * not NULL) gets the reason alone ("meta.json: line 1 column 2: ..."), for
+ * the list, which names the entry itself. */
 static ms_status read_meta(const char *namedir, const char *name, int v, ms_registry_entry *e,
-                           ms_error *err)
+                           char *why, size_t why_sz, ms_error *err)
 {
-    char path[MS_REGISTRY_PATH_MAX];
+    char path[MS_REGISTRY_PATH_MAX], reason[400];
     json_error_t je;
+    ms_status st = MS_OK;
     pathf(path, sizeof path, "%s/%d/meta.json", namedir, v);
     json_t *o = json_load_file(path, 0, &je);
-    if (!o)
-        return ms_error_set(err, MS_EMODEL, "%s:%d: %s: %s", name, v, path, je.text);
-    ms_status st = MS_OK;
+    if (!o) {
+        if (je.line > 0)
+            snprintf(reason, sizeof reason, "meta.json: line %d column %d: %s", je.line, je.column,
+                     je.text);
+        else
+            snprintf(reason, sizeof reason, "meta.json: %s", je.text);
+        goto refused;
+    }
     json_t *jname = json_object_get(o, "name"), *jver = json_object_get(o, "version");
     json_t *jsha = json_object_get(o, "sha256");
     if (!json_is_object(o) || !json_is_string(jname) || strcmp(json_string_value(jname), name) ||
         !json_is_integer(jver) || json_integer_value(jver) != v || !json_is_string(jsha) ||
         strlen(json_string_value(jsha)) != MS_SHA256_HEX_LEN) {
-        st = ms_error_set(err, MS_EMODEL,
-                          "%s:%d: %s: not a valid registry record (name, version or sha256)", name,
-                          v, path);
-        goto done;
+        snprintf(reason, sizeof reason,
+                 "meta.json: not a valid registry record (name, version or sha256)");
+        goto refused;
     }
     memset(e, 0, sizeof *e);
     snprintf(e->name, sizeof e->name, "%s", name);
@@ -480,6 +487,12 @@ static ms_status read_meta(const char *namedir, const char *name, int v, ms_regi
     copy_str(e->notes, sizeof e->notes, json_object_get(o, "notes"));
     copy_str(e->original_path, sizeof e->original_path, json_object_get(o, "original_path"));
     pathf(e->path, sizeof e->path, "%s/%d/model.h5", namedir, v);
+    goto done;
+refused:
+    if (why)
+        snprintf(why, why_sz, "%s", reason);
+    /* the reason already starts with "meta.json": name the folder it is in */
+    st = ms_error_set(err, MS_EMODEL, "%s:%d: %s/%d/%s", name, v, namedir, v, reason);
 done:
     json_decref(o);
     return st;
@@ -556,7 +569,7 @@ ms_status ms_registry_lookup(const char *ref, ms_registry_entry *out, ms_error *
         }
         v = want;
     }
-    MS_CHECK(read_meta(namedir, name, v, out, err));
+    MS_CHECK(read_meta(namedir, name, v, out, NULL, 0, err));
     MS_CHECK(hash_file(out->path, sha, err));
     if (strcmp(sha, out->sha256) != 0) {
         st = ms_error_set(err, MS_EMODEL,
@@ -585,6 +598,7 @@ ms_status ms_registry_resolve(const char *ref, char *path_out, size_t sz, ms_err
 typedef struct {
     ms_registry_entry *v;
     size_t n, cap;
+    size_t n_damaged; /* entries whose meta.json could not be read */
 } entry_list;
 
 /* Append every complete version of name (metadata only: list does not hash). */
@@ -607,8 +621,16 @@ static ms_status collect(const char *root, const char *name, entry_list *l, ms_e
             l->v = nv;
             l->cap = nc;
         }
-        MS_CHECK(read_meta(namedir, name, vers[i], &l->v[l->n], err));
-        l->n++;
+        /* A damaged record must not hide the others: keep it, flagged. */
+        ms_registry_entry *e = &l->v[l->n++];
+        char why[400];
+        if (read_meta(namedir, name, vers[i], e, why, sizeof why, NULL) != MS_OK) {
+            memset(e, 0, sizeof *e);
+            snprintf(e->name, sizeof e->name, "%s", name);
+            e->version = vers[i];
+            snprintf(e->damaged, sizeof e->damaged, "%s", why);
+            l->n_damaged++;
+        }
     }
 done:
     free(vers);
@@ -670,6 +692,12 @@ ms_status ms_registry_list(const char *name_or_null, FILE *out, ms_error *err)
             "SHA256", "NOTES");
     for (size_t i = 0; i < l.n; i++) {
         const ms_registry_entry *e = &l.v[i];
+        if (e->damaged[0]) {
+            fprintf(out, "%-*s  %7d  DAMAGED: ", w, e->name, e->version);
+            put_one_line(e->damaged, out);
+            fputc('\n', out);
+            continue;
+        }
         fprintf(out, "%-*s  %7d  %-20s  %-13s  %.12s", w, e->name, e->version, e->created, e->kind,
                 e->sha256);
         if (e->notes[0]) {
@@ -678,6 +706,13 @@ ms_status ms_registry_list(const char *name_or_null, FILE *out, ms_error *err)
         }
         fputc('\n', out);
     }
+    /* Everything readable is listed; the status still tells a script that
+     * the registry needs repair. */
+    if (l.n_damaged)
+        st = ms_error_set(err, MS_EMODEL,
+                          "%zu registry entr%s damaged (marked DAMAGED above): `model info "
+                          "NAME:N` says why",
+                          l.n_damaged, l.n_damaged == 1 ? "y is" : "ies are");
 done:
     if (d)
         closedir(d);

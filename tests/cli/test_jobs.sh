@@ -55,8 +55,20 @@ id=$("$MPISCORE" submit -n 2 -- "${args[@]}" --output "$T/b.csv")
 wait_state "$id" running || bad "job $id never ran"
 for _ in $(seq 1 200); do grep -q '^R' "$T/b.csv.journal" 2>/dev/null && break; sleep 0.02; done
 "$MPISCORE" cancel "$id" >/dev/null
-wait_state "$id" interrupted && ok "cancel: $("$MPISCORE" status "$id")" ||
+# a second cancel (an impatient operator) says so and changes nothing
+out=$("$MPISCORE" cancel "$id") && grep -Eq "^job $id is already (being )?cancelled\$" <<<"$out" &&
+    ok "second cancel: $out" || bad "second cancel: rc $? '$out'"
+wait_state "$id" cancelled && ok "cancel: $("$MPISCORE" status "$id")" ||
     bad "cancel: $("$MPISCORE" status "$id")"
+for _ in $(seq 1 100); do [ -f "$MPISCORE_HOME/jobs/$id/exit_code" ] && break; sleep 0.1; done
+code=$(cat "$MPISCORE_HOME/jobs/$id/exit_code")
+[ "$code" = 6 ] && ok "cancelled job exit code 6" || bad "cancelled job exit code $code"
+grep -q '"state": "cancelled"' "$MPISCORE_HOME/jobs/$id/status.json" &&
+    ok "status.json says cancelled" || bad "status.json: $(cat "$MPISCORE_HOME/jobs/$id/status.json")"
+out=$("$MPISCORE" cancel "$id") && [ "$out" = "job $id is already cancelled" ] &&
+    ok "cancel of a cancelled job: $out" || bad "cancel of a cancelled job: '$out'"
+"$MPISCORE" status "$id" | grep -q "^$id  cancelled" && ok "still cancelled" ||
+    bad "after a third cancel: $("$MPISCORE" status "$id")"
 for _ in $(seq 1 100); do
     "$MPISCORE" logs "$id" 2>&1 | grep -q "continue with --resume" && break
     sleep 0.1
@@ -74,4 +86,12 @@ n=$("$MPISCORE" status | wc -l)
 [ "$n" = 5 ] && ok "status lists 5 jobs" || bad "status lists $n jobs"
 expect_fail 1 "no job 99" "$MPISCORE" status 99
 expect_fail 1 "job $id has already ended" "$MPISCORE" cancel "$id"
+
+# ids are what submit allocates; nothing else may become a path
+for cmd in status cancel logs; do
+    for bad_id in "" "1/../2" "../1" "." "-1" "+1" "01" "0" "1x" " 1" "9999999999"; do
+        expect_fail 1 "^mpiscore $cmd: job id \"" "$MPISCORE" $cmd "$bad_id"
+    done
+done
+"$MPISCORE" status 1/../2 >/dev/null 2>&1 && bad "status 1/../2 shows a job" || ok "status 1/../2 refused"
 finish

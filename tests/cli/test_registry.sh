@@ -96,4 +96,46 @@ mpis 2 run --model "$M" --input good.csv --output "$T/rf.csv" --id-column id
 same "$T/r4.csv" "$T/rf.csv" "run --model churn:4 scores like the file itself"
 expect_fail 3 '^mpiscore: error: churn:3: model file does not match its registered sha256' \
     mpis 2 run --model churn:3 --input good.csv --output "$T/r3.csv"
+# one damaged meta.json hides nothing else: it is flagged, the rest listed,
+# and the exit status (3) tells a script the registry needs repair
+printf '{"name": "churn", "vers' >"$R/churn/5/meta.json"
+rc=0
+"$MPISCORE" model list >"$T/listd.txt" 2>"$T/listd.err" || rc=$?
+[ "$rc" = 3 ] && ok "list with a damaged entry exits 3" || bad "list exit $rc"
+[ "$(grep -c '^churn  ' "$T/listd.txt")" = 8 ] && ok "list still shows all 8 versions" ||
+    bad "list: $(cat "$T/listd.txt")"
+grep -Eq '^churn        5  DAMAGED: meta.json: line 1 column [0-9]+: .+$' "$T/listd.txt" &&
+    ok "damaged entry: $(grep DAMAGED "$T/listd.txt")" || bad "no DAMAGED line: $(cat "$T/listd.txt")"
+grep -Eq '^churn        4  20' "$T/listd.txt" && ok "neighbour version listed in full" ||
+    bad "churn:4 not listed: $(cat "$T/listd.txt")"
+grep -q '^mpiscore: error: 1 registry entry is damaged' "$T/listd.err" &&
+    ok "stderr: $(cat "$T/listd.err")" || bad "stderr: $(cat "$T/listd.err")"
+rc=0
+"$MPISCORE" model list churn >"$T/listd1.txt" 2>/dev/null || rc=$?
+[ "$rc" = 3 ] && grep -q DAMAGED "$T/listd1.txt" && [ "$(wc -l <"$T/listd1.txt")" = 9 ] &&
+    ok "list churn: same" || bad "list churn: rc $rc $(cat "$T/listd1.txt")"
+expect_fail 3 "^mpiscore: error: churn:5: $R/churn/5/meta.json: line 1 column [0-9]+: " \
+    "$MPISCORE" model info churn:5
+echo '[1, 2]' >"$R/churn/5/meta.json"
+expect_fail 3 "^mpiscore: error: churn:5: $R/churn/5/meta.json: not a valid registry record" \
+    "$MPISCORE" model info churn:5
+
+# every --help exits 0 and prints no printf escape ("%%")
+for cmd in "" run model submit status cancel logs "model register" "model list" \
+    "model info" "model import"; do
+    rc=0
+    # shellcheck disable=SC2086
+    "$MPISCORE" $cmd --help >"$T/help.txt" 2>&1 || rc=$?
+    if [ "$rc" != 0 ]; then
+        bad "mpiscore $cmd --help: exit $rc"
+    elif grep -q '%%' "$T/help.txt"; then
+        bad "mpiscore $cmd --help: $(grep '%%' "$T/help.txt")"
+    elif ! grep -Eq '^usage: (mpirun -n N )?mpiscore' "$T/help.txt"; then
+        bad "mpiscore $cmd --help: no usage line"
+    else
+        ok "mpiscore $cmd --help"
+    fi
+done
+grep -q 'or P% of rows' < <("$MPISCORE" run --help) && ok "run --help: P% of rows" ||
+    bad "run --help: $("$MPISCORE" run --help | grep max-errors)"
 finish

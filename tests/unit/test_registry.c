@@ -356,6 +356,27 @@ static void test_registry(void)
     free(list_text("nope", MS_EMODEL));
     free(list_text("x y", MS_EUSAGE));
 
+    /* A damaged meta.json is listed as such and hides nothing; the status
+     * says the registry needs repair, and lookup names the reason. */
+    snprintf(buf, sizeof buf, "%s/churn/7/meta.json", models);
+    write_text(buf, "{\"name\": ");
+    t = list_text(NULL, MS_EMODEL);
+    list_keys(t, keys_got, sizeof keys_got);
+    CHECK_STREQ(
+        keys_got,
+        "alpha:1 churn:1 churn:2 churn:3 churn:5 churn:6 churn:7 churn:8 churn:9 churn:10 ");
+    CHECK_MSG(strstr(t, "\nchurn        7  DAMAGED: meta.json: line 1 column "),
+              "no DAMAGED row: %s", t);
+    CHECK_MSG(strstr(t, "\nchurn        8  20"), "churn:8 not listed in full: %s", t);
+    free(t);
+    ms_registry_entry *de = malloc(sizeof *de);
+    CHECK_FATAL(de);
+    ms_error_clear(&err);
+    CHECK(ms_registry_lookup("churn:7", de, &err) == MS_EMODEL);
+    snprintf(buf, sizeof buf, "churn:7: %s/churn/7/meta.json: line 1 column ", models);
+    CHECK_MSG(!strncmp(err.msg, buf, strlen(buf)), "lookup churn:7: %s", err.msg);
+    free(de);
+
     CHECK(chdir("/") == 0);
     nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
