@@ -147,12 +147,17 @@ static int srun_chatter(const char *line)
 
 static volatile sig_atomic_t forwarded_sig;
 static volatile pid_t child_pid;
+static volatile sig_atomic_t child_is_mpirun;
 
+/* Open MPI's mpirun does not forward TERM/INT: it ends the job itself and
+ * exits 1 whatever the ranks did. It does forward USR2, which the ranks
+ * treat as TERM, and then passes their exit code through (6, or 0 when the
+ * run had finished). So mpirun gets USR2; srun forwards TERM itself. */
 static void forward(int sig)
 {
     forwarded_sig = sig;
     if (child_pid > 0)
-        kill(child_pid, sig);
+        kill(child_pid, child_is_mpirun ? SIGUSR2 : sig);
 }
 
 /* Copy the child's stderr to ours, less srun's chatter, until it closes. */
@@ -267,6 +272,7 @@ static int launch(const launch_opts *o, int argc, char **argv)
         fprintf(stderr, "mpiscore: error: fork: %s\n", strerror(errno));
         return MS_EIO;
     }
+    child_is_mpirun = !use_srun;
     child_pid = pid;
     if (pfd[0] >= 0) {
         close(pfd[1]);
@@ -277,9 +283,9 @@ static int launch(const launch_opts *o, int argc, char **argv)
         ;
     if (WIFEXITED(wst)) {
         int rc = WEXITSTATUS(wst);
-        /* A launcher told to stop reports a code of its own (mpirun: 1, or
-         * a signal's); ranks that finished anyway made it 0, and 0 stays. */
-        if (forwarded_sig && rc != MS_OK)
+        /* The ranks' own code comes through (6 interrupted, 0 finished);
+         * a launcher that ended the job itself says 1 or a signal's. */
+        if (forwarded_sig && (rc == MS_EUSAGE || rc > 128))
             rc = MS_EINTR;
         else if (rc > 128 && rc < 128 + NSIG)
             fprintf(stderr, "mpiscore: error: a rank was killed by signal %d (%s)\n", rc - 128,
