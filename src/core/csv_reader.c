@@ -537,6 +537,41 @@ static ms_status check_names(const char *path, uint64_t line, char **names, size
                         (unsigned long long)line, dup + 1, q, first + 1);
 }
 
+/* pandas keeps the blanks around an unquoted name ("a, b" names " b"), and
+ * models fitted on its frames carry them, so names are kept as written:
+ * for a header without quotes (the common case, and all that pandas'
+ * to_csv writes for plain names) each name is the raw text between
+ * delimiters, without the record's CR. A quoted header keeps libcsv's
+ * names (blanks around the quotes dropped). Matching by name tries the
+ * exact name first, then the trimmed one (input.c). */
+static ms_status keep_blanks(const char *text, size_t len, unsigned char delim, hdr_ctx *h)
+{
+    if (memchr(text, '"', len))
+        return MS_OK;
+    if (len && text[len - 1] == '\n')
+        len--;
+    while (len && text[len - 1] == '\r')
+        len--;
+    const char *p = text, *end = text + len;
+    for (size_t j = 0; j < h->n; j++) {
+        const char *e = memchr(p, delim, (size_t)(end - p));
+        if (!e)
+            e = end;
+        size_t n = (size_t)(e - p);
+        if (n != strlen(h->names[j])) {
+            char *name = malloc(n + 1);
+            if (!name)
+                return MS_EINTERNAL;
+            memcpy(name, p, n);
+            name[n] = '\0';
+            free(h->names[j]);
+            h->names[j] = name;
+        }
+        p = e < end ? e + 1 : end;
+    }
+    return MS_OK;
+}
+
 ms_status ms_csv_read_header(const char *path, char delim, ms_csv_header *hdr, ms_error *err)
 {
     ms_status st;
@@ -631,6 +666,10 @@ ms_status ms_csv_read_header(const char *path, char delim, ms_csv_header *hdr, m
     if (h.nul_col) {
         st = ms_error_set(err, MS_EINPUT, "%s:%llu:%d: column name contains a NUL byte", path,
                           (unsigned long long)u.line, h.nul_col);
+        goto done;
+    }
+    if (keep_blanks(text, u.len, (unsigned char)delim, &h) != MS_OK) {
+        st = ms_error_set(err, MS_EINTERNAL, "out of memory");
         goto done;
     }
     MS_CHECK(check_names(path, u.line, h.names, h.n, err));

@@ -110,6 +110,25 @@ score two_empty.csv two_empty_out.csv
 [ "$(wc -l <two_empty_out.csv)" = 2 ] && ok "two empty names are no duplicate" ||
     bad "two empty names: $(cat two_empty_out.csv)"
 
+# ---- #22: header names keep their blanks (as pandas reads them) ------------
+# matched exactly first, then trimmed; an ambiguous trimmed match is refused
+{ echo "id, a , b,c"; tail -n +2 good.csv | cut -d, -f1-4; } >blanks.csv
+"$MS_PYTHON" -c '
+import pandas as pd
+assert list(pd.read_csv("blanks.csv").columns) == ["id", " a ", " b", "c"]
+' && ok "pandas keeps the blanks in the header" || bad "pandas reads other names"
+score blanks.csv blanks_out.csv --id-column id
+same blanks_out.csv expected_ms.csv "names with blanks match the model's trimmed names"
+# the exact name wins over a trimmed one: " a" holds junk, "a" the values
+{ echo "id, a,a,b,c"; tail -n +2 good.csv | cut -d, -f1-4 | sed 's/,/,junk,/'; } >exact.csv
+score exact.csv exact_out.csv --id-column id
+same exact_out.csv expected_ms.csv "an exact name is preferred to a trimmed one"
+printf 'id, a,a ,b,c
+r1,1,2,3,4
+' >ambiguous.csv
+run_abort 2 '^mpiscore: error: ambiguous\.csv: model feature "a" is ambiguous: columns 2 \(" a"\) and 3 \("a "\) both match once blanks are trimmed$' \
+    ambiguous.csv
+
 # ---- #23: pandas' default NA spellings read as missing ---------------------
 # the logistic model refuses missing values: each spelling is "missing
 # value", not "not a number"
