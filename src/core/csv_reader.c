@@ -786,13 +786,30 @@ static inline int row_is_bad(const row_ctx *rc)
     return rc->nf != rc->n_cols || rc->prob != MS_NUM_OK;
 }
 
+/* Mark the last row bad with rec[0..len) (the record without its LF) as its
+ * raw text, without a CRLF's CR and capped at RECORD_EXCERPT_MAX. */
+static ms_status mark_bad_raw(row_ctx *rc, uint64_t line, size_t col, const char *col_name,
+                              const char *reason, const char *rec, size_t len)
+{
+    char raw[RECORD_EXCERPT_MAX + 3];
+    if (len && rec[len - 1] == '\r')
+        len--;
+    if (len > RECORD_EXCERPT_MAX) {
+        memcpy(raw, rec, RECORD_EXCERPT_MAX);
+        memcpy(raw + RECORD_EXCERPT_MAX, "...", 3);
+        rec = raw;
+        len = sizeof raw;
+    }
+    return ms_batch_mark_bad(rc->b, rc->lay->file ? rc->lay->file : "", line, col, col_name, reason,
+                             rec, len, rc->err);
+}
+
 /* rec[0..len) is the record without its LF. */
 static ms_status row_mark_bad(row_ctx *rc, uint64_t line, const char *rec, size_t len)
 {
     const ms_csv_layout *lay = rc->lay;
     char reason[NAME_EXCERPT_MAX * 4 + VALUE_EXCERPT_MAX * 4 + 96];
     char name[NAME_EXCERPT_MAX * 4 + 8], val[VALUE_EXCERPT_MAX * 4 + 8];
-    char raw[RECORD_EXCERPT_MAX + 3];
     size_t col = 0;
     const char *col_name = NULL;
     if (rc->nf != rc->n_cols) {
@@ -810,16 +827,7 @@ static ms_status row_mark_bad(row_ctx *rc, uint64_t line, const char *rec, size_
         else
             snprintf(reason, sizeof reason, "column \"%s\": %s: \"%s\"", name, what, val);
     }
-    if (len && rec[len - 1] == '\r')
-        len--;
-    if (len > RECORD_EXCERPT_MAX) {
-        memcpy(raw, rec, RECORD_EXCERPT_MAX);
-        memcpy(raw + RECORD_EXCERPT_MAX, "...", 3);
-        rec = raw;
-        len = sizeof raw;
-    }
-    return ms_batch_mark_bad(rc->b, lay->file ? lay->file : "", line, col, col_name, reason, rec,
-                             len, rc->err);
+    return mark_bad_raw(rc, line, col, col_name, reason, rec, len);
 }
 
 /* The record rec[0..len) broke the quoting rules where q says; the row it
@@ -828,7 +836,6 @@ static ms_status row_mark_stray(row_ctx *rc, const qscan *q, const char *rec, si
 {
     const ms_csv_layout *lay = rc->lay;
     char why[96], name[NAME_EXCERPT_MAX * 4 + 8], reason[sizeof why + sizeof name + 16];
-    char raw[RECORD_EXCERPT_MAX + 3];
     const char *col_name = NULL;
     stray_reason(q, why, sizeof why);
     if (q->bad_fld < rc->n_cols && lay->col_names) {
@@ -838,16 +845,7 @@ static ms_status row_mark_stray(row_ctx *rc, const qscan *q, const char *rec, si
     } else {
         snprintf(reason, sizeof reason, "%s", why);
     }
-    if (len && rec[len - 1] == '\r')
-        len--;
-    if (len > RECORD_EXCERPT_MAX) {
-        memcpy(raw, rec, RECORD_EXCERPT_MAX);
-        memcpy(raw + RECORD_EXCERPT_MAX, "...", 3);
-        rec = raw;
-        len = sizeof raw;
-    }
-    return ms_batch_mark_bad(rc->b, lay->file ? lay->file : "", q->bad_line, q->bad_fld + 1,
-                             col_name, reason, rec, len, rc->err);
+    return mark_bad_raw(rc, q->bad_line, q->bad_fld + 1, col_name, reason, rec, len);
 }
 
 /* ---- chunk parsing: fast path (no quote anywhere in the chunk) -------------- */

@@ -279,6 +279,24 @@ static void fmt_reason(char *out, size_t outsz, ms_num_result r, const char *nam
                  val);
 }
 
+/* The reference's bad row: the raw record without a CRLF's CR, capped at 1 KiB. */
+static void ref_mark_bad(ms_batch *E, const ms_csv_layout *L, const char *data, const ref_rec *rec,
+                         uint64_t line, size_t col, const char *cname, const char *reason)
+{
+    const char *raw = data + rec->start;
+    size_t rn = rec->end - rec->start;
+    char capped[1027];
+    if (rn && raw[rn - 1] == '\r')
+        rn--;
+    if (rn > 1024) {
+        memcpy(capped, raw, 1024);
+        memcpy(capped + 1024, "...", 3);
+        raw = capped;
+        rn = 1027;
+    }
+    CHECK_FATAL(ms_batch_mark_bad(E, L->file, line, col, cname, reason, raw, rn, NULL) == MS_OK);
+}
+
 /* Append records [from, to) of rf (parsed from data) as a correct parser would. */
 static void expect_rows(const ref *rf, size_t from, size_t to, const char *data,
                         const ms_csv_layout *L, ms_batch *E)
@@ -305,19 +323,7 @@ static void expect_rows(const ref *rf, size_t from, size_t to, const char *data,
             } else {
                 snprintf(reason, sizeof reason, "%s", why);
             }
-            const char *raw = data + rec->start;
-            size_t rn = rec->end - rec->start;
-            char capped[1027];
-            if (rn && raw[rn - 1] == '\r')
-                rn--;
-            if (rn > 1024) {
-                memcpy(capped, raw, 1024);
-                memcpy(capped + 1024, "...", 3);
-                raw = capped;
-                rn = 1027;
-            }
-            CHECK_FATAL(ms_batch_mark_bad(E, L->file, rec->s_line, rec->s_fld + 1, cname, reason,
-                                          raw, rn, NULL) == MS_OK);
+            ref_mark_bad(E, L, data, rec, rec->s_line, rec->s_fld + 1, cname, reason);
             continue;
         }
         if (L->id_col >= 0 && rec->nf > (size_t)L->id_col)
@@ -348,19 +354,7 @@ static void expect_rows(const ref *rf, size_t from, size_t to, const char *data,
             }
         }
         if (bad) {
-            const char *raw = data + rec->start;
-            size_t rn = rec->end - rec->start;
-            char capped[1027];
-            if (rn && raw[rn - 1] == '\r')
-                rn--;
-            if (rn > 1024) {
-                memcpy(capped, raw, 1024);
-                memcpy(capped + 1024, "...", 3);
-                raw = capped;
-                rn = 1027;
-            }
-            CHECK_FATAL(ms_batch_mark_bad(E, L->file, rec->line, col, cname, reason, raw, rn,
-                                          NULL) == MS_OK);
+            ref_mark_bad(E, L, data, rec, rec->line, col, cname, reason);
         }
     }
 }
