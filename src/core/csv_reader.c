@@ -334,9 +334,16 @@ static ms_status next_unit(ms_csv_scanner *sc, scan_unit *u, ms_error *err)
     u->line = q->line;
     for (;;) {
         if (sc->unit_limit &&
-            (size_t)(sc->buf_off + (off_t)sc->buf_len - u->start) > sc->unit_limit)
+            (size_t)(sc->buf_off + (off_t)sc->buf_len - u->start) > sc->unit_limit) {
+            /* a big CR-only file is one endless line: say why */
+            if (q->line == u->line && memchr(sc->buf, '\r', sc->buf_len))
+                return ms_error_set(err, MS_EINPUT,
+                                    "%s: line endings are CR only (classic Mac); convert them to "
+                                    "LF or CRLF",
+                                    sc->path);
             return ms_error_set(err, MS_EINPUT, "%s: header row longer than %zu MiB", sc->path,
                                 sc->unit_limit >> 20);
+        }
         if (sc->cur == sc->buf_len) {
             if (sc->eof)
                 break;

@@ -23,7 +23,9 @@
  *     number or an error); a scanner reopened where ms_csv_scanner_tell
  *     points continues identically (what --resume relies on); an
  *     unterminated quote gives the same message from the scanner and from
- *     the parser, and the scanner repeats it.
+ *     the parser, and the scanner repeats it. A byte after a closing quote
+ *     makes a bad row in both parsers and one record for the scanner, ending
+ *     at its LF (the stray-quote seed), so these properties cover it.
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -483,6 +483,21 @@ static void test_header(void)
     snprintf(want, sizeof want,
              "%s: line endings are CR only (classic Mac); convert them to LF or CRLF", p);
     CHECK_STREQ(err.msg, want);
+    {
+        /* a CR-only file bigger than the 16 MiB header limit says the same */
+        size_t big = (size_t)17 << 20;
+        char *t = malloc(big + 1);
+        CHECK_FATAL(t != NULL);
+        for (size_t i = 0; i < big; i += 4)
+            memcpy(t + i, "1,2\r", 4);
+        t[big] = '\0';
+        p = write_str("cronly_big.csv", t);
+        free(t);
+        CHECK(ms_csv_read_header(p, ',', &h, &err) == MS_EINPUT);
+        snprintf(want, sizeof want,
+                 "%s: line endings are CR only (classic Mac); convert them to LF or CRLF", p);
+        CHECK_STREQ(err.msg, want);
+    }
     p = write_str("cronly2.csv", "x,y\r\r"); /* a header alone, CR-ended: fine */
     CHECK_FATAL(ms_csv_read_header(p, ',', &h, &err) == MS_OK);
     CHECK(h.n_cols == 2 && strcmp(h.names[1], "y") == 0);
