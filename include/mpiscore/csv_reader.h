@@ -13,12 +13,19 @@
  *     must agree with it) and fills an ms_batch.
  *
  * Records end at LF; a CR before the LF is dropped (CRLF files), a lone CR
- * elsewhere is data. A final record without a trailing newline is accepted.
- * Blank lines (empty, or only spaces, tabs and CR) are skipped and do not
- * count as records. Fields follow RFC 4180 as libcsv reads it (non-strict):
- * a field whose first non-blank byte is '"' is quoted, "" inside it is a
- * literal quote, a '"' inside an unquoted field is literal. Spaces, tabs and
- * CR around an unquoted field, or after a closing quote, are dropped.
+ * elsewhere is data (so a record holding one usually has a wrong field
+ * count or a bad value: a row error, never a silent merge of two rows with
+ * different values). A file whose only line holds CRs before more text is
+ * refused ("line endings are CR only"). A final record without a trailing
+ * newline is accepted. Blank lines (empty, or only spaces, tabs and CR) are
+ * skipped and do not count as records. Fields follow RFC 4180: a field
+ * whose first non-blank byte is '"' is quoted, "" inside it is a literal
+ * quote, a '"' inside an unquoted field is literal. Spaces, tabs and CR
+ * around an unquoted field, or after a closing quote, are dropped. Any
+ * other byte after a closing quote (`"a"b`, `"6" ruler`, `"\"hi\""`) makes
+ * the record bad; it ends at the next LF whatever quotes follow, so the
+ * records after it are read as written (libcsv's lenient rule would re-open
+ * the quote and swallow them).
  */
 #ifndef MPISCORE_CSV_READER_H
 #define MPISCORE_CSV_READER_H
@@ -39,12 +46,14 @@ typedef struct ms_csv_header {
 
 /* Read the header record of `path`. Errors (MS_EINPUT / MS_EIO), each naming
  * the file: cannot open (MS_EIO), empty file ("data.csv: empty file (no
- * header row)"), unterminated quote in the header, a header longer than
- * 16 MiB, empty column name ("data.csv:1:3: empty column name"), duplicate
- * column name ("data.csv:1:4: duplicate column name \"x\" (also column 2)");
- * the number after the line is the 1-based column. A UTF-8 BOM and blank
- * lines before the header are skipped. An invalid delimiter ('"', CR, LF,
- * NUL) is MS_EUSAGE. */
+ * header row)"), UTF-16 ("data.csv: file is UTF-16 (little-endian byte order
+ * mark); convert it to UTF-8"), CR-only line endings, unterminated quote or
+ * a stray byte after a closing quote in the header, a header longer than
+ * 16 MiB, duplicate column name ("data.csv:1:4: duplicate column name \"x\"
+ * (also column 2)"); the number after the line is the 1-based column
+ * (field). Empty names are kept, any number of them (pandas' index column,
+ * a trailing delimiter). A UTF-8 BOM and blank lines before the header are
+ * skipped. An invalid delimiter ('"', CR, LF, NUL) is MS_EUSAGE. */
 ms_status ms_csv_read_header(const char *path, char delim, ms_csv_header *hdr, ms_error *err);
 void ms_csv_header_free(ms_csv_header *hdr);
 
@@ -68,7 +77,8 @@ ms_status ms_csv_scanner_open(const char *path, char delim, off_t data_offset, u
  * record of the data form a final chunk with n_records == 0. Returns MS_OK
  * with a chunk, MS_EOF when the data is exhausted, MS_EINPUT for a quoted
  * field still open at end of file ("data.csv:41:2: unterminated quoted field
- * (opened here)": line and byte column of the opening quote) or MS_EIO on a
+ * (opened at character 5)": line and field of the opening quote, then its
+ * character column) or MS_EIO on a
  * read error. An error found after complete records is returned on the call
  * after the chunk holding them, and on every call after that. */
 ms_status ms_csv_scanner_next(ms_csv_scanner *sc, size_t max_records, size_t max_bytes,
@@ -95,7 +105,9 @@ typedef struct ms_csv_layout {
  * `first_line` and append its records to `b` (which must have been
  * initialised with layout->n_features and has_ids = layout->id_col >= 0).
  * Row-level problems (wrong field count, not a number, out of range,
- * infinite, missing where not allowed, id field missing) mark the row bad
+ * infinite, missing where not allowed, id field missing, a byte after a
+ * closing quote: "data.csv:7:2: column \"x\": unexpected character 'b'
+ * after a closing quote (character 6)") mark the row bad
  * via ms_batch_mark_bad and do not fail the call; only a row's first problem
  * is reported, a wrong field count before any value, and the id is kept
  * whenever its field exists. The raw record in the errors file is capped

@@ -14,7 +14,9 @@
 
 typedef enum {
     MS_NUM_OK = 0,  /* *out holds a finite float32 */
-    MS_NUM_MISSING, /* empty (after trimming spaces), "nan", "NaN", "NA", "NULL": *out = NaN */
+    MS_NUM_MISSING, /* empty (after trimming spaces), nan in any case, or one of pandas'
+                       default NA spellings ("NA", "N/A", "#N/A", "<NA>", "NULL", "None",
+                       "1.#QNAN", ...): *out = NaN */
     MS_NUM_INVALID, /* not a number ("abc", "1.2.3", "1e", trailing junk) */
     MS_NUM_RANGE,   /* a number whose magnitude overflows float32 ("1e999", "3.5e38") */
     MS_NUM_INFINITE /* "inf", "-Infinity", ... */

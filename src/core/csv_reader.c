@@ -2,13 +2,15 @@
  * csv_reader.c — CSV input (csv_reader.h): header, record-boundary scanner,
  * chunk parser.
  *
- * The tokenizing rules are libcsv 3.0.3's non-strict ones with two hooks set
- * (is_term = LF only, is_space = SP, TAB, CR), and they exist three times
- * here, which must stay in lockstep:
+ * The tokenizing rules are libcsv 3.0.3's with two hooks set (is_term = LF
+ * only, is_space = SP, TAB, CR) and CSV_STRICT's rule after a closing quote
+ * (but a '"' inside an unquoted field stays literal), and they exist three
+ * times here, which must stay in lockstep:
  *  - qscan: a quote-state machine that only finds where records end (the
  *    scanner, the header reader and error locations use it);
  *  - parse_fast: a splitter for chunks that contain no '"' at all;
- *  - parse_libcsv: libcsv itself, the reference.
+ *  - parse_libcsv: libcsv itself, the reference, fed only records that qscan
+ *    found well quoted (libcsv's lenient rule would merge the rest).
  * The rules that follow from those hooks:
  *  - a record ends at an LF outside quotes; a lone CR never ends one, so the
  *    scanner's LF-based boundaries and the parsers always agree;
@@ -17,7 +19,7 @@
  *  - a line holding only such blanks is not a record;
  *  - '"' opens a quoted field only as the first non-blank byte of a field;
  *    inside, "" is a quote; after the closing quote anything but blanks, a
- *    delimiter or LF re-enters the quoted field (libcsv non-strict).
+ *    delimiter or LF makes the record bad (ST_BAD) up to its next LF.
  * Invariants: a chunk boundary is always in state ST_ROW (data start, just
  * after a record's LF, or EOF); line numbers count every LF, quoted or not.
  */
@@ -43,7 +45,7 @@
 
 /* libcsv's parser states, with FIELD_MIGHT_HAVE_ENDED split on whether blanks
  * followed the closing quote (a quote after blanks is literal, not "") */
-enum { ST_ROW, ST_FIELD, ST_UNQ, ST_QUO, ST_QEND, ST_QEND_SP };
+enum { ST_ROW, ST_FIELD, ST_UNQ, ST_QUO, ST_QEND, ST_QEND_SP, ST_BAD };
 
 static inline int is_blank(unsigned char c, unsigned char delim)
 {
@@ -58,6 +60,16 @@ typedef struct qscan {
     int64_t line_start; /* absolute offset of that line's first byte, for columns */
     uint64_t q_line;    /* where the quote of the field being read in ST_QUO opened */
     size_t q_col;
+    size_t fld;   /* 0-based field of the record being read */
+    size_t q_fld; /* field of that quote */
+    /* First byte other than a delimiter, blank, LF or doubled quote after a
+     * closing quote (set until the caller clears it): the rest of its line
+     * is skipped as one bad record (ST_BAD), so every reader resynchronises
+     * at the same LF. */
+    int bad;
+    unsigned char bad_char;
+    uint64_t bad_line;
+    size_t bad_col, bad_fld;
 } qscan;
 
 static void qscan_init(qscan *q, unsigned char delim, uint64_t line, int64_t line_start)
@@ -108,35 +120,47 @@ static int qscan_run(qscan *q, const char *p, size_t n, int64_t base, size_t *us
         case ST_FIELD:
             if (is_blank(c, d))
                 break;
+            if (st == ST_ROW)
+                q->fld = 0;
             if (c == d) {
                 st = ST_FIELD;
+                q->fld++;
             } else if (c == '"') {
                 st = ST_QUO;
                 q->q_line = q->line;
                 q->q_col = (size_t)(base + (int64_t)i - q->line_start) + 1;
+                q->q_fld = q->fld;
             } else {
                 st = ST_UNQ;
             }
             break;
         case ST_UNQ:
-            if (c == d)
+            if (c == d) {
                 st = ST_FIELD;
+                q->fld++;
+            }
             break;
         case ST_QEND:
-            if (c == d)
-                st = ST_FIELD;
-            else if (is_blank(c, d))
-                st = ST_QEND_SP;
-            else
-                st = ST_QUO; /* "" or a stray byte: back inside the quotes */
-            break;
         case ST_QEND_SP:
-            if (c == d)
+            if (c == d) {
                 st = ST_FIELD;
-            else if (c == '"')
-                st = ST_QEND;
-            else if (!is_blank(c, d))
-                st = ST_QUO;
+                q->fld++;
+            } else if (is_blank(c, d)) {
+                st = ST_QEND_SP;
+            } else if (c == '"' && st == ST_QEND) {
+                st = ST_QUO; /* "" */
+            } else {
+                st = ST_BAD;
+                if (!q->bad) {
+                    q->bad = 1;
+                    q->bad_char = c;
+                    q->bad_line = q->line;
+                    q->bad_col = (size_t)(base + (int64_t)i - q->line_start) + 1;
+                    q->bad_fld = q->fld;
+                }
+            }
+            break;
+        case ST_BAD: /* quotes mean nothing until the LF */
             break;
         }
         i++;
@@ -146,10 +170,24 @@ static int qscan_run(qscan *q, const char *p, size_t n, int64_t base, size_t *us
     return 0;
 }
 
+/* Quote errors name the field after the line, as value errors do, and the
+ * character column inside the reason. */
 static ms_status unterminated(ms_error *err, const char *file, const qscan *q)
 {
-    return ms_error_set(err, MS_EINPUT, "%s:%llu:%zu: unterminated quoted field (opened here)",
-                        file, (unsigned long long)q->q_line, q->q_col);
+    return ms_error_set(err, MS_EINPUT,
+                        "%s:%llu:%zu: unterminated quoted field (opened at character %zu)", file,
+                        (unsigned long long)q->q_line, q->q_fld + 1, q->q_col);
+}
+
+static void stray_reason(const qscan *q, char *out, size_t cap)
+{
+    unsigned char c = q->bad_char;
+    if (c >= 0x20 && c < 0x7f && c != '\'')
+        snprintf(out, cap, "unexpected character '%c' after a closing quote (character %zu)", c,
+                 q->bad_col);
+    else
+        snprintf(out, cap, "unexpected byte 0x%02x after a closing quote (character %zu)",
+                 (unsigned)c, q->bad_col);
 }
 
 static ms_status check_delim(char delim, ms_error *err)
@@ -296,9 +334,16 @@ static ms_status next_unit(ms_csv_scanner *sc, scan_unit *u, ms_error *err)
     u->line = q->line;
     for (;;) {
         if (sc->unit_limit &&
-            (size_t)(sc->buf_off + (off_t)sc->buf_len - u->start) > sc->unit_limit)
+            (size_t)(sc->buf_off + (off_t)sc->buf_len - u->start) > sc->unit_limit) {
+            /* a big CR-only file is one endless line: say why */
+            if (q->line == u->line && memchr(sc->buf, '\r', sc->buf_len))
+                return ms_error_set(err, MS_EINPUT,
+                                    "%s: line endings are CR only (classic Mac); convert them to "
+                                    "LF or CRLF",
+                                    sc->path);
             return ms_error_set(err, MS_EINPUT, "%s: header row longer than %zu MiB", sc->path,
                                 sc->unit_limit >> 20);
+        }
         if (sc->cur == sc->buf_len) {
             if (sc->eof)
                 break;
@@ -470,14 +515,13 @@ static int name_ref_cmp(const void *a, const void *b)
 }
 
 /* Names are matched to model features, so the first duplicate in reading
- * order is reported; sorting keeps wide headers (10^5 columns) cheap. */
+ * order is reported; sorting keeps wide headers (10^5 columns) cheap.
+ * Empty names are allowed, any number of them (pandas' to_csv writes one
+ * for its index, a trailing delimiter makes another): nothing can select
+ * such a column by name, so it is only ever ignored. */
 static ms_status check_names(const char *path, uint64_t line, char **names, size_t n, ms_error *err)
 {
     char q[NAME_EXCERPT_MAX * 4 + 8];
-    for (size_t i = 0; i < n; i++)
-        if (names[i][0] == '\0')
-            return ms_error_set(err, MS_EINPUT, "%s:%llu:%zu: empty column name", path,
-                                (unsigned long long)line, i + 1);
     name_ref *refs = malloc(n * sizeof *refs);
     if (!refs)
         return ms_error_set(err, MS_EINTERNAL, "out of memory");
@@ -486,7 +530,7 @@ static ms_status check_names(const char *path, uint64_t line, char **names, size
     qsort(refs, n, sizeof *refs, name_ref_cmp);
     size_t dup = SIZE_MAX, first = 0;
     for (size_t i = 1; i < n; i++)
-        if (strcmp(refs[i].name, refs[i - 1].name) == 0 &&
+        if (refs[i].name[0] != '\0' && strcmp(refs[i].name, refs[i - 1].name) == 0 &&
             (i == 1 || strcmp(refs[i - 1].name, refs[i - 2].name) != 0) && refs[i].idx < dup) {
             dup = refs[i].idx;
             first = refs[i - 1].idx;
@@ -498,6 +542,41 @@ static ms_status check_names(const char *path, uint64_t line, char **names, size
     return ms_error_set(err, MS_EINPUT,
                         "%s:%llu:%zu: duplicate column name \"%s\" (also column %zu)", path,
                         (unsigned long long)line, dup + 1, q, first + 1);
+}
+
+/* pandas keeps the blanks around an unquoted name ("a, b" names " b"), and
+ * models fitted on its frames carry them, so names are kept as written:
+ * for a header without quotes (the common case, and all that pandas'
+ * to_csv writes for plain names) each name is the raw text between
+ * delimiters, without the record's CR. A quoted header keeps libcsv's
+ * names (blanks around the quotes dropped). Matching by name tries the
+ * exact name first, then the trimmed one (input.c). */
+static ms_status keep_blanks(const char *text, size_t len, unsigned char delim, hdr_ctx *h)
+{
+    if (memchr(text, '"', len))
+        return MS_OK;
+    if (len && text[len - 1] == '\n')
+        len--;
+    while (len && text[len - 1] == '\r')
+        len--;
+    const char *p = text, *end = text + len;
+    for (size_t j = 0; j < h->n; j++) {
+        const char *e = memchr(p, delim, (size_t)(end - p));
+        if (!e)
+            e = end;
+        size_t n = (size_t)(e - p);
+        if (n != strlen(h->names[j])) {
+            char *name = malloc(n + 1);
+            if (!name)
+                return MS_EINTERNAL;
+            memcpy(name, p, n);
+            name[n] = '\0';
+            free(h->names[j]);
+            h->names[j] = name;
+        }
+        p = e < end ? e + 1 : end;
+    }
+    return MS_OK;
 }
 
 ms_status ms_csv_read_header(const char *path, char delim, ms_csv_header *hdr, ms_error *err)
@@ -515,6 +594,13 @@ ms_status ms_csv_read_header(const char *path, char delim, ms_csv_header *hdr, m
     MS_CHECK(scanner_create(path, delim, 0, 1, HEADER_BLOCK, &sc, err));
     char bom[3];
     MS_CHECK(read_full(sc->fd, bom, sizeof bom, 0, &got, path, err));
+    /* UTF-16 text would otherwise read as names full of NUL bytes */
+    if (got >= 2 && (memcmp(bom, "\xFF\xFE", 2) == 0 || memcmp(bom, "\xFE\xFF", 2) == 0)) {
+        st = ms_error_set(err, MS_EINPUT,
+                          "%s: file is UTF-16 (%s byte order mark); convert it to UTF-8", path,
+                          bom[0] == '\xFF' ? "little-endian" : "big-endian");
+        goto done;
+    }
     if (got == 3 && memcmp(bom, "\xEF\xBB\xBF", 3) == 0) {
         sc->buf_off = sc->pos = 3;
         sc->q.line_start = 3; /* columns as an editor shows them, BOM unseen */
@@ -529,6 +615,13 @@ ms_status ms_csv_read_header(const char *path, char delim, ms_csv_header *hdr, m
     }
     if (st != MS_OK)
         goto done;
+    if (sc->q.bad) {
+        char why[96];
+        stray_reason(&sc->q, why, sizeof why);
+        st = ms_error_set(err, MS_EINPUT, "%s:%llu:%zu: header: %s", path,
+                          (unsigned long long)sc->q.bad_line, sc->q.bad_fld + 1, why);
+        goto done;
+    }
     if (u.len > HEADER_MAX) {
         st = ms_error_set(err, MS_EINPUT, "%s: header row longer than %zu MiB", path,
                           HEADER_MAX >> 20);
@@ -542,6 +635,21 @@ ms_status ms_csv_read_header(const char *path, char delim, ms_csv_header *hdr, m
     if (got != u.len) {
         st = ms_error_set(err, MS_EIO, "%s: file shrank while reading the header", path);
         goto done;
+    }
+    /* Records end at LF only. A file with no LF whose one line holds a CR
+     * before more text is CR-terminated (classic Mac, Excel "CSV
+     * (Macintosh)"): read as it is it would be a header and no rows. */
+    if (u.nlf == 0) {
+        const char *cr = memchr(text, '\r', u.len);
+        while (cr && cr + 1 < text + u.len && cr[1] == '\r')
+            cr++;
+        if (cr && cr + 1 < text + u.len) {
+            st = ms_error_set(err, MS_EINPUT,
+                              "%s: line endings are CR only (classic Mac); convert them to LF or "
+                              "CRLF",
+                              path);
+            goto done;
+        }
     }
 
     if (csv_init(&p, 0) != 0) {
@@ -565,6 +673,10 @@ ms_status ms_csv_read_header(const char *path, char delim, ms_csv_header *hdr, m
     if (h.nul_col) {
         st = ms_error_set(err, MS_EINPUT, "%s:%llu:%d: column name contains a NUL byte", path,
                           (unsigned long long)u.line, h.nul_col);
+        goto done;
+    }
+    if (keep_blanks(text, u.len, (unsigned char)delim, &h) != MS_OK) {
+        st = ms_error_set(err, MS_EINTERNAL, "out of memory");
         goto done;
     }
     MS_CHECK(check_names(path, u.line, h.names, h.n, err));
@@ -681,13 +793,30 @@ static inline int row_is_bad(const row_ctx *rc)
     return rc->nf != rc->n_cols || rc->prob != MS_NUM_OK;
 }
 
+/* Mark the last row bad with rec[0..len) (the record without its LF) as its
+ * raw text, without a CRLF's CR and capped at RECORD_EXCERPT_MAX. */
+static ms_status mark_bad_raw(row_ctx *rc, uint64_t line, size_t col, const char *col_name,
+                              const char *reason, const char *rec, size_t len)
+{
+    char raw[RECORD_EXCERPT_MAX + 3];
+    if (len && rec[len - 1] == '\r')
+        len--;
+    if (len > RECORD_EXCERPT_MAX) {
+        memcpy(raw, rec, RECORD_EXCERPT_MAX);
+        memcpy(raw + RECORD_EXCERPT_MAX, "...", 3);
+        rec = raw;
+        len = sizeof raw;
+    }
+    return ms_batch_mark_bad(rc->b, rc->lay->file ? rc->lay->file : "", line, col, col_name, reason,
+                             rec, len, rc->err);
+}
+
 /* rec[0..len) is the record without its LF. */
 static ms_status row_mark_bad(row_ctx *rc, uint64_t line, const char *rec, size_t len)
 {
     const ms_csv_layout *lay = rc->lay;
     char reason[NAME_EXCERPT_MAX * 4 + VALUE_EXCERPT_MAX * 4 + 96];
     char name[NAME_EXCERPT_MAX * 4 + 8], val[VALUE_EXCERPT_MAX * 4 + 8];
-    char raw[RECORD_EXCERPT_MAX + 3];
     size_t col = 0;
     const char *col_name = NULL;
     if (rc->nf != rc->n_cols) {
@@ -705,16 +834,25 @@ static ms_status row_mark_bad(row_ctx *rc, uint64_t line, const char *rec, size_
         else
             snprintf(reason, sizeof reason, "column \"%s\": %s: \"%s\"", name, what, val);
     }
-    if (len && rec[len - 1] == '\r')
-        len--;
-    if (len > RECORD_EXCERPT_MAX) {
-        memcpy(raw, rec, RECORD_EXCERPT_MAX);
-        memcpy(raw + RECORD_EXCERPT_MAX, "...", 3);
-        rec = raw;
-        len = sizeof raw;
+    return mark_bad_raw(rc, line, col, col_name, reason, rec, len);
+}
+
+/* The record rec[0..len) broke the quoting rules where q says; the row it
+ * opened (row_begin) is reported at the line and field of the stray byte. */
+static ms_status row_mark_stray(row_ctx *rc, const qscan *q, const char *rec, size_t len)
+{
+    const ms_csv_layout *lay = rc->lay;
+    char why[96], name[NAME_EXCERPT_MAX * 4 + 8], reason[sizeof why + sizeof name + 16];
+    const char *col_name = NULL;
+    stray_reason(q, why, sizeof why);
+    if (q->bad_fld < rc->n_cols && lay->col_names) {
+        col_name = lay->col_names[q->bad_fld];
+        ms_quote_excerpt(col_name, strlen(col_name), NAME_EXCERPT_MAX, name, sizeof name);
+        snprintf(reason, sizeof reason, "column \"%s\": %s", name, why);
+    } else {
+        snprintf(reason, sizeof reason, "%s", why);
     }
-    return ms_batch_mark_bad(rc->b, lay->file ? lay->file : "", line, col, col_name, reason, rec,
-                             len, rc->err);
+    return mark_bad_raw(rc, q->bad_line, q->bad_fld + 1, col_name, reason, rec, len);
 }
 
 /* ---- chunk parsing: fast path (no quote anywhere in the chunk) -------------- */
@@ -838,9 +976,29 @@ static ms_status parse_libcsv(const char *buf, size_t len, uint64_t first_line, 
     lc_ctx lc = {.rc = rc};
     uint64_t line = first_line, tail_line = first_line;
     size_t pos = 0, tail = 0; /* tail: just after the last record */
+    size_t unit_end = 0;      /* end of the record or blank line being fed */
     /* Fed one line at a time, so a record can only end at the last byte
-     * fed; that gives each record's end position and line. */
+     * fed; that gives each record's end position and line. libcsv's lenient
+     * rule re-opens a quoted field at a stray byte after its closing quote
+     * and would merge the records that follow, so each record is first
+     * checked with qscan (the scanner's rules) and a bad one is reported and
+     * skipped whole, never fed. */
     while (pos < len) {
+        if (pos == unit_end) {
+            qscan q;
+            size_t used;
+            qscan_init(&q, rc->delim, line, (int64_t)pos);
+            int ended = qscan_run(&q, buf + pos, len - pos, (int64_t)pos, &used);
+            unit_end = pos + used;
+            if (q.bad) {
+                MS_CHECK(row_begin(rc));
+                MS_CHECK(row_mark_stray(rc, &q, buf + pos, unit_end - pos - (ended != 0)));
+                rc->row = NULL;
+                pos = tail = unit_end;
+                line = tail_line = q.line;
+                continue;
+            }
+        }
         const char *nl = memchr(buf + pos, '\n', len - pos);
         size_t stop = nl ? (size_t)(nl - buf) + 1 : len;
         lc.ended = 0;

@@ -162,13 +162,36 @@ static int word_is(const char *s, size_t n, const char *word, int any_case)
     return 1;
 }
 
+/* pandas' default missing spellings (STR_NA_VALUES in pandas/_libs/parsers.pyx,
+ * with pandas 2's "None"), exact case, besides the nan family handled in
+ * parse_word. Checked only once a field failed to parse as a number, so
+ * the digit path never pays for them. */
+static const char *const na_words[] = {"NA",      "N/A",    "n/a",     "#N/A",    "#N/A N/A",
+                                       "#NA",     "<NA>",   "NULL",    "null",    "None",
+                                       "-1.#IND", "1.#IND", "1.#QNAN", "-1.#QNAN"};
+
+static int is_na_word(const char *s, size_t n)
+{
+    for (size_t i = 0; i < sizeof na_words / sizeof na_words[0]; i++)
+        if (word_is(s, n, na_words[i], 0))
+            return 1;
+    return 0;
+}
+
+/* Not a number: missing if it is one of pandas' spellings. */
+static ms_num_result invalid(const char *s, size_t n, float *out)
+{
+    *out = NAN;
+    return is_na_word(s, n) ? MS_NUM_MISSING : MS_NUM_INVALID;
+}
+
 /* Fields with no digits: the words that mean missing or infinite. The
- * missing spellings are pandas' defaults plus any-case nan (strtof reads
- * "nan" in any case, with a sign, and C writes "-nan"). */
+ * missing spellings are pandas' defaults (na_words) plus any-case nan
+ * (strtof reads "nan" in any case, with a sign, and C writes "-nan"). */
 static ms_num_result parse_word(const char *s, size_t n, float *out)
 {
     *out = NAN;
-    if (n == 0 || word_is(s, n, "NA", 0) || word_is(s, n, "NULL", 0) || word_is(s, n, "null", 0))
+    if (n == 0 || is_na_word(s, n))
         return MS_NUM_MISSING;
     int neg = *s == '-';
     if (*s == '+' || *s == '-') {
@@ -289,10 +312,8 @@ ms_num_result ms_parse_f32(const char *s, size_t n, float *out)
             eneg = *p == '-';
             p++;
         }
-        if (p == end || (unsigned)(*p - '0') >= 10) {
-            *out = NAN;
-            return MS_NUM_INVALID;
-        }
+        if (p == end || (unsigned)(*p - '0') >= 10)
+            return invalid(s, n, out);
         /* Saturated far beyond any field length, so a huge exponent still
          * outweighs every digit count it is added to, and int64 is safe. */
         for (; p < end && (unsigned)(*p - '0') < 10; p++)
@@ -301,10 +322,8 @@ ms_num_result ms_parse_f32(const char *s, size_t n, float *out)
         k += eneg ? -e10 : e10;
         e10 = eneg ? -e10 : e10;
     }
-    if (p != end) {
-        *out = NAN;
-        return MS_NUM_INVALID;
-    }
+    if (p != end)
+        return invalid(s, n, out);
     if (w == 0) {
         *out = neg ? -0.0f : 0.0f;
         return MS_NUM_OK;

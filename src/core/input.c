@@ -129,6 +129,44 @@ static char **dup_names(char *const *names, size_t n)
     return out;
 }
 
+/* 1 if name, without its leading and trailing spaces and tabs, is want. */
+static int trimmed_is(const char *name, const char *want)
+{
+    const char *a = name, *z = name + strlen(name);
+    while (a < z && (*a == ' ' || *a == '\t'))
+        a++;
+    while (z > a && (z[-1] == ' ' || z[-1] == '\t'))
+        z--;
+    return (size_t)(z - a) == strlen(want) && memcmp(a, want, (size_t)(z - a)) == 0;
+}
+
+/* The column named `want`: exactly as written (CSV headers keep blanks, as
+ * pandas reads them), else the one column equal to it once blanks are
+ * trimmed (a header written "a, b" still feeds a model trained on "b").
+ * Returns the index, -1 if none, -2 (err set) if the trimmed match is
+ * ambiguous. */
+static long find_column(const ms_input_file *f, const char *want, const char *what, ms_error *err)
+{
+    for (size_t c = 0; c < f->n_cols; c++)
+        if (strcmp(f->col_names[c], want) == 0)
+            return (long)c;
+    long found = -1;
+    for (size_t c = 0; c < f->n_cols; c++) {
+        if (!trimmed_is(f->col_names[c], want))
+            continue;
+        if (found >= 0) {
+            ms_error_set(err, MS_EINPUT,
+                         "%s: %s \"%s\" is ambiguous: columns %ld (\"%s\") and %zu (\"%s\") "
+                         "both match once blanks are trimmed",
+                         f->path, what, want, found + 1, f->col_names[found], c + 1,
+                         f->col_names[c]);
+            return -2;
+        }
+        found = (long)c;
+    }
+    return found;
+}
+
 /* Map the file's columns onto the model's features by name. */
 static ms_status map_columns(ms_input_file *f, const ms_model *m, const char *id_name,
                              ms_error *err)
@@ -137,21 +175,30 @@ static ms_status map_columns(ms_input_file *f, const ms_model *m, const char *id
     if (!f->col_feature)
         return ms_error_set(err, MS_EINTERNAL, "out of memory");
     f->id_col = -1;
-    for (size_t c = 0; c < f->n_cols; c++) {
+    for (size_t c = 0; c < f->n_cols; c++)
         f->col_feature[c] = -1;
-        if (f->kind == MS_IN_CSV && id_name && strcmp(f->col_names[c], id_name) == 0)
-            f->id_col = (int)c;
+    if (f->kind == MS_IN_CSV && id_name) {
+        long c = find_column(f, id_name, "id column", err);
+        if (c == -2)
+            return MS_EINPUT;
+        f->id_col = (int)c;
     }
     for (size_t j = 0; j < m->n_features; j++) {
-        size_t c = 0;
-        while (c < f->n_cols && strcmp(f->col_names[c], m->feature_names[j]) != 0)
-            c++;
-        if (c == f->n_cols)
+        long c = find_column(f, m->feature_names[j], "model feature", err);
+        if (c == -2)
+            return MS_EINPUT;
+        if (c < 0)
             return ms_error_set(err, MS_EINPUT,
                                 "%s: column \"%s\" required by the model is missing%s", f->path,
                                 m->feature_names[j],
                                 f->kind == MS_IN_HDF5 ? " (feature_names attribute or --features)"
                                                       : " from the header");
+        if (f->col_feature[c] >= 0)
+            return ms_error_set(err, MS_EINPUT,
+                                "%s: column %ld (\"%s\") matches both model features \"%s\" and "
+                                "\"%s\"",
+                                f->path, c + 1, f->col_names[c],
+                                m->feature_names[f->col_feature[c]], m->feature_names[j]);
         f->col_feature[c] = (int)j;
     }
     if (f->kind == MS_IN_CSV && id_name && f->id_col < 0)

@@ -66,7 +66,7 @@ run_abort 2 '^mpiscore: error: nan\.csv:2:4: column "c": missing value$' nan.csv
 run_abort 2 '^mpiscore: error: inf\.csv:2:3: column "b": infinite value: "-inf"$' inf.csv
 run_abort 2 '^mpiscore: error: many\.csv:2: expected 5 fields, found 6$' many.csv
 run_abort 2 '^mpiscore: error: few\.csv:3: expected 5 fields, found 3$' few.csv
-run_abort 2 '^mpiscore: error: unterminated\.csv:3:1: unterminated quoted field \(opened here\)$' unterminated.csv
+run_abort 2 '^mpiscore: error: unterminated\.csv:3:1: unterminated quoted field \(opened at character 1\)$' unterminated.csv
 # an id with an embedded newline is fine; line numbers after it stay right
 run_abort 2 '^mpiscore: error: newline_id\.csv:5:4: column "c": not a number: "x"$' newline_id.csv
 

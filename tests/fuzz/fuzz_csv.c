@@ -23,7 +23,9 @@
  *     number or an error); a scanner reopened where ms_csv_scanner_tell
  *     points continues identically (what --resume relies on); an
  *     unterminated quote gives the same message from the scanner and from
- *     the parser, and the scanner repeats it.
+ *     the parser, and the scanner repeats it. A byte after a closing quote
+ *     makes a bad row in both parsers and one record for the scanner, ending
+ *     at its LF (the stray-quote seed), so these properties cover it.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -228,8 +230,8 @@ static void check_header(const ms_csv_header *h, const char *buf, size_t len)
     memcpy(sorted, h->names, h->n_cols * sizeof *sorted);
     qsort(sorted, h->n_cols, sizeof *sorted, cmp_name);
     for (size_t j = 0; j < h->n_cols; j++) {
-        FUZZ_ASSERT(sorted[j][0] != '\0', "empty column name accepted");
-        FUZZ_ASSERT(j == 0 || strcmp(sorted[j], sorted[j - 1]) != 0,
+        /* empty names may repeat (an unnamed index column, a trailing delimiter) */
+        FUZZ_ASSERT(j == 0 || sorted[j][0] == '\0' || strcmp(sorted[j], sorted[j - 1]) != 0,
                     "duplicate column name \"%s\" accepted", sorted[j]);
     }
     free(sorted);

@@ -103,8 +103,16 @@ static inline ms_num_result ref_parse(const char *s, size_t n, float *out)
     while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
         n--;
     *out = NAN;
-    if (n == 0 || ref_word(s, n, "NA", 0) || ref_word(s, n, "NULL", 0) || ref_word(s, n, "null", 0))
+    /* pandas' default NA spellings (pandas/_libs/parsers.pyx STR_NA_VALUES, plus
+     * pandas 2's "None"), exact case */
+    static const char *const na[] = {"NA",      "N/A",    "n/a",     "#N/A",    "#N/A N/A",
+                                     "#NA",     "<NA>",   "NULL",    "null",    "None",
+                                     "-1.#IND", "1.#IND", "1.#QNAN", "-1.#QNAN"};
+    if (n == 0)
         return MS_NUM_MISSING;
+    for (size_t i = 0; i < sizeof na / sizeof na[0]; i++)
+        if (ref_word(s, n, na[i], 0))
+            return MS_NUM_MISSING;
     if (ref_is_number(s, n)) {
         char *buf = malloc(n + 1), *end;
         FUZZ_ASSERT(buf != NULL, "out of memory");

@@ -77,6 +77,11 @@ def csv_seeds():
         "space-delim": (csv_cfg(delim=3, cols=2), "a b\n1 2\n3  4\n"),
         "pipe": (csv_cfg(delim=4, cols=2, reverse=True), "a|b\n1|2\n"),
         "ragged": (csv_cfg(cols=3), "a,b,c\n1,2\n1,2,3,4\n1,2,3\n"),
+        "stray-quote": (csv_cfg(cols=2, id_col=0, max_records=2),
+                        'id,x\n"a"b,1\nc,2\n"d",3\n"6" ruler,4\n"He said \\"hi\\"",5\n'
+                        'e,"6" "\n"f\nf",7\n"g""",8\n'),
+        "pandas-na": (csv_cfg(cols=3, missing=True),
+                      "a,b,c\nN/A,#N/A,<NA>\nNone,n/a,#NA\n-1.#IND,1.#QNAN,#N/A N/A\n"),
         "bad-numbers": (csv_cfg(cols=2, id_col=1), "a,id\nabc,1\n1.2.3,2\n1e,3\n0x10,4\n"),
         "unterminated": (csv_cfg(cols=2), 'a,b\n1,2\n3,"4\n5,6\n'),
         "no-final-lf": (csv_cfg(cols=2), "a,b\n1,2"),

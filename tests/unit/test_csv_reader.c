@@ -121,6 +121,12 @@ typedef struct ref_rec {
     size_t nf;
     char **f;
     size_t *fl;
+    /* libcsv CSV_STRICT refused a byte after a closing quote: the record is
+     * bad there and ends at the next LF */
+    int stray;
+    unsigned char s_char;
+    uint64_t s_line;
+    size_t s_col, s_fld;
 } ref_rec;
 
 typedef struct ref {
@@ -193,7 +199,7 @@ static void ref_parse(const char *buf, size_t len, uint64_t first_line, char del
 {
     struct csv_parser p;
     memset(rf, 0, sizeof *rf);
-    CHECK_FATAL(csv_init(&p, 0) == 0);
+    CHECK_FATAL(csv_init(&p, CSV_STRICT) == 0);
     csv_set_delim(&p, (unsigned char)delim);
     csv_set_space_func(&p, ref_space);
     csv_set_term_func(&p, ref_term);
@@ -202,7 +208,35 @@ static void ref_parse(const char *buf, size_t len, uint64_t first_line, char del
     for (size_t i = 0; i < len; i++) {
         int before = p.pstate;
         rf->ended = 0;
-        CHECK_FATAL(csv_parse(&p, buf + i, 1, ref_cb1, ref_cb2, rf) == 1);
+        if (csv_parse(&p, buf + i, 1, ref_cb1, ref_cb2, rf) != 1) {
+            CHECK_FATAL(csv_error(&p) == CSV_EPARSE);
+            p.status = 0;
+            if (p.pstate != 3) {
+                /* strict libcsv also refuses a '"' inside an unquoted field,
+                 * which is literal here: take that byte leniently */
+                csv_set_opts(&p, 0);
+                CHECK_FATAL(csv_parse(&p, buf + i, 1, ref_cb1, ref_cb2, rf) == 1);
+                csv_set_opts(&p, CSV_STRICT);
+            } else { /* FIELD_MIGHT_HAVE_ENDED: a stray byte after a closing quote */
+                rf->cur.stray = 1;
+                rf->cur.s_char = (unsigned char)buf[i];
+                rf->cur.s_line = line;
+                rf->cur.s_col = i - line_start + 1;
+                rf->cur.s_fld = rf->cur.nf;
+                while (i < len && buf[i] != '\n')
+                    i++;
+                rf->cur.end = i;
+                ref_push(rf);
+                csv_free(&p);
+                CHECK_FATAL(csv_init(&p, CSV_STRICT) == 0);
+                csv_set_delim(&p, (unsigned char)delim);
+                csv_set_space_func(&p, ref_space);
+                csv_set_term_func(&p, ref_term);
+                line++;
+                line_start = i + 1;
+                continue;
+            }
+        }
         if (before == 0 && p.pstate != 0) {
             rf->cur.line = line;
             rf->cur.start = line_start;
@@ -245,6 +279,24 @@ static void fmt_reason(char *out, size_t outsz, ms_num_result r, const char *nam
                  val);
 }
 
+/* The reference's bad row: the raw record without a CRLF's CR, capped at 1 KiB. */
+static void ref_mark_bad(ms_batch *E, const ms_csv_layout *L, const char *data, const ref_rec *rec,
+                         uint64_t line, size_t col, const char *cname, const char *reason)
+{
+    const char *raw = data + rec->start;
+    size_t rn = rec->end - rec->start;
+    char capped[1027];
+    if (rn && raw[rn - 1] == '\r')
+        rn--;
+    if (rn > 1024) {
+        memcpy(capped, raw, 1024);
+        memcpy(capped + 1024, "...", 3);
+        raw = capped;
+        rn = 1027;
+    }
+    CHECK_FATAL(ms_batch_mark_bad(E, L->file, line, col, cname, reason, raw, rn, NULL) == MS_OK);
+}
+
 /* Append records [from, to) of rf (parsed from data) as a correct parser would. */
 static void expect_rows(const ref *rf, size_t from, size_t to, const char *data,
                         const ms_csv_layout *L, ms_batch *E)
@@ -253,6 +305,27 @@ static void expect_rows(const ref *rf, size_t from, size_t to, const char *data,
         const ref_rec *rec = &rf->r[k];
         float *row = ms_batch_add_row(E, NULL);
         CHECK_FATAL(row != NULL);
+        if (rec->stray) {
+            char why[128], nm[1024], reason[2048];
+            const char *cname = rec->s_fld < L->n_cols ? L->col_names[rec->s_fld] : NULL;
+            unsigned char c = rec->s_char;
+            if (c >= 0x20 && c < 0x7f && c != '\'')
+                snprintf(why, sizeof why,
+                         "unexpected character '%c' after a closing quote (character %zu)", c,
+                         rec->s_col);
+            else
+                snprintf(why, sizeof why,
+                         "unexpected byte 0x%02x after a closing quote (character %zu)",
+                         (unsigned)c, rec->s_col);
+            if (cname) {
+                ms_quote_excerpt(cname, strlen(cname), 128, nm, sizeof nm);
+                snprintf(reason, sizeof reason, "column \"%s\": %s", nm, why);
+            } else {
+                snprintf(reason, sizeof reason, "%s", why);
+            }
+            ref_mark_bad(E, L, data, rec, rec->s_line, rec->s_fld + 1, cname, reason);
+            continue;
+        }
         if (L->id_col >= 0 && rec->nf > (size_t)L->id_col)
             CHECK_FATAL(ms_batch_set_last_id(E, rec->f[L->id_col], rec->fl[L->id_col], NULL) ==
                         MS_OK);
@@ -281,19 +354,7 @@ static void expect_rows(const ref *rf, size_t from, size_t to, const char *data,
             }
         }
         if (bad) {
-            const char *raw = data + rec->start;
-            size_t rn = rec->end - rec->start;
-            char capped[1027];
-            if (rn && raw[rn - 1] == '\r')
-                rn--;
-            if (rn > 1024) {
-                memcpy(capped, raw, 1024);
-                memcpy(capped + 1024, "...", 3);
-                raw = capped;
-                rn = 1027;
-            }
-            CHECK_FATAL(ms_batch_mark_bad(E, L->file, rec->line, col, cname, reason, raw, rn,
-                                          NULL) == MS_OK);
+            ref_mark_bad(E, L, data, rec, rec->line, col, cname, reason);
         }
     }
 }
@@ -389,25 +450,76 @@ static void test_header(void)
     snprintf(want, sizeof want, "%s: empty file (no header row)", p);
     CHECK_STREQ(err.msg, want);
 
-    p = write_str("h6.csv", "a,,b\n");
-    CHECK(ms_csv_read_header(p, ',', &h, &err) == MS_EINPUT);
-    snprintf(want, sizeof want, "%s:1:2: empty column name", p);
-    CHECK_STREQ(err.msg, want);
+    /* empty names are kept (pandas' index column, a trailing delimiter),
+     * any number of them: only a name the run asks for must exist */
+    p = write_str("h6.csv", ",a,,b\n1,2,3,4\n");
+    CHECK_FATAL(ms_csv_read_header(p, ',', &h, &err) == MS_OK);
+    CHECK(h.n_cols == 4 && h.names[0][0] == '\0' && strcmp(h.names[1], "a") == 0 &&
+          h.names[2][0] == '\0' && strcmp(h.names[3], "b") == 0);
+    ms_csv_header_free(&h);
     p = write_str("h7.csv", "a,b,\n");
+    CHECK_FATAL(ms_csv_read_header(p, ',', &h, &err) == MS_OK);
+    CHECK(h.n_cols == 3 && h.names[2][0] == '\0');
+    ms_csv_header_free(&h);
+
+    /* UTF-16 (either byte order) is named, not read as NUL-filled names */
+    p = write_file("u16le.csv",
+                   "\xFF\xFE"
+                   "a\0,\0b\0\n\0",
+                   10);
     CHECK(ms_csv_read_header(p, ',', &h, &err) == MS_EINPUT);
-    snprintf(want, sizeof want, "%s:1:3: empty column name", p);
+    snprintf(want, sizeof want,
+             "%s: file is UTF-16 (little-endian byte order mark); convert it to UTF-8", p);
+    CHECK_STREQ(err.msg, want);
+    p = write_file("u16be.csv", "\xFE\xFF\0a\0,\0b\0\n", 10);
+    CHECK(ms_csv_read_header(p, ',', &h, &err) == MS_EINPUT);
+    snprintf(want, sizeof want,
+             "%s: file is UTF-16 (big-endian byte order mark); convert it to UTF-8", p);
+    CHECK_STREQ(err.msg, want);
+
+    /* CR-only line endings are refused by name, never read as no rows */
+    p = write_str("cronly.csv", "x,y\r1,2\r3,4\r");
+    CHECK(ms_csv_read_header(p, ',', &h, &err) == MS_EINPUT);
+    snprintf(want, sizeof want,
+             "%s: line endings are CR only (classic Mac); convert them to LF or CRLF", p);
+    CHECK_STREQ(err.msg, want);
+    {
+        /* a CR-only file bigger than the 16 MiB header limit says the same */
+        size_t big = (size_t)17 << 20;
+        char *t = malloc(big + 1);
+        CHECK_FATAL(t != NULL);
+        for (size_t i = 0; i < big; i += 4)
+            memcpy(t + i, "1,2\r", 4);
+        t[big] = '\0';
+        p = write_str("cronly_big.csv", t);
+        free(t);
+        CHECK(ms_csv_read_header(p, ',', &h, &err) == MS_EINPUT);
+        snprintf(want, sizeof want,
+                 "%s: line endings are CR only (classic Mac); convert them to LF or CRLF", p);
+        CHECK_STREQ(err.msg, want);
+    }
+    p = write_str("cronly2.csv", "x,y\r\r"); /* a header alone, CR-ended: fine */
+    CHECK_FATAL(ms_csv_read_header(p, ',', &h, &err) == MS_OK);
+    CHECK(h.n_cols == 2 && strcmp(h.names[1], "y") == 0);
+    ms_csv_header_free(&h);
+
+    /* a stray byte after a closing quote in the header */
+    p = write_str("hstray.csv", "a,\"b\"c,d\n1,2,3\n");
+    CHECK(ms_csv_read_header(p, ',', &h, &err) == MS_EINPUT);
+    snprintf(want, sizeof want,
+             "%s:1:2: header: unexpected character 'c' after a closing quote (character 6)", p);
     CHECK_STREQ(err.msg, want);
 
     p = write_str("h8.csv", "a,\"b\n1,2\n");
     CHECK(ms_csv_read_header(p, ',', &h, &err) == MS_EINPUT);
-    snprintf(want, sizeof want, "%s:1:3: unterminated quoted field (opened here)", p);
+    snprintf(want, sizeof want, "%s:1:2: unterminated quoted field (opened at character 3)", p);
     CHECK_STREQ(err.msg, want);
 
     /* columns count from after a BOM, as an editor shows them */
     p = write_str("h8b.csv", "\xEF\xBB\xBF"
                              "a,\"b\n");
     CHECK(ms_csv_read_header(p, ',', &h, &err) == MS_EINPUT);
-    snprintf(want, sizeof want, "%s:1:3: unterminated quoted field (opened here)", p);
+    snprintf(want, sizeof want, "%s:1:2: unterminated quoted field (opened at character 3)", p);
     CHECK_STREQ(err.msg, want);
 
     /* blank lines before the header are skipped; a quoted LF in a name */
@@ -443,9 +555,15 @@ static void test_header(void)
     CHECK(h.n_cols == 3 && strcmp(h.names[0], "a") == 0 && strcmp(h.names[1], "b c") == 0 &&
           strcmp(h.names[2], "d") == 0);
     ms_csv_header_free(&h);
-    p = write_str("h12.csv", "a\tb\t c\n");
+    /* names keep their blanks, as pandas reads them; only the CR goes */
+    p = write_str("h12.csv", "a\tb\t c\r\n");
     CHECK(ms_csv_read_header(p, '\t', &h, &err) == MS_OK);
-    CHECK(h.n_cols == 3 && strcmp(h.names[2], "c") == 0);
+    CHECK(h.n_cols == 3 && strcmp(h.names[2], " c") == 0);
+    ms_csv_header_free(&h);
+    p = write_str("h12b.csv", " a , b,c \r\n");
+    CHECK(ms_csv_read_header(p, ',', &h, &err) == MS_OK);
+    CHECK(h.n_cols == 3 && strcmp(h.names[0], " a ") == 0 && strcmp(h.names[1], " b") == 0 &&
+          strcmp(h.names[2], "c ") == 0);
     ms_csv_header_free(&h);
 
     snprintf(want, sizeof want, "%s/no-such-file.csv", tmpdir);
@@ -789,7 +907,7 @@ static void test_errors(void)
     /* unterminated quote at EOF: the records before it first, then the error */
     path = write_str("unterm.csv", "id,age,x\n1,2,3\n2,\"3\n4,5,6\n");
     char want[512];
-    snprintf(want, sizeof want, "%s:3:3: unterminated quoted field (opened here)", path);
+    snprintf(want, sizeof want, "%s:3:2: unterminated quoted field (opened at character 3)", path);
     CHECK_FATAL(ms_csv_read_header(path, ',', &h, &err) == MS_OK);
     CHECK_FATAL(ms_csv_scanner_open(path, ',', h.data_offset, h.data_line, &sc, &err) == MS_OK);
     CHECK(ms_csv_scanner_next(sc, 100, 1 << 20, &c, &err) == MS_OK);
@@ -1026,6 +1144,77 @@ static void bench(void)
     free(s.p);
 }
 
+/* A byte after a closing quote other than a delimiter, blank, LF or a
+ * doubled quote is a row error at its line and field; the record ends at
+ * the next LF, whatever quotes follow, so the records after it are read
+ * unchanged by the parser (both paths) and cut alike by the scanner. */
+static void test_stray_quote(void)
+{
+    static const char *const names[] = {"id", "x"};
+    static const int feat[] = {-1, 0};
+    ms_csv_layout L = {',', 2, feat, 0, 1, 0, "data.csv", (char *const *)names};
+    ms_error err;
+    const char *d = "\"a\"b,1\nc,2\n\"d\",3\n\"6\" ruler,4\n\"He said \\\"hi\\\"\",5\n"
+                    "e,\"6\" \"\n\"f\nf\",7\n\"g\"\"\",8\n";
+    const char *want_errors =
+        "data.csv,1,id,\"column \"\"id\"\": unexpected character 'b' after a closing quote "
+        "(character 4)\",\"\"\"a\"\"b,1\"\n"
+        "data.csv,4,id,\"column \"\"id\"\": unexpected character 'r' after a closing quote "
+        "(character 5)\",\"\"\"6\"\" ruler,4\"\n"
+        "data.csv,5,id,\"column \"\"id\"\": unexpected character 'h' after a closing quote "
+        "(character 12)\",\"\"\"He said \\\"\"hi\\\"\"\"\",5\"\n"
+        "data.csv,6,x,\"column \"\"x\"\": unexpected character '\"\"' after a closing quote "
+        "(character 7)\",\"e,\"\"6\"\" \"\"\"\n";
+    for (int lib = 0; lib < 2; lib++) {
+        ms_batch b;
+        ms_batch_init(&b, 1, 1);
+        ms_status st = lib ? ms_csv_parse_chunk_libcsv(d, strlen(d), 1, &L, &b, &err)
+                           : ms_csv_parse_chunk(d, strlen(d), 1, &L, &b, &err);
+        CHECK_FATAL(st == MS_OK);
+        CHECK_FATAL(b.n_rows == 8);
+        CHECK(b.n_bad == 4 && b.bad[0] && !b.bad[1] && !b.bad[2] && b.bad[3] && b.bad[4] &&
+              b.bad[5] && !b.bad[6] && !b.bad[7]);
+        CHECK(b.x[1] == 2.0f && b.x[2] == 3.0f && b.x[6] == 7.0f && b.x[7] == 8.0f);
+        CHECK(b.id_off[2] - b.id_off[1] == 1 && b.id_text[b.id_off[1]] == 'c');
+        CHECK(b.id_off[7] - b.id_off[6] == 3 && memcmp(b.id_text + b.id_off[6], "f\nf", 3) == 0);
+        CHECK(b.id_off[8] - b.id_off[7] == 2 && memcmp(b.id_text + b.id_off[7], "g\"", 2) == 0);
+        CHECK_STREQ(b.first_error, "data.csv:1:1: column \"id\": unexpected character 'b' after "
+                                   "a closing quote (character 4)");
+        CHECK(b.errors_len == strlen(want_errors) &&
+              memcmp(b.errors, want_errors, b.errors_len) == 0);
+        if (b.errors_len != strlen(want_errors))
+            fprintf(stderr, "%.*s", (int)b.errors_len, b.errors);
+        ms_batch_free(&b);
+    }
+
+    /* the scanner cuts the same records, one per chunk: 8 records, and the
+     * quote that a lenient reader would leave open never swallows an LF */
+    char *path = NULL;
+    size_t hl = strlen("id,x\n");
+    char *file = malloc(hl + strlen(d) + 1);
+    CHECK_FATAL(file != NULL);
+    memcpy(file, "id,x\n", hl);
+    strcpy(file + hl, d);
+    path = (char *)write_str("stray.csv", file);
+    free(file);
+    ms_csv_header h;
+    ms_csv_scanner *sc = NULL;
+    ms_csv_chunk c;
+    CHECK_FATAL(ms_csv_read_header(path, ',', &h, &err) == MS_OK);
+    CHECK_FATAL(ms_csv_scanner_open(path, ',', h.data_offset, h.data_line, &sc, &err) == MS_OK);
+    static const uint64_t first_lines[] = {2, 3, 4, 5, 6, 7, 8, 10};
+    size_t k = 0;
+    ms_status st;
+    while ((st = ms_csv_scanner_next(sc, 1, 0, &c, &err)) == MS_OK) {
+        CHECK_FATAL(k < 8);
+        CHECK(c.n_records == 1 && c.first_line == first_lines[k]);
+        k++;
+    }
+    CHECK(st == MS_EOF && k == 8);
+    ms_csv_scanner_close(sc);
+    ms_csv_header_free(&h);
+}
+
 int main(void)
 {
     strcpy(tmpdir, "/tmp/test_csv_reader.XXXXXX");
@@ -1035,6 +1224,7 @@ int main(void)
     test_scanner();
     test_fast_vs_libcsv();
     test_errors();
+    test_stray_quote();
     test_huge_field();
     test_garbage();
     bench();
