@@ -134,6 +134,25 @@ static int split_list(const char *s, char ***out, size_t *n)
     return 0;
 }
 
+/* C-style escape of s (\n, \r, \t, \\, \', \xHH for other control bytes),
+ * cut to fit. */
+static void escape_arg(const char *s, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (; *s && n + 5 < cap; s++) {
+        unsigned char ch = (unsigned char)*s;
+        const char *e = ch == '\n' ? "\\n" : ch == '\r' ? "\\r" : ch == '\t' ? "\\t"
+                        : ch == '\\' ? "\\\\" : ch == '\'' ? "\\'" : NULL;
+        if (e)
+            n += (size_t)snprintf(out + n, cap - n, "%s", e);
+        else if (ch < 0x20 || ch == 0x7f)
+            n += (size_t)snprintf(out + n, cap - n, "\\x%02x", ch);
+        else
+            out[n++] = (char)ch;
+    }
+    out[n] = '\0';
+}
+
 /* Parse options into o; on a usage error fill msg and return MS_EUSAGE. */
 static ms_status parse_run(int argc, char **argv, ms_run_opts *o, char *msg, size_t msz, int *help)
 {
@@ -196,7 +215,13 @@ static ms_status parse_run(int argc, char **argv, ms_run_opts *o, char *msg, siz
                      optarg[0] != '\r')
                 o->delim = optarg[0];
             else {
-                snprintf(msg, msz, "--delimiter %s: expected one character or 'tab'", optarg);
+                /* escaped, so the message stays one line whatever was given */
+                char shown[64];
+                escape_arg(optarg, shown, sizeof shown);
+                snprintf(msg, msz,
+                         "--delimiter '%s': expected one character other than CR, LF, '\"' "
+                         "and NUL, or 'tab'",
+                         shown);
                 return MS_EUSAGE;
             }
             break;
