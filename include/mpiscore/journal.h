@@ -50,8 +50,8 @@ ms_status ms_journal_resume(const char *path, const char *fingerprint, ms_journa
  * that differs is named as a count: "inputs differ: the journal has 1
  * input, this run has 2". */
 ms_status ms_journal_resume_named(const char *path, const char *fingerprint,
-                                  const char *const *names, ms_journal_rec *last,
-                                  ms_journal **out, ms_error *err);
+                                  const char *const *names, ms_journal_rec *last, ms_journal **out,
+                                  ms_error *err);
 /* Append a record and fsync it. */
 ms_status ms_journal_append(ms_journal *j, const ms_journal_rec *r, ms_error *err);
 /* Close; with remove, delete the file (the run completed). */

@@ -41,7 +41,8 @@ static const char run_usage[] =
     "  --on-error abort|continue  stop at the first bad row (default), or record bad rows\n"
     "                           and keep them in place with empty values\n"
     "  --max-errors N|P%        with continue: fail (exit 5) beyond N bad rows or P%% of rows\n"
-    "  --errors-file FILE       with continue: bad rows as CSV (default OUTPUT.errors.csv)\n"
+    "  --errors-file FILE       with continue: bad rows as CSV (default OUTPUT.errors.csv;\n"
+    "                           an existing one needs --overwrite)\n"
     "  --metrics FILE           write run metrics as JSON\n"
     "  --status-file FILE       keep FILE current with state, rows, rows/s and ETA (JSON)\n"
     "  --progress / --no-progress  progress line on stderr (default: when it is a terminal)\n"
@@ -141,8 +142,12 @@ static void escape_arg(const char *s, char *out, size_t cap)
     size_t n = 0;
     for (; *s && n + 5 < cap; s++) {
         unsigned char ch = (unsigned char)*s;
-        const char *e = ch == '\n' ? "\\n" : ch == '\r' ? "\\r" : ch == '\t' ? "\\t"
-                        : ch == '\\' ? "\\\\" : ch == '\'' ? "\\'" : NULL;
+        const char *e = ch == '\n'   ? "\\n"
+                        : ch == '\r' ? "\\r"
+                        : ch == '\t' ? "\\t"
+                        : ch == '\\' ? "\\\\"
+                        : ch == '\'' ? "\\'"
+                                     : NULL;
         if (e)
             n += (size_t)snprintf(out + n, cap - n, "%s", e);
         else if (ch < 0x20 || ch == 0x7f)

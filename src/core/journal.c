@@ -196,8 +196,8 @@ static ms_status mismatch(const char *path, char *line, const char *fp, const ch
 }
 
 ms_status ms_journal_resume_named(const char *path, const char *fingerprint,
-                                  const char *const *names, ms_journal_rec *last,
-                                  ms_journal **out, ms_error *err)
+                                  const char *const *names, ms_journal_rec *last, ms_journal **out,
+                                  ms_error *err)
 {
     size_t line_no = 0;
     memset(last, 0, sizeof *last);

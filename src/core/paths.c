@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 
 typedef struct path_id {
-    int known;    /* 0: the folder cannot be looked at; never equal */
-    int exists;   /* dev/ino are the file's own; else its folder's + base */
+    int known;  /* 0: the folder cannot be looked at; never equal */
+    int exists; /* dev/ino are the file's own; else its folder's + base */
     dev_t dev;
     ino_t ino;
     char base[256];
@@ -41,8 +41,8 @@ static void identify(const char *path, path_id *id)
 
 static int same(const path_id *a, const path_id *b)
 {
-    return a->known && b->known && a->exists == b->exists && a->dev == b->dev &&
-           a->ino == b->ino && (a->exists || strcmp(a->base, b->base) == 0);
+    return a->known && b->known && a->exists == b->exists && a->dev == b->dev && a->ino == b->ino &&
+           (a->exists || strcmp(a->base, b->base) == 0);
 }
 
 ms_status ms_paths_check_distinct(const ms_path_ref *writes, size_t n_writes,
