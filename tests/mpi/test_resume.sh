@@ -181,20 +181,21 @@ lines[i] = "%s %016x\n" % (body, h)
 open(path, "w").write("".join(lines))
 PY
 }
+# bad_point WHAT FIELD VALUE PATTERN: the journal's last record with FIELD
+# set to VALUE is refused with PATTERN; journal and partial stay as they were
+bad_point() {
+    cp "$T/more.journal.bak" "$T/more.csv.journal"
+    set_rec "$T/more.csv.journal" "$2" "$3"
+    local before
+    before=$(sums "$T"/more.csv*)
+    expect_fail 2 "$4" mpis 2 run "${args[@]}" --output "$T/more.csv" --resume
+    [ "$before" = "$(sums "$T"/more.csv*)" ] && ok "$1: journal and partial unchanged" ||
+        bad "$1: files changed or removed: $(ls "$T" | grep more)"
+}
 cp "$T/more.csv.journal" "$T/more.journal.bak"
-set_rec "$T/more.csv.journal" 2 7
-before=$(sums "$T"/more.csv*)
-expect_fail 2 "^mpiscore: error: resume point names file 7 of 1$" \
-    mpis 2 run "${args[@]}" --output "$T/more.csv" --resume
-[ "$before" = "$(sums "$T"/more.csv*)" ] && ok "file index out of range: journal and partial unchanged" ||
-    bad "file index out of range: files changed or removed: $(ls "$T" | grep more)"
-cp "$T/more.journal.bak" "$T/more.csv.journal"
-set_rec "$T/more.csv.journal" 3 999999999999
-before=$(sums "$T"/more.csv*)
-expect_fail 2 "^mpiscore: error: $T/data\.csv: resume offset 999999999999 is outside the data" \
-    mpis 2 run "${args[@]}" --output "$T/more.csv" --resume
-[ "$before" = "$(sums "$T"/more.csv*)" ] && ok "offset out of range: journal and partial unchanged" ||
-    bad "offset out of range: files changed or removed: $(ls "$T" | grep more)"
+bad_point "file index out of range" 2 7 "^mpiscore: error: resume point names file 7 of 1$"
+bad_point "offset out of range" 3 999999999999 \
+    "^mpiscore: error: $T/data\.csv: resume offset 999999999999 is outside the data"
 cp "$T/more.journal.bak" "$T/more.csv.journal"
 mpis 2 run "${args[@]}" --output "$T/more.csv" --resume 2>/dev/null &&
     same "$T/ref.csv" "$T/more.csv" "after the refusals the run still resumes byte-identical" ||
