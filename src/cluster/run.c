@@ -59,20 +59,19 @@ void ms_log(const ms_run *r, ms_log_level lvl, const char *fmt, ...)
  * describe the run, they hold no one's data). */
 typedef struct side_file {
     const char *what, *path;
-    int partial, exclusive;
+    int partial, exclusive, journal; /* journal: NAME.journal beside it */
 } side_file;
 
 static size_t side_files(const ms_run_opts *o, ms_out_format fmt, side_file *v)
 {
     size_t n = 0;
-    v[n++] = (side_file){"--output", o->output, 1, 1};
+    v[n++] = (side_file){"--output", o->output, 1, 1, fmt == MS_FMT_CSV};
     if (o->on_error_continue)
-        v[n++] = (side_file){"--errors-file", o->errors_file, 1, 1};
+        v[n++] = (side_file){"--errors-file", o->errors_file, 1, 1, 0};
     if (o->metrics)
-        v[n++] = (side_file){"--metrics", o->metrics, 1, 0};
+        v[n++] = (side_file){"--metrics", o->metrics, 1, 0, 0};
     if (o->status_file)
-        v[n++] = (side_file){"--status-file", o->status_file, 1, 0};
-    (void)fmt;
+        v[n++] = (side_file){"--status-file", o->status_file, 1, 0, 0};
     return n;
 }
 
@@ -118,7 +117,7 @@ static ms_status check_side_files(const ms_run *r, const char *model_path, ms_er
             w[nw] = (ms_path_ref){f[i].what, names[nw]};
             nw++;
         }
-        if (i == 0 && r->fmt == MS_FMT_CSV) {
+        if (f[i].journal) {
             snprintf(names[nw], sizeof names[nw], "%s.journal", f[i].path);
             w[nw] = (ms_path_ref){f[i].what, names[nw]};
             nw++;

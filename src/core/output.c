@@ -549,6 +549,9 @@ static ms_status open_locked(ms_writer *w, int *fd, ms_error *err)
         w->created = 1;
     else if (errno == EEXIST)
         *fd = open(w->partial, O_WRONLY | O_CLOEXEC);
+    if (*fd < 0 && w->fmt == MS_FMT_HDF5)
+        return ms_error_set(err, MS_EIO, "%s: cannot create HDF5 file (%s)", w->partial,
+                            strerror(errno));
     if (*fd < 0)
         return ms_error_set(err, MS_EIO, "%s: %s", w->partial, strerror(errno));
     ms_status st = lock_partial(w, *fd, err);
