@@ -44,11 +44,21 @@ ms_status ms_journal_create(const char *path, const char *fingerprint, ms_journa
  * The journal stays open for appending. */
 ms_status ms_journal_resume(const char *path, const char *fingerprint, ms_journal_rec *last,
                             ms_journal **out, ms_error *err);
+/* The same, with a display name for each fingerprint line (NULL entries,
+ * or names NULL: the line's first word), used when that line differs:
+ * "scores.csv.journal: input ./big.csv changed ...". A line "inputs N"
+ * that differs is named as a count: "inputs differ: the journal has 1
+ * input, this run has 2". */
+ms_status ms_journal_resume_named(const char *path, const char *fingerprint,
+                                  const char *const *names, ms_journal_rec *last, ms_journal **out,
+                                  ms_error *err);
 /* Append a record and fsync it. */
 ms_status ms_journal_append(ms_journal *j, const ms_journal_rec *r, ms_error *err);
 /* Close; with remove, delete the file (the run completed). */
 void ms_journal_close(ms_journal *j, int remove);
 
+/* SHA-256 of a file's bytes (64 hex digits), for the model's fingerprint. */
+ms_status ms_file_sha256(const char *path, char out[65], ms_error *err);
 /* FNV-1a 64 of a file's bytes (hex), for the fingerprint. */
 ms_status ms_file_fnv64(const char *path, char out[17], ms_error *err);
 

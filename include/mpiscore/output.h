@@ -41,6 +41,11 @@ ms_status ms_pack_rows(const ms_model *m, const ms_batch *b, const float *out, c
 
 typedef struct ms_writer ms_writer;
 
+/* A file the run is about to write under `path`: its folder must exist, and
+ * an existing file is refused unless overwrite (MS_EIO naming the path). The
+ * output and every side file that is renamed into place use it. */
+ms_status ms_output_check_target(const char *path, int overwrite, ms_error *err);
+
 /* Open OUTPUT.partial (refusing an existing OUTPUT unless overwrite).
  * id_name is the id column/dataset name or NULL. Errors name the path:
  * folder does not exist, exists (use --overwrite), permission denied. */

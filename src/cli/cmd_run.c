@@ -47,7 +47,8 @@ static const char run_usage[] =
     "  --on-error abort|continue  stop at the first bad row (default), or record bad rows\n"
     "                           and keep them in place with empty values\n"
     "  --max-errors N|P%        with continue: fail (exit 5) beyond N bad rows or P% of rows\n"
-    "  --errors-file FILE       with continue: bad rows as CSV (default OUTPUT.errors.csv)\n"
+    "  --errors-file FILE       with continue: bad rows as CSV (default OUTPUT.errors.csv;\n"
+    "                           an existing one needs --overwrite)\n"
     "  --metrics FILE           write run metrics as JSON\n"
     "  --status-file FILE       keep FILE current with state, rows, rows/s and ETA (JSON)\n"
     "  --progress / --no-progress  progress line on stderr (default: when it is a terminal)\n"
@@ -144,6 +145,29 @@ static int split_list(const char *s, char ***out, size_t *n)
     return 0;
 }
 
+/* C-style escape of s (\n, \r, \t, \\, \', \xHH for other control bytes),
+ * cut to fit. */
+static void escape_arg(const char *s, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (; *s && n + 5 < cap; s++) {
+        unsigned char ch = (unsigned char)*s;
+        const char *e = ch == '\n'   ? "\\n"
+                        : ch == '\r' ? "\\r"
+                        : ch == '\t' ? "\\t"
+                        : ch == '\\' ? "\\\\"
+                        : ch == '\'' ? "\\'"
+                                     : NULL;
+        if (e)
+            n += (size_t)snprintf(out + n, cap - n, "%s", e);
+        else if (ch < 0x20 || ch == 0x7f)
+            n += (size_t)snprintf(out + n, cap - n, "\\x%02x", ch);
+        else
+            out[n++] = (char)ch;
+    }
+    out[n] = '\0';
+}
+
 /* Parse options into o; on a usage error fill msg and return MS_EUSAGE. */
 static ms_status parse_run(int argc, char **argv, ms_run_opts *o, char *msg, size_t msz, int *help)
 {
@@ -226,7 +250,13 @@ static ms_status parse_run(int argc, char **argv, ms_run_opts *o, char *msg, siz
                      optarg[0] != '\r')
                 o->delim = optarg[0];
             else {
-                snprintf(msg, msz, "--delimiter %s: expected one character or 'tab'", optarg);
+                /* escaped, so the message stays one line whatever was given */
+                char shown[64];
+                escape_arg(optarg, shown, sizeof shown);
+                snprintf(msg, msz,
+                         "--delimiter '%s': expected one character other than CR, LF, '\"' "
+                         "and NUL, or 'tab'",
+                         shown);
                 return MS_EUSAGE;
             }
             break;

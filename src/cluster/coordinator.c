@@ -27,6 +27,7 @@
 #include "cluster/protocol.h"
 #include "cluster/run.h"
 #include "mpiscore/journal.h"
+#include "mpiscore/sha256.h"
 
 typedef struct slot {
     int full;
@@ -57,6 +58,7 @@ typedef struct coord {
     ms_status fail;
     ms_error fail_err;
     int out_fault; /* the failure was writing the output, errors file or journal */
+    int resuming;  /* a --resume is being set up: a failure now touches no file */
     uint64_t rows, bad, units_done;
     char first_bad[MS_ERROR_MSG_MAX];
     rank_stats *ranks;
@@ -553,37 +555,57 @@ static void write_metrics(coord *c, ms_status st, double wall)
     json_object_set_new(root, "max_rss_kb", json_integer((json_int_t)max_rss));
     json_object_set_new(root, "retries", json_integer((json_int_t)retries));
     json_object_set_new(root, "per_rank", per);
+    errno = 0;
     if (dump_json_atomic(root, o->metrics) != 0)
-        fprintf(stderr, "mpiscore: warning: cannot write metrics to %s\n", o->metrics);
+        fprintf(stderr, "mpiscore: warning: cannot write metrics to %s: %s\n", o->metrics,
+                errno ? strerror(errno) : "JSON encoding failed");
     json_decref(root);
 }
 
 /* ---- output, errors file and journal -------------------------------------- */
 
-/* Everything the output depends on, one "key name details" line each, so a
- * resume against changed inputs is refused naming what changed. */
-static ms_status fingerprint(coord *c, char **out, ms_error *err)
+/* Everything the output depends on, one "key details" line each, so a
+ * resume against changed inputs is refused naming what changed (the display
+ * names go beside, journal.h). Lines hold identities, not spellings: the
+ * model by the sha256 of its bytes (another path or a registry reference to
+ * the same container is the same model), inputs by device + inode, size and
+ * mtime (./big.csv is big.csv), and their count first, so one more --input
+ * is named as such. */
+static ms_status fingerprint(coord *c, char **out, const char ***names_out, ms_error *err)
 {
     const ms_run_opts *o = c->r->o;
     const ms_inputs *in = c->r->in;
     char *buf = NULL;
-    size_t len = 0, cap = 0;
-    char line[4096], fnv[17];
-    ms_status st = ms_file_fnv64(o->model, fnv, err);
-    if (st != MS_OK)
-        return st;
-    for (size_t i = 0; i <= in->n_files + 1 && st == MS_OK; i++) {
-        if (i == 0)
-            snprintf(line, sizeof line, "model %s fnv64=%s\n", o->model, fnv);
-        else if (i <= in->n_files)
-            snprintf(line, sizeof line, "input %s size=%lld mtime_ns=%lld\n", in->files[i - 1].path,
-                     (long long)in->files[i - 1].size, (long long)in->files[i - 1].mtime_ns);
-        else
+    size_t len = 0, cap = 0, n_lines = in->n_files + 3;
+    char line[4096], sha[2 * MS_SHA256_LEN + 1];
+    const char **names = calloc(n_lines, sizeof *names);
+    if (!names)
+        return ms_error_set(err, MS_EINTERNAL, "out of memory");
+    ms_status st = ms_file_sha256(o->model, sha, err);
+    for (size_t i = 0; i < n_lines && st == MS_OK; i++) {
+        if (i == 0) {
+            snprintf(line, sizeof line, "inputs %zu\n", in->n_files);
+        } else if (i == 1) {
+            snprintf(line, sizeof line, "model sha256=%s\n", sha);
+            names[i] = o->model;
+        } else if (i < n_lines - 1) {
+            const ms_input_file *f = &in->files[i - 2];
+            struct stat sb;
+            if (stat(f->path, &sb) != 0) {
+                st = ms_error_set(err, MS_EINPUT, "%s: %s", f->path, strerror(errno));
+                break;
+            }
+            snprintf(line, sizeof line, "input dev=%llu ino=%llu size=%lld mtime_ns=%lld\n",
+                     (unsigned long long)sb.st_dev, (unsigned long long)sb.st_ino,
+                     (long long)f->size, (long long)f->mtime_ns);
+            names[i] = f->path;
+        } else {
             snprintf(line, sizeof line,
                      "options --mini-batch-rows/--id-column/--delimiter/--dataset/--on-error "
                      "rows=%zu bytes=%zu id=%s delim=%d dataset=%s continue=%d\n",
                      o->batch_rows, o->batch_bytes, o->id_column ? o->id_column : "-",
                      (int)o->delim, in->dataset, o->on_error_continue);
+        }
         size_t n = strlen(line);
         if ((st = ms_buf_reserve(&buf, &cap, len + n + 1, err)) == MS_OK) {
             memcpy(buf + len, line, n + 1);
@@ -592,9 +614,11 @@ static ms_status fingerprint(coord *c, char **out, ms_error *err)
     }
     if (st != MS_OK) {
         free(buf);
+        free(names);
         return st;
     }
     *out = buf;
+    *names_out = names;
     return MS_OK;
 }
 
@@ -632,6 +656,7 @@ static ms_status start_output(coord *c, const char *id_name, ms_error *err)
     const ms_run_opts *o = c->r->o;
     ms_run *r = c->r;
     char *fp = NULL, *jpath = NULL;
+    const char **fp_names = NULL;
     MS_CHECK(ms_source_open(r->in, o->batch_rows, o->batch_bytes, &c->src, err));
     if (r->fmt != MS_FMT_CSV) {
         if (o->resume) {
@@ -652,7 +677,7 @@ static ms_status start_output(coord *c, const char *id_name, ms_error *err)
         goto done;
     }
     snprintf(jpath, jl, "%s.journal", o->output);
-    MS_CHECK(fingerprint(c, &fp, err));
+    MS_CHECK(fingerprint(c, &fp, &fp_names, err));
     ms_journal_rec last;
     memset(&last, 0, sizeof last);
     struct stat jsb, osb;
@@ -667,13 +692,17 @@ static ms_status start_output(coord *c, const char *id_name, ms_error *err)
         goto done;
     }
     if (o->resume) {
-        MS_CHECK(ms_journal_resume(jpath, fp, &last, &c->journal, err));
+        /* A refused resume leaves every file as it found it: the journal is
+         * checked and the resume point found in the input before the
+         * partial output or errors file is cut back. */
+        c->resuming = 1;
+        MS_CHECK(ms_journal_resume_named(jpath, fp, fp_names, &last, &c->journal, err));
     }
     if (last.next_seq > 0) {
+        MS_CHECK(ms_source_seek(c->src, last.file, last.offset, last.line, last.next_seq, err));
         MS_CHECK(ms_writer_resume(o->output, r->model, last.out_bytes, last.rows, &c->w, err));
         if (o->on_error_continue)
             MS_CHECK(open_errors_file(c, last.err_bytes, err));
-        MS_CHECK(ms_source_seek(c->src, last.file, last.offset, last.line, last.next_seq, err));
         c->commit = c->next_seq = last.next_seq;
         c->rows = last.rows;
         c->rows_resumed = last.rows;
@@ -681,12 +710,14 @@ static ms_status start_output(coord *c, const char *id_name, ms_error *err)
         c->units_done = last.units;
         c->resume_pt = last;
         c->journaled_seq = last.next_seq;
+        c->resuming = 0;
         ms_log(r, MS_LOG_WARN, "resuming after %llu rows (%llu batches) of an interrupted run",
                (unsigned long long)last.rows, (unsigned long long)last.next_seq);
     } else {
         /* nothing committed yet (or a fresh run): start from the top */
         ms_journal_close(c->journal, 0);
         c->journal = NULL;
+        c->resuming = 0;
         MS_CHECK(ms_writer_open(o->output, r->fmt, r->model, id_name, o->overwrite || o->resume,
                                 &c->w, err));
         if (o->on_error_continue)
@@ -696,6 +727,7 @@ static ms_status start_output(coord *c, const char *id_name, ms_error *err)
     c->last_journal = ms_now();
 done:
     free(fp);
+    free(fp_names);
     free(jpath);
     return st;
 }
@@ -836,9 +868,27 @@ ms_status ms_coordinator(ms_run *r, ms_error *err)
      * whose errors file cannot be written must not leave a finished output. */
     if (c.fail == MS_OK && c.errf && (fflush(c.errf) != 0 || fdatasync(fileno(c.errf)) != 0))
         fail_output_errno(&c, c.errf_partial);
+    /* Every side file is complete and in place before the output is
+     * renamed, which comes last: a run that reports a failure never leaves
+     * a finished output (which would make a retry fail with "exists"). */
+    int errf_closed = 0;
+    if (c.fail == MS_OK && c.errf) {
+        errf_closed = 1;
+        if (fclose(c.errf) != 0)
+            fail_output_errno(&c, c.errf_partial);
+        else if (rename(c.errf_partial, c.errf_path) != 0)
+            failf(&c, MS_EIO, "%s: cannot rename to %s: %s", c.errf_partial, c.errf_path,
+                  strerror(errno));
+        else
+            errf_closed = 2;
+        c.errf = NULL;
+    }
     int keep_partial =
-        (c.fail == MS_EINTR || (c.out_fault && partial_exists(o->output))) && c.journal;
-    if (keep_partial && c.out_fault) {
+        ((c.fail == MS_EINTR || (c.out_fault && partial_exists(o->output))) && c.journal) ||
+        c.resuming;
+    if (errf_closed == 1 && !keep_partial)
+        unlink(c.errf_partial);
+    if (keep_partial && c.out_fault && !c.resuming) {
         size_t n = strlen(c.fail_err.msg);
         snprintf(c.fail_err.msg + n, sizeof c.fail_err.msg - n,
                  "; partial output kept: continue with --resume once that is fixed");

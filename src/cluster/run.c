@@ -7,14 +7,18 @@
  * broadcasts either the plan or the fact that it failed, so that all ranks
  * leave together and only rank 0 prints.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cluster/run.h"
+#include "mpiscore/paths.h"
 #include "mpiscore/registry.h"
 
 volatile sig_atomic_t ms_stop_signal;
@@ -59,6 +63,101 @@ void ms_log(const ms_run *r, ms_log_level lvl, const char *fmt, ...)
     fprintf(stderr, "mpiscore: %s\n", msg);
 }
 
+/* The files a run writes. One entry per side file: a new one (say a JSON
+ * summary) is a line here, and is then checked against the inputs, the
+ * model and every other output before anything is opened for writing.
+ * `partial` says it is written under NAME.partial and renamed into place;
+ * `exclusive` that an existing file is refused unless --overwrite, like the
+ * output itself (status and metrics files are replaced freely: they
+ * describe the run, they hold no one's data). */
+typedef struct side_file {
+    const char *what, *path;
+    int partial, exclusive, journal; /* journal: NAME.journal beside it */
+} side_file;
+
+static size_t side_files(const ms_run_opts *o, ms_out_format fmt, side_file *v)
+{
+    size_t n = 0;
+    v[n++] = (side_file){"--output", o->output, 1, 1, fmt == MS_FMT_CSV};
+    if (o->on_error_continue)
+        v[n++] = (side_file){"--errors-file", o->errors_file, 1, 1, 0};
+    if (o->metrics)
+        v[n++] = (side_file){"--metrics", o->metrics, 1, 0, 0};
+    if (o->status_file)
+        v[n++] = (side_file){"--status-file", o->status_file, 1, 0, 0};
+    return n;
+}
+
+#define MS_MAX_SIDE_FILES 8
+
+/* A file written by temp file + rename at some later point: find out now,
+ * before any batch is scored, whether its folder takes the temp file. */
+static ms_status probe_writable(const side_file *f, const char *tmp, ms_error *err)
+{
+    struct stat sb;
+    if (stat(f->path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return ms_error_set(err, MS_EIO, "%s %s: is a folder", f->what, f->path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+        close(fd);
+        unlink(tmp);
+        return MS_OK;
+    }
+    if (errno == EEXIST && (fd = open(tmp, O_WRONLY | O_CLOEXEC)) >= 0) {
+        close(fd);
+        return MS_OK;
+    }
+    return ms_error_set(err, MS_EIO, "%s %s: cannot write %s: %s", f->what, f->path, tmp,
+                        strerror(errno));
+}
+
+/* Every path the run writes against every input, the model and each other
+ * (paths.h), then the start-up checks of each side file. Nothing has been
+ * opened for writing yet. */
+static ms_status check_side_files(const ms_run *r, const char *model_path, ms_error *err)
+{
+    const ms_run_opts *o = r->o;
+    side_file f[MS_MAX_SIDE_FILES];
+    size_t nf = side_files(o, r->fmt, f);
+    ms_path_ref w[3 * MS_MAX_SIDE_FILES];
+    char names[3 * MS_MAX_SIDE_FILES][4096 + 16];
+    size_t nw = 0;
+    ms_status st = MS_OK;
+    for (size_t i = 0; i < nf; i++) {
+        w[nw++] = (ms_path_ref){f[i].what, f[i].path};
+        if (f[i].partial) {
+            snprintf(names[nw], sizeof names[nw], "%s.partial", f[i].path);
+            w[nw] = (ms_path_ref){f[i].what, names[nw]};
+            nw++;
+        }
+        if (f[i].journal) {
+            snprintf(names[nw], sizeof names[nw], "%s.journal", f[i].path);
+            w[nw] = (ms_path_ref){f[i].what, names[nw]};
+            nw++;
+        }
+    }
+    size_t nr = r->in->n_files + 1;
+    ms_path_ref *rd = calloc(nr, sizeof *rd);
+    if (!rd)
+        return ms_error_set(err, MS_EINTERNAL, "out of memory");
+    rd[0] = (ms_path_ref){"the model", model_path};
+    for (size_t i = 0; i < r->in->n_files; i++)
+        rd[i + 1] = (ms_path_ref){"input", r->in->files[i].path};
+    st = ms_paths_check_distinct(w, nw, rd, nr, err);
+    free(rd);
+    for (size_t i = 1; i < nf && st == MS_OK; i++) {
+        char tmp[4096 + 16];
+        snprintf(tmp, sizeof tmp, "%s.partial", f[i].path);
+        /* the output itself is checked by its writer; a resumed run takes
+         * up its own errors file */
+        if (f[i].exclusive && !o->resume)
+            st = ms_output_check_target(f[i].path, o->overwrite, err);
+        if (st == MS_OK && !f[i].exclusive)
+            st = probe_writable(&f[i], tmp, err);
+    }
+    return st;
+}
+
 static ms_status setup_rank0(ms_run *r, char *model_path, ms_error *err)
 {
     ms_status st;
@@ -78,6 +177,7 @@ static ms_status setup_rank0(ms_run *r, char *model_path, ms_error *err)
     MS_CHECK(ms_registry_resolve(o->model, model_path, MS_REGISTRY_PATH_MAX, err));
     MS_CHECK(ms_model_load(model_path, &r->model, err));
     MS_CHECK(ms_inputs_plan(o->inputs, o->n_inputs, &io, r->model, &r->in, err));
+    MS_CHECK(check_side_files(r, model_path, err));
 done:
     return st;
 }

@@ -3,6 +3,8 @@
  */
 #include "mpiscore/journal.h"
 
+#include "mpiscore/sha256.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -42,6 +44,26 @@ ms_status ms_file_fnv64(const char *path, char out[17], ms_error *err)
     if (n < 0)
         return ms_error_set(err, MS_EIO, "%s: %s", path, strerror(errno));
     snprintf(out, 17, "%016" PRIx64, h);
+    return MS_OK;
+}
+
+ms_status ms_file_sha256(const char *path, char out[65], ms_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ms_error_set(err, MS_EIO, "%s: %s", path, strerror(errno));
+    ms_sha256 c;
+    ms_sha256_init(&c);
+    char buf[1 << 16];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0)
+        ms_sha256_update(&c, buf, (size_t)n);
+    close(fd);
+    if (n < 0)
+        return ms_error_set(err, MS_EIO, "%s: %s", path, strerror(errno));
+    unsigned char d[MS_SHA256_LEN];
+    ms_sha256_final(&c, d);
+    ms_sha256_hex(d, out);
     return MS_OK;
 }
 
@@ -142,6 +164,42 @@ static int parse_rec(const char *s, ms_journal_rec *r)
 ms_status ms_journal_resume(const char *path, const char *fingerprint, ms_journal_rec *last,
                             ms_journal **out, ms_error *err)
 {
+    return ms_journal_resume_named(path, fingerprint, NULL, last, out, err);
+}
+
+/* The refusal for a journal header line that differs from this run's:
+ * "inputs N" lines say both counts; other lines are named by their key and
+ * the display name of this run's line (else the journal line's first word). */
+static ms_status mismatch(const char *path, char *line, const char *fp, const char *name,
+                          ms_error *err)
+{
+    line[strcspn(line, "\n")] = '\0';
+    unsigned long had, has;
+    if (sscanf(line, "inputs %lu", &had) == 1 && sscanf(fp, "inputs %lu", &has) == 1)
+        return ms_error_set(err, MS_EINPUT,
+                            "%s: inputs differ: the journal has %lu input%s, this run has %lu; "
+                            "start again without --resume",
+                            path, had, had == 1 ? "" : "s", has);
+    char *sp = strchr(line, ' ');
+    if (sp) {
+        *sp = '\0';
+        if (!name) {
+            char *w = sp + 1 + strspn(sp + 1, " ");
+            w[strcspn(w, " ")] = '\0';
+            name = *w ? w : NULL;
+        }
+    }
+    return ms_error_set(err, MS_EINPUT,
+                        "%s: %s%s%s changed since the interrupted run; start again without "
+                        "--resume",
+                        path, line, name ? " " : "", name ? name : "");
+}
+
+ms_status ms_journal_resume_named(const char *path, const char *fingerprint,
+                                  const char *const *names, ms_journal_rec *last, ms_journal **out,
+                                  ms_error *err)
+{
+    size_t line_no = 0;
     memset(last, 0, sizeof *last);
     FILE *f = fopen(path, "r");
     if (!f)
@@ -180,23 +238,11 @@ ms_status ms_journal_resume(const char *path, const char *fingerprint, ms_journa
             size_t fl = nl ? (size_t)(nl - fp) + 1 : strlen(fp);
             size_t want = nl || fl == 0 ? fl : fl + 1;
             if ((size_t)n != want || strncmp(fp, line, fl) != 0 || line[want - 1] != '\n') {
-                line[strcspn(line, "\n")] = '\0';
-                /* name the line by its key and first word ("input data.csv") */
-                char *sp = strchr(line, ' '), *name = NULL;
-                if (sp) {
-                    *sp = '\0';
-                    name = sp + 1 + strspn(sp + 1, " ");
-                    name[strcspn(name, " ")] = '\0';
-                    if (!*name)
-                        name = NULL;
-                }
-                st = ms_error_set(err, MS_EINPUT,
-                                  "%s: %s%s%s changed since the interrupted run; start again "
-                                  "without --resume",
-                                  path, line, name ? " " : "", name ? name : "");
+                st = mismatch(path, line, fp, names ? names[line_no] : NULL, err);
                 goto done;
             }
             fp += fl;
+            line_no++;
             continue;
         }
         if (line[n - 1] != '\n' || strlen(line) != (size_t)n)

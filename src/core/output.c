@@ -200,6 +200,8 @@ struct ms_writer {
     uint64_t rows;
     uint64_t offset; /* CSV bytes written */
     int fd;          /* CSV */
+    int lock_fd;     /* HDF5: our own descriptor of the partial, holding its lock */
+    int created;     /* the partial did not exist before this writer made it */
     /* HDF5 */
     hid_t file, d_pred, d_lab, d_ids, t_str;
     int has_ids;
@@ -216,7 +218,7 @@ struct ms_writer {
     uint64_t h5_rows; /* rows already in the file */
 };
 
-static ms_status check_target(const char *path, int overwrite, ms_error *err)
+ms_status ms_output_check_target(const char *path, int overwrite, ms_error *err)
 {
     struct stat st;
     char *copy = strdup(path);
@@ -295,6 +297,9 @@ static ms_status h5_open(ms_writer *w, const char *id_name, ms_error *err)
     H5Pset_obj_track_times(fcpl, 0);
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     H5Pset_libver_bounds(fapl, H5F_LIBVER_EARLIEST, H5F_LIBVER_V18);
+    /* the partial is locked through w->lock_fd already; libhdf5's own flock
+     * on a second descriptor of it would conflict with ours */
+    H5Pset_file_locking(fapl, 0, 1);
     w->file = H5Fcreate(w->partial, H5F_ACC_TRUNC, fcpl, fapl);
     H5Pclose(fcpl);
     H5Pclose(fapl);
@@ -502,6 +507,8 @@ static void h5_discard(ms_writer *w)
 
 static void writer_free(ms_writer *w)
 {
+    if (w->lock_fd >= 0)
+        close(w->lock_fd);
     free(w->path);
     free(w->partial);
     free(w->pv);
@@ -522,14 +529,40 @@ static int truncate_regular(int fd)
 }
 
 /* Exclusive, non-blocking lock on the open partial file, held until close. */
-static ms_status lock_partial(ms_writer *w, ms_error *err)
+static ms_status lock_partial(const ms_writer *w, int fd, ms_error *err)
 {
-    if (flock(w->fd, LOCK_EX | LOCK_NB) == 0)
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0)
         return MS_OK;
     if (errno == EWOULDBLOCK)
         return ms_error_set(err, MS_EIO, "%s: another mpiscore run is writing this output",
                             w->partial);
     return ms_error_set(err, MS_EIO, "%s: %s", w->partial, strerror(errno));
+}
+
+/* Open (creating it if need be) and lock the partial file into *fd. On a
+ * lock held by another run nothing is changed: a partial this call created
+ * is removed again, an existing one is left as it was. */
+static ms_status open_locked(ms_writer *w, int *fd, ms_error *err)
+{
+    *fd = open(w->partial, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+    if (*fd >= 0)
+        w->created = 1;
+    else if (errno == EEXIST)
+        *fd = open(w->partial, O_WRONLY | O_CLOEXEC);
+    if (*fd < 0 && w->fmt == MS_FMT_HDF5)
+        return ms_error_set(err, MS_EIO, "%s: cannot create HDF5 file (%s)", w->partial,
+                            strerror(errno));
+    if (*fd < 0)
+        return ms_error_set(err, MS_EIO, "%s: %s", w->partial, strerror(errno));
+    ms_status st = lock_partial(w, *fd, err);
+    if (st != MS_OK) {
+        close(*fd);
+        *fd = -1;
+        if (w->created)
+            unlink(w->partial);
+        w->created = 0;
+    }
+    return st;
 }
 
 /* A writer for path with its ".partial" name, nothing opened yet. */
@@ -541,6 +574,7 @@ static ms_writer *writer_new(const char *path, ms_out_format fmt, const ms_model
     w->fmt = fmt;
     w->m = m;
     w->fd = -1;
+    w->lock_fd = -1;
     w->file = w->d_pred = w->d_lab = w->d_ids = w->t_str = H5I_INVALID_HID;
     size_t plen = strlen(path) + sizeof ".partial";
     w->path = strdup(path);
@@ -556,13 +590,21 @@ static ms_writer *writer_new(const char *path, ms_out_format fmt, const ms_model
 ms_status ms_writer_open(const char *path, ms_out_format fmt, const ms_model *m,
                          const char *id_name, int overwrite, ms_writer **out, ms_error *err)
 {
-    ms_status st = check_target(path, overwrite, err);
+    ms_status st = ms_output_check_target(path, overwrite, err);
     if (st != MS_OK)
         return st;
     ms_writer *w = writer_new(path, fmt, m);
     if (!w)
         return ms_error_set(err, MS_EINTERNAL, "out of memory");
     if (fmt == MS_FMT_HDF5) {
+        /* As for CSV: lock before creating anything, so a run that is still
+         * writing this output keeps its partial and this one stops having
+         * touched nothing. */
+        st = open_locked(w, &w->lock_fd, err);
+        if (st != MS_OK) {
+            writer_free(w);
+            return st;
+        }
         errno = 0;
         st = h5_open(w, id_name, err);
         if (st != MS_OK) {
@@ -574,14 +616,15 @@ ms_status ms_writer_open(const char *path, ms_out_format fmt, const ms_model *m,
     }
     /* Lock before truncating: a run still writing this output (say the ranks
      * of an mpirun that was killed) keeps its file, and this one stops. */
-    w->fd = open(w->partial, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-    if (w->fd < 0)
-        st = ms_error_set(err, MS_EIO, "%s: %s", w->partial, strerror(errno));
-    else if ((st = lock_partial(w, err)) == MS_OK && truncate_regular(w->fd) != 0)
+    st = open_locked(w, &w->fd, err);
+    if (st == MS_OK && truncate_regular(w->fd) != 0)
         st = ms_error_set(err, MS_EIO, "%s: %s", w->partial, strerror(errno));
     if (st != MS_OK) {
+        /* a partial we created and could not use goes; another's stays */
         if (w->fd >= 0)
             close(w->fd);
+        if (w->created)
+            unlink(w->partial);
         writer_free(w);
         return st;
     }
@@ -611,7 +654,7 @@ ms_status ms_writer_resume(const char *path, const ms_model *m, uint64_t offset,
     if (w->fd < 0)
         st =
             ms_error_set(err, MS_EINPUT, "%s: %s (nothing to resume)", w->partial, strerror(errno));
-    else if ((st = lock_partial(w, err)) != MS_OK)
+    else if ((st = lock_partial(w, w->fd, err)) != MS_OK)
         ;
     else if (fstat(w->fd, &sb) != 0 || (uint64_t)sb.st_size < offset)
         st = ms_error_set(err, MS_EINPUT,

@@ -134,4 +134,83 @@ expect_fail 2 "chg\.csv\.journal: input $T/data\.csv changed since the interrupt
 expect_fail 2 "nothing\.csv\.journal: No such file or directory \(nothing to resume" \
     mpis 2 run "${args[@]}" --output "$T/nothing.csv" --resume
 expect_fail 1 "--resume needs CSV output" mpis 2 run "${args[@]}" --output "$T/x.h5" --resume
+# sums FILES...: their sha256, to show a refusal left them byte-identical
+sums() { sha256sum "$@" 2>&1; }
+
+# issue 12, item 12: the same model through another path and the input as
+# ./data.csv are the same run (identity and content, not spelling): resumed
+start_run "$T/same.csv"
+wait_rows "$T/same.csv" 20000 || bad "same identity: no progress"
+kill -TERM "$pid"; wait "$pid" || true
+cp "$M" "$T/model-copy.h5"
+if (cd "$T" && mpis 2 run --model model-copy.h5 --input ./data.csv --id-column row_id \
+    --mini-batch-rows 10 --journal-every 0.05 --output same.csv --resume) 2>"$T/resume.err"; then
+    same "$T/ref.csv" "$T/same.csv" "same model by another path, ./data.csv: resumed byte-identical"
+else
+    bad "same model by another path, ./data.csv: resume refused: $(head -n 1 "$T/resume.err")"
+fi
+
+# item 12: one more --input is named as such
+start_run "$T/more.csv"
+wait_rows "$T/more.csv" 20000 || bad "more inputs: no progress"
+kill -TERM "$pid"; wait "$pid" || true
+cp "$T/data.csv" "$T/data2.csv"
+before=$(sums "$T"/more.csv*)
+expect_fail 2 "^mpiscore: error: $T/more\.csv\.journal: inputs differ: the journal has 1 input, this run has 2; start again without --resume$" \
+    mpis 2 run "${args[@]}" --input "$T/data2.csv" --output "$T/more.csv" --resume
+[ "$before" = "$(sums "$T"/more.csv*)" ] && ok "more inputs: journal and partial unchanged" ||
+    bad "more inputs: files changed"
+
+# item 8: a journal whose resume point names a file index or an offset out
+# of range is refused, and journal and partial stay byte-identical
+# set_rec JOURNAL FIELD VALUE: rewrite the last record's field (1 = next_seq)
+# with a valid checksum
+set_rec() {
+    "$MS_PYTHON" - "$@" <<'PY'
+import sys
+path, field, value = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+lines = open(path).read().splitlines(True)
+i = max(k for k, l in enumerate(lines) if l.startswith("R "))
+w = lines[i].split()[:-1]
+w[field] = value
+body = " ".join(w)
+h = 0xcbf29ce484222325
+for b in body.encode():
+    h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+lines[i] = "%s %016x\n" % (body, h)
+open(path, "w").write("".join(lines))
+PY
+}
+# bad_point WHAT FIELD VALUE PATTERN: the journal's last record with FIELD
+# set to VALUE is refused with PATTERN; journal and partial stay as they were
+bad_point() {
+    cp "$T/more.journal.bak" "$T/more.csv.journal"
+    set_rec "$T/more.csv.journal" "$2" "$3"
+    local before
+    before=$(sums "$T"/more.csv*)
+    expect_fail 2 "$4" mpis 2 run "${args[@]}" --output "$T/more.csv" --resume
+    [ "$before" = "$(sums "$T"/more.csv*)" ] && ok "$1: journal and partial unchanged" ||
+        bad "$1: files changed or removed: $(ls "$T" | grep more)"
+}
+cp "$T/more.csv.journal" "$T/more.journal.bak"
+bad_point "file index out of range" 2 7 "^mpiscore: error: resume point names file 7 of 1$"
+bad_point "offset out of range" 3 999999999999 \
+    "^mpiscore: error: $T/data\.csv: resume offset 999999999999 is outside the data"
+cp "$T/more.journal.bak" "$T/more.csv.journal"
+mpis 2 run "${args[@]}" --output "$T/more.csv" --resume 2>/dev/null &&
+    same "$T/ref.csv" "$T/more.csv" "after the refusals the run still resumes byte-identical" ||
+    bad "after the refusals the resume failed"
+
+# item 7: a second run on an HDF5 output that is being written is refused
+# and leaves the first run's partial alone: the first run completes
+mpis 2 run "${args[@]}" --output "$T/ref.h5"
+rm -f "$T"/busy.h5*
+mpirun -n 2 "$MPISCORE" run "${args[@]}" --output "$T/busy.h5" >/dev/null 2>"$T/run.err" &
+pid=$!
+for _ in $(seq 1 200); do [ -s "$T/busy.h5.partial" ] && break; sleep 0.05; done
+sleep 0.3
+expect_fail 4 "^mpiscore: error: $T/busy\.h5\.partial: another mpiscore run is writing this output$" \
+    mpis 2 run "${args[@]}" --output "$T/busy.h5" --overwrite
+wait "$pid" && ok "HDF5 busy: the first run completed" || bad "HDF5 busy: the first run failed: $(cat "$T/run.err")"
+same "$T/ref.h5" "$T/busy.h5" "HDF5 busy: the first run's output is intact"
 finish

@@ -856,6 +856,34 @@ static void test_h5_full(void)
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+/* A second writer on an HDF5 output that is being written is refused by
+ * the lock, before it creates or truncates anything, and the first
+ * writer's partial stays and completes (issue 12, item 7). */
+static void test_h5_busy(void)
+{
+    ms_error err;
+    ms_model m = binary_model();
+    const char *path = in_dir("busy.h5");
+    char partial[600];
+    snprintf(partial, sizeof partial, "%s.partial", path);
+    ms_writer *w1 = NULL, *w2 = NULL;
+    CHECK_FATAL(ms_writer_open(path, MS_FMT_HDF5, &m, NULL, 0, &w1, &err) == MS_OK);
+    CHECK(ms_writer_open(path, MS_FMT_HDF5, &m, NULL, 1, &w2, &err) == MS_EIO);
+    CHECK(w2 == NULL);
+    CHECK(strstr(err.msg, "another mpiscore run is writing this output") != NULL);
+    CHECK(exists(partial));
+    /* a CSV writer on the same partial is refused alike */
+    CHECK(ms_writer_open(path, MS_FMT_CSV, &m, NULL, 1, &w2, &err) == MS_EIO);
+    CHECK(exists(partial));
+    CHECK(ms_writer_commit(w1, &err) == MS_OK);
+    CHECK(exists(path) && !exists(partial));
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    CHECK(f >= 0);
+    if (f >= 0)
+        H5Fclose(f);
+    unlink(path);
+}
+
 int main(void)
 {
     CHECK_FATAL(mkdtemp(dir) != NULL);
@@ -867,6 +895,7 @@ int main(void)
     test_csv_resume();
     test_h5_small();
     test_h5_big();
+    test_h5_busy();
     test_h5_full();
     CHECK_MSG(rmdir(dir) == 0, "%s not empty after the tests: %s", dir, strerror(errno));
     return ms_test_done("test_output");
