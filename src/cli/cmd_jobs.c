@@ -676,7 +676,7 @@ static int describe(const char *root, const char *id, int as_json)
     if (cancel_asked && !(have_code && code == 0)) {
         /* whatever the run managed to write, a cancel is what ended it */
         state = have_code || (!alive && pid > 0) ? "cancelled" : "cancelling";
-    } else if (!state || !strcmp(state, "running") || !strcmp(state, "cancelled")) {
+    } else if (!state || !strcmp(state, "running") || (!is_slurm && !strcmp(state, "cancelled"))) {
         if (have_code)
             state = code == 0 ? "done" : code == MS_EINTR ? "interrupted" : "failed";
         else if (!alive && pid > 0)
