@@ -20,6 +20,7 @@ silently used or ignored. Exit status 2 on any error (unsupported estimator,
 unreadable file, non-finite weights).
 """
 import argparse
+import hashlib
 import os
 import pickle
 import sys
@@ -64,7 +65,7 @@ def write_container(path, kind, link, feature_names, output_names, class_labels,
     try:
         # the 1.8+ object header format: wide models carry more than ~4,000
         # feature names, too many for the default (64 KiB) attribute space
-        with h5py.File(tmp, "w", libver=("v108", "latest")) as f:
+        with h5py.File(tmp, "w", libver=("v108", "latest"), userblock_size=512) as f:
             f.attrs["format"] = FORMAT
             f.attrs["format_version"] = np.int64(FORMAT_VERSION)
             f.attrs["kind"] = kind
@@ -79,10 +80,22 @@ def write_container(path, kind, link, feature_names, output_names, class_labels,
                 f.attrs[name] = np.int64(value) if isinstance(value, (int, np.integer)) else value
             for name, arr in arrays.items():
                 f.create_dataset(name, data=np.asarray(arr))
+        _seal(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _seal(path):
+    """Write the checksum line into the 512-byte user block (docs/formats.md):
+    mpiscore verifies it before libhdf5 reads a byte of the file."""
+    with open(path, "r+b") as fp:
+        body = fp.read()[512:]
+        line = "mpiscore-model-checksum v1 sha256=%s length=%d\n" % (
+            hashlib.sha256(body).hexdigest(), len(body))
+        fp.seek(0)
+        fp.write(line.encode("ascii").ljust(512, b"\0"))
 
 
 def _names(est, feature_names):

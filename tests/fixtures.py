@@ -40,5 +40,9 @@ with open(os.path.join(d, "expected.csv"), "w") as f:
 shutil.copy(os.path.join(d, "model.h5"), os.path.join(d, "wrong_nf.h5"))
 with h5py.File(os.path.join(d, "wrong_nf.h5"), "r+") as f:
     f.attrs["n_features"] = np.int64(4)
+# the edit breaks the seal: wipe it, so the loader's verdict on the content
+# (not the checksum) is what the tests see
+with open(os.path.join(d, "wrong_nf.h5"), "r+b") as f:
+    f.write(bytes(64))
 with h5py.File(os.path.join(d, "notmodel.h5"), "w") as f:
     f.create_dataset("x", data=np.arange(3))

@@ -115,6 +115,28 @@ typedef struct ms_model {
  * /linear/coef has 4 columns", "model.h5: /linear/coef[1][2] is NaN", ...). */
 ms_status ms_model_load(const char *path, ms_model **out, ms_error *err);
 
+/* A container's first line (in its 512-byte HDF5 user block) seals it:
+ * "mpiscore-model-checksum v1 sha256=HEX length=N\n" over the N bytes after
+ * the block. ms_model_save and scripts/export_sklearn.py write it. */
+#define MS_MODEL_USERBLOCK 512
+#define MS_MODEL_SEAL_MAGIC "mpiscore-model-checksum v1 "
+
+/* The whole file in memory (*buf malloc'd): what ms_model_load_image parses,
+ * and what rank 0 broadcasts so every rank scores the same bytes. */
+ms_status ms_model_read_container(const char *path, unsigned char **buf, size_t *len,
+                                  ms_error *err);
+
+/* Load a container image read by ms_model_read_container (path names it in
+ * messages). A sealed image is verified before libhdf5 reads a byte
+ * ("model.h5: checksum mismatch: the file is damaged", MS_EMODEL); an
+ * unsealed one is parsed in a child process first, so a file that crashes
+ * or hangs libhdf5 is refused ("model.h5: cannot be read: the file is
+ * damaged (libhdf5 crashed reading it); re-export it") instead of taking
+ * this process down. MPISCORE_MODEL_CHECK_TIMEOUT (seconds, default 30)
+ * bounds the child. */
+ms_status ms_model_load_image(const char *path, const unsigned char *buf, size_t len,
+                              ms_model **out, ms_error *err);
+
 /* Write a container (used by importers and tests). */
 ms_status ms_model_save(const ms_model *m, const char *path, ms_error *err);
 

@@ -158,7 +158,8 @@ static ms_status check_side_files(const ms_run *r, const char *model_path, ms_er
     return st;
 }
 
-static ms_status setup_rank0(ms_run *r, char *model_path, ms_error *err)
+static ms_status setup_rank0(ms_run *r, char *model_path, unsigned char **model_img,
+                             size_t *model_len, ms_error *err)
 {
     ms_status st;
     const ms_run_opts *o = r->o;
@@ -175,7 +176,9 @@ static ms_status setup_rank0(ms_run *r, char *model_path, ms_error *err)
     /* Resolved once, here: NAME:latest must name the same version on every
      * rank even if a register lands while the run starts. */
     MS_CHECK(ms_registry_resolve(o->model, model_path, MS_REGISTRY_PATH_MAX, err));
-    MS_CHECK(ms_model_load(model_path, &r->model, err));
+    /* the bytes verified here are the bytes every rank scores with */
+    MS_CHECK(ms_model_read_container(model_path, model_img, model_len, err));
+    MS_CHECK(ms_model_load_image(model_path, *model_img, *model_len, &r->model, err));
     MS_CHECK(ms_inputs_plan(o->inputs, o->n_inputs, &io, r->model, &r->in, err));
     MS_CHECK(check_side_files(r, model_path, err));
 done:
@@ -244,6 +247,8 @@ int ms_run_main(const ms_run_opts *o, MPI_Comm comm)
     char model_path[MS_REGISTRY_PATH_MAX] = "";
     ms_run_opts resolved;
     size_t plan_len = 0;
+    unsigned char *model_img = NULL;
+    size_t model_len = 0;
 
     ms_catch_stop_signals();
 
@@ -252,9 +257,16 @@ int ms_run_main(const ms_run_opts *o, MPI_Comm comm)
         report_bindings(&r);
 
     if (r.rank == 0) {
-        st = setup_rank0(&r, model_path, &err);
+        st = setup_rank0(&r, model_path, &model_img, &model_len, &err);
         if (st == MS_OK)
             st = ms_inputs_pack(r.in, &plan, &plan_len, &err);
+        /* Fault injection for the model-identity test: a deploy replacing
+         * the model (with MPISCORE_FAULT_MODEL) right after rank 0 read it. */
+        const char *fault = getenv("MPISCORE_FAULT"), *repl = getenv("MPISCORE_FAULT_MODEL");
+        if (st == MS_OK && fault && !strcmp(fault, "swap-model-after-load") && repl &&
+            rename(repl, model_path) != 0)
+            st = ms_error_set(&err, MS_EIO, "MPISCORE_FAULT: cannot swap the model: %s",
+                              strerror(errno));
     }
     if ((st = agree(&r, st, &err)) != MS_OK)
         goto done;
@@ -276,6 +288,20 @@ int ms_run_main(const ms_run_opts *o, MPI_Comm comm)
         }
     }
     MPI_Bcast(plan, (int)len, MPI_BYTE, 0, comm);
+    /* Workers never reopen the model's path: a file replaced during start-up
+     * would give rows scored by two models. They get rank 0's image. */
+    unsigned long long mlen = model_len;
+    MPI_Bcast(&mlen, 1, MPI_UNSIGNED_LONG_LONG, 0, comm);
+    if (r.rank != 0 && !(model_img = malloc(mlen ? mlen : 1))) {
+        fprintf(stderr, "mpiscore: rank %d: out of memory\n", r.rank);
+        MPI_Abort(comm, MS_EINTERNAL);
+    }
+    for (unsigned long long at = 0; at < mlen;) {
+        /* MPI counts are ints: chunks well under 2 GiB */
+        int chunk = (int)(mlen - at < (1ull << 30) ? mlen - at : (1ull << 30));
+        MPI_Bcast(model_img + at, chunk, MPI_BYTE, 0, comm);
+        at += (unsigned long long)chunk;
+    }
     if (r.rank != 0) {
         st = ms_inputs_unpack(plan, (size_t)len, &r.in, &err);
         if (st == MS_OK)
@@ -283,7 +309,7 @@ int ms_run_main(const ms_run_opts *o, MPI_Comm comm)
         if (st == MS_OK)
             st = ms_out_format_pick(o->format, o->output, &r.fmt, &err);
         if (st == MS_OK)
-            st = ms_model_load(model_path, &r.model, &err);
+            st = ms_model_load_image(model_path, model_img, (size_t)mlen, &r.model, &err);
     }
     if ((st = agree(&r, st, &err)) != MS_OK)
         goto done;
@@ -360,6 +386,7 @@ done:
     ms_scorer_destroy(r.scorer);
     ms_inputs_free(r.in);
     ms_model_free(r.model);
+    free(model_img);
     free(plan);
     return (int)st;
 }

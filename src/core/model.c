@@ -14,10 +14,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "h5util.h"
+#include "mpiscore/sha256.h"
 #include "model_internal.h"
 
 /* Indexed by ms_model_kind / ms_link: the container stores these names. */
@@ -381,38 +385,225 @@ ms_status ms_model_req_int(hid_t f, const char *path, const char *name, long lon
     return MS_OK;
 }
 
-/* Opening errors are split by cause so the user learns whether the path,
- * the file type or the file's contents are wrong. */
-static ms_status open_file(const char *path, hid_t *f, ms_error *err)
+/* The container's bytes are read once, verified, and parsed from memory: the
+ * bytes checked are exactly the bytes libhdf5 sees (a file replaced between a
+ * check and an H5Fopen cannot slip through), and rank 0 can hand the same
+ * image to every worker. */
+ms_status ms_model_read_container(const char *path, unsigned char **buf, size_t *len, ms_error *err)
 {
+    ms_status st = MS_OK;
     struct stat sb;
-    if (access(path, R_OK) != 0)
+    unsigned char *b = NULL;
+    size_t n = 0;
+    *buf = NULL;
+    *len = 0;
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
         return ms_error_set(err, MS_EIO, "%s: %s", path, strerror(errno));
-    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
-        return ms_error_set(err, MS_EIO, "%s: %s", path, strerror(EISDIR));
-    if (H5Fis_hdf5(path) <= 0)
-        return ms_error_set(err, MS_EMODEL, "%s: not an HDF5 file", path);
-    *f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (*f < 0)
-        return ms_error_set(err, MS_EMODEL, "%s: cannot open the HDF5 file (truncated or damaged?)",
+    if (fstat(fileno(fp), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        st = ms_error_set(err, MS_EIO, "%s: %s", path, strerror(EISDIR));
+        goto done;
+    }
+    /* read to EOF rather than trust st_size: the file may be growing */
+    size_t cap = sb.st_size > 0 ? (size_t)sb.st_size + 1 : 4096;
+    for (;;) {
+        if (n == cap || !b) {
+            unsigned char *nb = realloc(b, b ? cap * 2 : cap);
+            if (!nb) {
+                st = ms_error_set(err, MS_EINTERNAL, "%s: out of memory reading the model", path);
+                goto done;
+            }
+            if (b)
+                cap *= 2;
+            b = nb;
+        }
+        size_t got = fread(b + n, 1, cap - n, fp);
+        n += got;
+        if (got == 0) {
+            if (ferror(fp)) {
+                st = ms_error_set(err, MS_EIO, "%s: %s", path, strerror(errno));
+                goto done;
+            }
+            break;
+        }
+    }
+done:
+    fclose(fp);
+    if (st != MS_OK) {
+        free(b);
+        return st;
+    }
+    *buf = b;
+    *len = n;
+    return MS_OK;
+}
+
+static const unsigned char h5_signature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+
+/* libhdf5 looks for its signature at 0, 512, 1024, 2048, ... */
+static int has_h5_signature(const unsigned char *b, size_t n)
+{
+    for (size_t at = 0; at + 8 <= n; at = at ? at * 2 : 512)
+        if (!memcmp(b + at, h5_signature, 8))
+            return 1;
+    return 0;
+}
+
+/* The seal: the user block's first line, sha256 and length of every byte
+ * after the user block. *sealed is 0 for a container without one (older
+ * exports, hand-made files); a seal that does not match is MS_EMODEL. */
+static ms_status check_seal(const char *path, const unsigned char *b, size_t n, int *sealed,
+                            ms_error *err)
+{
+    const size_t ml = sizeof MS_MODEL_SEAL_MAGIC - 1;
+    *sealed = 0;
+    if (n < ml || memcmp(b, MS_MODEL_SEAL_MAGIC, ml) != 0)
+        return MS_OK;
+    *sealed = 1;
+    char line[160];
+    size_t i = 0;
+    while (i < sizeof line - 1 && i < n && i < MS_MODEL_USERBLOCK && b[i] != '\n') {
+        line[i] = (char)b[i];
+        i++;
+    }
+    line[i] = '\0';
+    char hex[MS_SHA256_HEX_LEN + 1], want[MS_SHA256_HEX_LEN + 1];
+    unsigned long long length = 0;
+    int used = 0;
+    if (n < MS_MODEL_USERBLOCK ||
+        sscanf(line, MS_MODEL_SEAL_MAGIC "sha256=%64[0-9a-f] length=%llu%n", want, &length,
+               &used) != 2 ||
+        (size_t)used != i || strlen(want) != MS_SHA256_HEX_LEN ||
+        length != (unsigned long long)(n - MS_MODEL_USERBLOCK))
+        return ms_error_set(err, MS_EMODEL, "%s: checksum mismatch: the file is damaged", path);
+    ms_sha256_buf_hex(b + MS_MODEL_USERBLOCK, n - MS_MODEL_USERBLOCK, hex);
+    if (strcmp(hex, want) != 0)
+        return ms_error_set(err, MS_EMODEL, "%s: checksum mismatch: the file is damaged", path);
+    return MS_OK;
+}
+
+/* libhdf5's core driver refuses to open an image under a name that exists
+ * on disk, so the image gets a name of its own (never touched). */
+static hid_t open_image(const unsigned char *b, size_t n)
+{
+    static unsigned counter;
+    char name[96];
+    snprintf(name, sizeof name, "/nonexistent/mpiscore-model-image-%ld-%u", (long)getpid(),
+             counter++);
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl < 0)
+        return H5I_INVALID_HID;
+    hid_t f = H5I_INVALID_HID;
+    if (H5Pset_fapl_core(fapl, 64 * 1024, 0) >= 0 && H5Pset_file_image(fapl, (void *)b, n) >= 0)
+        f = H5Fopen(name, H5F_ACC_RDONLY, fapl);
+    H5Pclose(fapl);
+    return f;
+}
+
+static ms_status parse(hid_t f, const char *path, ms_model **out, ms_error *err);
+
+/* An unsealed container is parsed first in a child process: libhdf5 1.10
+ * can crash or loop on a damaged file, and only a process boundary keeps
+ * that from taking the run (or an MPI rank, whose crash handler may then
+ * deadlock) with it. The child's verdict is only "survived or not": the
+ * parent then parses the same bytes itself, for the model or the message. */
+static ms_status probe_in_child(const char *path, const unsigned char *b, size_t n, ms_error *err)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        return ms_error_set(err, MS_EINTERNAL, "%s: cannot check the model: fork: %s", path,
+                            strerror(errno));
+    if (pid == 0) {
+        ms_error e;
+        ms_model *m = NULL;
+        ms_status st = MS_EMODEL;
+        hid_t f = open_image(b, n);
+        if (f >= 0) {
+            st = parse(f, path, &m, &e);
+            H5Fclose(f);
+        }
+        ms_model_free(m);
+        _exit(st == MS_OK ? 0 : 1);
+    }
+    const char *t = getenv("MPISCORE_MODEL_CHECK_TIMEOUT");
+    double limit = t && *t ? atof(t) : 30.0, waited = 0;
+    int status = 0;
+    for (;;) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            break;
+        if (r < 0 && errno != EINTR)
+            return ms_error_set(err, MS_EINTERNAL, "%s: cannot check the model: waitpid: %s", path,
+                                strerror(errno));
+        if (waited >= limit) {
+            kill(pid, SIGKILL);
+            while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+            return ms_error_set(err, MS_EMODEL,
+                                "%s: cannot be read: the file is damaged (libhdf5 hung reading "
+                                "it); re-export it",
+                                path);
+        }
+        /* short at first: a small model is checked in a millisecond or two */
+        double step = waited < 0.05 ? 0.0005 : 0.01;
+        struct timespec ts = {0, (long)(step * 1e9)};
+        nanosleep(&ts, NULL);
+        waited += step;
+    }
+    if (WIFSIGNALED(status))
+        return ms_error_set(err, MS_EMODEL,
+                            "%s: cannot be read: the file is damaged (libhdf5 crashed reading "
+                            "it); re-export it",
                             path);
     return MS_OK;
 }
 
+ms_status ms_model_load_image(const char *path, const unsigned char *buf, size_t len,
+                              ms_model **out, ms_error *err)
+{
+    int sealed = 0;
+    *out = NULL;
+    /* The library reports through err; HDF5's own stack dumps would only
+     * duplicate that on stderr. */
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    ms_status st = check_seal(path, buf, len, &sealed, err);
+    if (st != MS_OK)
+        return st;
+    if (!has_h5_signature(buf, len))
+        return ms_error_set(err, MS_EMODEL, "%s: not an HDF5 file", path);
+    if (!sealed && (st = probe_in_child(path, buf, len, err)) != MS_OK)
+        return st;
+    hid_t f = open_image(buf, len);
+    if (f < 0)
+        return ms_error_set(err, MS_EMODEL, "%s: cannot open the HDF5 file (truncated or damaged?)",
+                            path);
+    st = parse(f, path, out, err);
+    H5Fclose(f);
+    return st;
+}
+
 ms_status ms_model_load(const char *path, ms_model **out, ms_error *err)
+{
+    unsigned char *b = NULL;
+    size_t n = 0;
+    *out = NULL;
+    ms_status st = ms_model_read_container(path, &b, &n, err);
+    if (st == MS_OK)
+        st = ms_model_load_image(path, b, n, out, err);
+    free(b);
+    return st;
+}
+
+static ms_status parse(hid_t f, const char *path, ms_model **out, ms_error *err)
 {
     ms_status st = MS_OK;
     ms_model *m = NULL;
-    hid_t f = H5I_INVALID_HID;
     char *s = NULL;
     long long ver = 0, nf = 0;
     int kind, link;
     hsize_t cd[2] = {0, 0}, id[1] = {0};
     *out = NULL;
-    /* The library reports through err; HDF5's own stack dumps would only
-     * duplicate that on stderr. */
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    MS_CHECK(open_file(path, &f, err));
     m = calloc(1, sizeof *m);
     if (!m) {
         st = ms_error_set(err, MS_EINTERNAL, "out of memory");
@@ -519,8 +710,6 @@ ms_status ms_model_load(const char *path, ms_model **out, ms_error *err)
     MS_CHECK(ms_model_validate(m, path, err));
 done:
     free(s);
-    if (f >= 0)
-        H5Fclose(f);
     if (st != MS_OK) {
         ms_model_free(m);
         return st;
@@ -586,6 +775,34 @@ static const char *absent_array(const ms_model *m)
     return NULL;
 }
 
+/* The seal goes into the user block of the closed file, which libhdf5 never
+ * reads: "mpiscore-model-checksum v1 sha256=HEX length=N\n", zero-padded,
+ * over every byte after the block (docs/formats.md). */
+static ms_status write_seal(const char *tmp, const char *path, ms_error *err)
+{
+    unsigned char *b = NULL;
+    size_t n = 0;
+    ms_status st = ms_model_read_container(tmp, &b, &n, err);
+    if (st != MS_OK)
+        return st;
+    if (n < MS_MODEL_USERBLOCK) {
+        free(b);
+        return ms_error_set(err, MS_EIO, "%s: cannot write the model: short file", path);
+    }
+    char hex[MS_SHA256_HEX_LEN + 1], block[MS_MODEL_USERBLOCK];
+    ms_sha256_buf_hex(b + MS_MODEL_USERBLOCK, n - MS_MODEL_USERBLOCK, hex);
+    free(b);
+    memset(block, 0, sizeof block);
+    snprintf(block, sizeof block, MS_MODEL_SEAL_MAGIC "sha256=%s length=%llu\n", hex,
+             (unsigned long long)(n - MS_MODEL_USERBLOCK));
+    FILE *fp = fopen(tmp, "r+b");
+    if (!fp || fwrite(block, 1, sizeof block, fp) != sizeof block || fclose(fp) != 0) {
+        int e = errno;
+        st = ms_error_set(err, MS_EIO, "%s: cannot write the model: %s", path, strerror(e));
+    }
+    return st;
+}
+
 /* Save does not validate: tests and importers must be able to write a
  * refusable container and see the loader refuse it. It does refuse what it
  * cannot write at all (a count with no array behind it). The file is built
@@ -611,7 +828,11 @@ ms_status ms_model_save(const ms_model *m, const char *path, ms_error *err)
      * attributes, about 4,000 feature names */
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
-    f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    /* the user block holds the seal (see write_seal) */
+    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
+    H5Pset_userblock(fcpl, MS_MODEL_USERBLOCK);
+    f = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, fapl);
+    H5Pclose(fcpl);
     H5Pclose(fapl);
     if (f < 0) {
         st = ms_error_set(err, MS_EIO, "%s: cannot create: %s", path,
@@ -652,6 +873,8 @@ ms_status ms_model_save(const ms_model *m, const char *path, ms_error *err)
                           errno ? strerror(errno) : "");
         goto done;
     }
+    if ((st = write_seal(tmp, path, err)) != MS_OK)
+        goto done;
     if (rename(tmp, path) != 0)
         st = ms_error_set(err, MS_EIO, "%s: cannot create: %s", path, strerror(errno));
 done:

@@ -110,7 +110,10 @@ start_run "$T/mdl.csv"
 wait_rows "$T/mdl.csv" 20000 || bad "model change: no progress"
 kill -TERM "$pid"; wait "$pid" || true
 cp "$M" "$T/model.bak"
-"$MS_PYTHON" -c "import h5py,sys; f=h5py.File(sys.argv[1],'r+'); f['/linear/intercept'][0] += 1" "$M"
+# (a sealed container edited in place is re-sealed: a changed model, not a damaged one)
+"$MS_PYTHON" -c "import h5py,sys; sys.path.insert(0,sys.argv[2]); import export_sklearn as e
+with h5py.File(sys.argv[1],'r+') as f: f['/linear/intercept'][0] += 1
+e._seal(sys.argv[1])" "$M" "$MS_SRC/scripts"
 expect_fail 2 "mdl\.csv\.journal: model $M changed since the interrupted run" \
     mpis 2 run "${args[@]}" --output "$T/mdl.csv" --resume
 cp "$T/model.bak" "$M"

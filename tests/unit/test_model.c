@@ -117,8 +117,21 @@ static void expect_saved_invalid(const ms_model *m, const char *msg, int line)
 
 /* --- raw HDF5 edits of a saved container ------------------------------- */
 
+/* Editing a saved container invalidates its seal: the edit tests want the
+ * parser's verdict on the edited file, so the seal is wiped first and the
+ * file loads as an unsealed (hand-made) container does. */
+static void unseal(const char *path)
+{
+    FILE *fp = fopen(path, "r+b");
+    CHECK_FATAL(fp != NULL);
+    char zero[64] = {0};
+    CHECK_FATAL(fwrite(zero, 1, sizeof zero, fp) == sizeof zero);
+    fclose(fp);
+}
+
 static hid_t open_rw(const char *path)
 {
+    unseal(path);
     hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
     CHECK_FATAL(f >= 0);
     return f;
@@ -610,11 +623,14 @@ static void test_load_errors(void)
     LOAD_ERROR("adir.h5", MS_EIO, "adir.h5: Is a directory");
     CHECK(rmdir("adir.h5") == 0);
 
-    /* A container cut short keeps its signature but cannot be opened. */
+    /* A sealed container cut short fails its checksum; an unsealed one keeps
+     * its signature but cannot be opened. */
     {
         ms_model m = binary_model();
         save_ok(&m, "m.h5");
         CHECK_FATAL(truncate("m.h5", 1000) == 0);
+        LOAD_ERROR("m.h5", MS_EMODEL, "m.h5: checksum mismatch: the file is damaged");
+        unseal("m.h5");
         LOAD_ERROR("m.h5", MS_EMODEL, "m.h5: cannot open the HDF5 file (truncated or damaged?)");
     }
 }
@@ -803,12 +819,49 @@ static void test_save_errors(void)
     CHECK(rmdir("d.h5") == 0);
 }
 
+/* A saved container is sealed; one flipped byte anywhere after the user
+ * block is refused by the checksum before libhdf5 parses it. */
+static void test_seal(void)
+{
+    ms_model m = binary_model();
+    save_ok(&m, "s.h5");
+    ms_model *l = LOAD_OK("s.h5");
+    ms_model_free(l);
+    FILE *fp = fopen("s.h5", "rb");
+    CHECK_FATAL(fp != NULL);
+    char head[80] = {0};
+    CHECK(fread(head, 1, sizeof head - 1, fp) > 0);
+    fclose(fp);
+    CHECK(strncmp(head, MS_MODEL_SEAL_MAGIC "sha256=", strlen(MS_MODEL_SEAL_MAGIC) + 7) == 0);
+    struct stat sb;
+    CHECK_FATAL(stat("s.h5", &sb) == 0);
+    long offs[] = {MS_MODEL_USERBLOCK, MS_MODEL_USERBLOCK + 100, (long)sb.st_size - 1};
+    for (size_t i = 0; i < sizeof offs / sizeof offs[0]; i++) {
+        save_ok(&m, "s.h5");
+        fp = fopen("s.h5", "r+b");
+        CHECK_FATAL(fp != NULL);
+        fseek(fp, offs[i], SEEK_SET);
+        int c = fgetc(fp);
+        fseek(fp, offs[i], SEEK_SET);
+        fputc(c ^ 0x10, fp);
+        fclose(fp);
+        ms_model *bad = NULL;
+        ms_error err;
+        ms_error_clear(&err);
+        CHECK(ms_model_load("s.h5", &bad, &err) == MS_EMODEL);
+        CHECK_STREQ(err.msg, "s.h5: checksum mismatch: the file is damaged");
+        CHECK(bad == NULL);
+    }
+    unlink("s.h5");
+}
+
 int main(void)
 {
     char dir[] = "/tmp/test_model.XXXXXX";
     CHECK_FATAL(mkdtemp(dir) != NULL);
     CHECK_FATAL(chdir(dir) == 0);
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    test_seal();
 
     test_round_trip();
     test_h5py_variants();
