@@ -43,6 +43,10 @@ static const char run_usage[] =
     "  --max-errors N|P%        with continue: fail (exit 5) beyond N bad rows or P%% of rows\n"
     "  --errors-file FILE       with continue: bad rows as CSV (default OUTPUT.errors.csv)\n"
     "  --metrics FILE           write run metrics as JSON\n"
+    "  --summary FILE           also write a JSON summary of the scores: rows ok/failed, per\n"
+    "                           column count, mean, std, min, max, quantiles (relative\n"
+    "                           error 0.001), histogram, label counts (docs/formats.md);\n"
+    "                           identical for any rank count and batch size\n"
     "  --status-file FILE       keep FILE current with state, rows, rows/s and ETA (JSON)\n"
     "  --progress / --no-progress  progress line on stderr (default: when it is a terminal)\n"
     "  --bind core|none         pin each rank to a core with hwloc (default core)\n"
@@ -79,6 +83,7 @@ enum {
     OPT_REPORT_BINDINGS,
     OPT_TRANSPORT,
     OPT_WINDOW,
+    OPT_SUMMARY,
     OPT_LOG_LEVEL,
 };
 
@@ -106,6 +111,7 @@ static const struct option run_options[] = {
     {"report-bindings", no_argument, NULL, OPT_REPORT_BINDINGS},
     {"transport", required_argument, NULL, OPT_TRANSPORT},
     {"window", required_argument, NULL, OPT_WINDOW},
+    {"summary", required_argument, NULL, OPT_SUMMARY},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -312,6 +318,9 @@ static ms_status parse_run(int argc, char **argv, ms_run_opts *o, char *msg, siz
             o->log_level = (ms_log_level)found;
             break;
         }
+        case OPT_SUMMARY:
+            o->summary = optarg;
+            break;
         case 'h':
             *help = 1;
             return MS_OK;
@@ -334,6 +343,14 @@ static ms_status parse_run(int argc, char **argv, ms_run_opts *o, char *msg, siz
     if ((o->max_errors != UINT64_MAX || o->max_errors_pct >= 0 || o->errors_file) &&
         !o->on_error_continue) {
         snprintf(msg, msz, "--max-errors and --errors-file go with --on-error continue");
+        return MS_EUSAGE;
+    }
+    if (o->summary && o->resume) {
+        /* the summary's state is not in the journal yet: a resumed run would
+         * summarize only the rows it scored itself */
+        snprintf(msg, msz,
+                 "--summary cannot be combined with --resume (yet): rerun without "
+                 "--resume, or drop --summary");
         return MS_EUSAGE;
     }
     if (o->on_error_continue && !o->errors_file) {

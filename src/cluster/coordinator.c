@@ -135,6 +135,13 @@ static void commit_slot(coord *c, slot *s)
     const char *errors = data + s->h.data_len;
     const char *msg = errors + s->h.errors_len;
     ms_error err;
+    /* merged at commit, so the summary covers exactly the committed rows */
+    if (c->r->summary && s->h.summary_len &&
+        ms_summary_merge_bytes(c->r->summary, msg + s->h.msg_len, s->h.summary_len, &err) !=
+            MS_OK) {
+        fail(c, err.code, &err);
+        return;
+    }
     c->rows += s->h.n_rows;
     if (s->h.n_bad) {
         if (!c->bad)
@@ -407,7 +414,8 @@ static void score_locally(coord *c, const ms_desc *d)
     h.data_len = res.data_len;
     h.errors_len = res.errors_len;
     h.msg_len = res.n_bad ? strlen(res.first_error) + 1 : 0;
-    size_t total = sizeof h + h.data_len + h.errors_len + h.msg_len;
+    h.summary_len = res.summary_len;
+    size_t total = sizeof h + h.data_len + h.errors_len + h.msg_len + h.summary_len;
     if (ms_buf_reserve(&c->rbuf, &c->rcap, total, &err) != MS_OK) {
         fail(c, err.code, &err);
         return;
@@ -420,6 +428,8 @@ static void score_locally(coord *c, const ms_desc *d)
         memcpy(p + sizeof h + h.data_len, res.errors, h.errors_len);
     if (h.msg_len)
         memcpy(p + sizeof h + h.data_len + h.errors_len, res.first_error, h.msg_len);
+    if (h.summary_len)
+        memcpy(p + sizeof h + h.data_len + h.errors_len + h.msg_len, res.summary, h.summary_len);
     store(c, &c->rbuf, &c->rcap);
 }
 
@@ -761,10 +771,20 @@ ms_status ms_coordinator(ms_run *r, ms_error *err)
     const char *fault = getenv("MPISCORE_FAULT");
     if (c.fail == MS_OK && fault && !strcmp(fault, "before-rename"))
         raise(SIGKILL);
+    /* the summary is in place before the output is: a failed run leaves neither */
+    int summary_written = 0;
+    if (c.fail == MS_OK && r->summary) {
+        if ((st = ms_summary_write_json(r->summary, o->summary, &e)) != MS_OK)
+            fail_output(&c, &e);
+        summary_written = st == MS_OK;
+    }
     if (c.fail == MS_OK) {
         /* commit frees the writer whether or not it succeeds */
-        if ((st = ms_writer_commit(c.w, &e)) != MS_OK)
+        if ((st = ms_writer_commit(c.w, &e)) != MS_OK) {
             fail(&c, st, &e);
+            if (summary_written)
+                unlink(o->summary);
+        }
         c.w = NULL;
     }
     if (keep_partial)

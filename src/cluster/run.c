@@ -228,6 +228,10 @@ int ms_run_main(const ms_run_opts *o, MPI_Comm comm)
                           blind);
     if (st == MS_OK)
         st = ms_scorer_create(r.model, r.isa, r.in, r.fmt, &r.scorer, &err);
+    if (st == MS_OK && o->summary)
+        st = ms_scorer_enable_summary(r.scorer, &err);
+    if (st == MS_OK && o->summary && r.rank == 0)
+        st = ms_scorer_new_summary(r.scorer, &r.summary, &err);
     if ((st = agree(&r, st, &err)) != MS_OK)
         goto done;
     if (r.rank == 0)
@@ -247,6 +251,7 @@ done:
     if (st != MS_OK && r.rank == 0)
         fprintf(stderr, "mpiscore: error: %s\n", err.msg);
     ms_scorer_destroy(r.scorer);
+    ms_summary_destroy(r.summary);
     ms_inputs_free(r.in);
     ms_model_free(r.model);
     free(plan);

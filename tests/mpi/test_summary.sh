@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# --summary: the JSON is byte-identical for no mpirun and -n 1, 2, 3 and two
+# mini-batch sizes, and agrees with numpy on the full per-row output of the
+# same run (counts, min, max exact; mean, std to 1e-12 relative; quantiles
+# within the stated relative error; histogram and label counts), for a
+# binary logistic, a multi-class and a regression model; failed rows
+# (--on-error continue) count as failed. --summary with --resume is refused.
+source "$MS_SRC/tests/lib.sh"
+"$MS_PYTHON" "$MS_SRC/scripts/make_dataset.py" synthetic --rows 5000 --features 6 --classes 2 \
+    --out "$T/bin" --format csv >/dev/null
+"$MS_PYTHON" "$MS_SRC/scripts/make_dataset.py" synthetic --rows 5000 --features 6 --classes 3 \
+    --out "$T/multi" --format csv >/dev/null
+mkdir "$T/reg"
+"$MS_PYTHON" - "$T" <<'PY'
+import os, sys
+import numpy as np
+sys.path.insert(0, os.path.join(os.environ["MS_SRC"], "scripts"))
+from export_sklearn import export
+from sklearn.linear_model import LinearRegression
+t = sys.argv[1]
+names = open(os.path.join(t, "bin", "data.csv")).readline().strip().split(",")[1:]
+x = np.loadtxt(os.path.join(t, "bin", "data.csv"), delimiter=",", skiprows=1,
+               usecols=range(1, len(names) + 1), max_rows=2000)
+y = x @ np.arange(1, len(names) + 1) * 37.0 - 11.0   # negative and positive values
+export(LinearRegression().fit(x, y), os.path.join(t, "reg", "model.h5"), feature_names=names)
+# the same data with two unparsable rows, for --on-error continue
+lines = open(os.path.join(t, "bin", "data.csv")).read().splitlines(True)
+lines[10] = lines[10].split(",")[0] + ",oops" + "," * (len(names) - 1) + "\n"
+lines[4000] = lines[4000].split(",")[0] + ",x" + "," * (len(names) - 1) + "\n"
+open(os.path.join(t, "bad.csv"), "w").writelines(lines)
+PY
+cp "$T/bin/data.csv" "$T/reg/data.csv"
+
+check() { # check WHAT SUMMARY OUTPUT.csv
+    if "$MS_PYTHON" - "$2" "$3" <<'PY'; then ok "$1: matches numpy"; else bad "$1: differs from numpy"; fi
+import json, sys
+import numpy as np
+import pandas as pd
+s = json.load(open(sys.argv[1]))
+df = pd.read_csv(sys.argv[2], dtype=str, keep_default_na=False)
+fail = []
+def want(cond, what):
+    if not cond:
+        fail.append(what)
+okrows = df[df.columns[1]] != ""
+want(s["rows"] == len(df), "rows")
+want(s["rows_ok"] == int(okrows.sum()) and s["rows_failed"] == int((~okrows).sum()), "ok/failed")
+alpha = s["quantile_relative_error"]
+want(alpha == 0.001, "stated bound")
+labelled = "label" in df.columns
+cols = [c for c in df.columns[1:] if c != "label"]
+want([c["name"] for c in s["columns"]] == cols, "column names")
+for c in s["columns"]:
+    v = df.loc[okrows, c["name"]].astype(np.float32).to_numpy().astype(np.float64)
+    n = len(v)
+    want(c["count"] == n and c["nan"] == 0, c["name"] + " count")
+    want(c["min"] == v.min() and c["max"] == v.max(), c["name"] + " min/max")
+    want(abs(c["mean"] - v.mean()) <= 1e-12 * abs(v.mean()), c["name"] + " mean")
+    want(abs(c["std"] - v.std()) <= 1e-12 * v.std(), c["name"] + " std")
+    srt = np.sort(v)
+    for p in (1, 5, 25, 50, 75, 95, 99):
+        exact = srt[(n - 1) * p // 100]
+        want(abs(c["quantiles"]["p%d" % p] - exact) <= alpha * abs(exact), "%s p%d" % (c["name"], p))
+    h = c["histogram"]
+    want(sum(h["counts"]) == n and len(h["counts"]) == h["bins"] == 20, c["name"] + " histogram total")
+    if h["bins_from"] == "fixed":
+        b = np.minimum(np.floor(v * 20), 19).astype(int)
+        want(h["counts"] == np.bincount(b, minlength=20).tolist(), c["name"] + " fixed histogram")
+    else:
+        # each value lands in its own bin unless it is within alpha of an edge
+        lo, hi = h["lo"], h["hi"]
+        want(lo == v.min() and hi == v.max(), c["name"] + " histogram range")
+        edges = lo + (hi - lo) * np.arange(21) / 20
+        for i in range(20):
+            a, z = edges[i], edges[i + 1]
+            inner = ((v >= a + alpha * np.abs(v)) & (v < z - alpha * np.abs(v))).sum()
+            outer = ((v >= a - alpha * np.abs(v)) & (v <= z + alpha * np.abs(v))).sum()
+            want(inner <= h["counts"][i] <= outer, "%s histogram bin %d" % (c["name"], i))
+if labelled:
+    counts = df.loc[okrows, "label"].value_counts()
+    want({l["label"]: l["count"] for l in s["label_counts"]} ==
+         {k: int(counts.get(k, 0)) for k in [l["label"] for l in s["label_counts"]]}, "label counts")
+    want(sum(l["count"] for l in s["label_counts"]) == int(okrows.sum()), "label total")
+else:
+    want("label_counts" not in s, "no label counts for a regression")
+if fail:
+    print("mismatch:", fail, file=sys.stderr)
+    sys.exit(1)
+PY
+}
+
+for m in bin multi reg; do
+    mpis 0 run --model "$T/$m/model.h5" --input "$T/$m/data.csv" --output "$T/$m.csv" \
+        --id-column row_id --summary "$T/$m.json"
+    check "$m model" "$T/$m.json" "$T/$m.csv"
+    for n in 1 2 3; do
+        for b in 333 65536; do
+            mpis "$n" run --model "$T/$m/model.h5" --input "$T/$m/data.csv" \
+                --output "$T/${m}_${n}_$b.csv" --id-column row_id --mini-batch-rows "$b" \
+                --summary "$T/${m}_${n}_$b.json"
+            same "$T/$m.json" "$T/${m}_${n}_$b.json" "$m summary, -n $n, mini-batch $b"
+        done
+    done
+done
+
+# failed rows are counted as failed, never as values
+for n in 0 3; do
+    mpis "$n" run --model "$T/bin/model.h5" --input "$T/bad.csv" --output "$T/bad_$n.csv" \
+        --id-column row_id --on-error continue --mini-batch-rows 500 \
+        --summary "$T/bad_$n.json" 2>/dev/null
+done
+same "$T/bad_0.json" "$T/bad_3.json" "summary with failed rows, -n 3"
+check "with 2 failed rows" "$T/bad_0.json" "$T/bad_0.csv"
+grep -q '"rows_failed": 2,' "$T/bad_0.json" && ok "2 rows failed" || bad "rows_failed is not 2"
+
+# no summary is left by a run that fails
+expect_fail 2 "error" mpis 0 run --model "$T/bin/model.h5" --input "$T/bad.csv" \
+    --output "$T/fail.csv" --id-column row_id --summary "$T/fail.json"
+[ ! -e "$T/fail.json" ] && [ ! -e "$T/fail.json.partial" ] && ok "failed run: no summary" ||
+    bad "failed run left a summary"
+expect_fail 1 "--summary cannot be combined with --resume" mpis 0 run \
+    --model "$T/bin/model.h5" --input "$T/bin/data.csv" --output "$T/r.csv" --resume \
+    --summary "$T/r.json"
+finish
