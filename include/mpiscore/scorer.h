@@ -48,8 +48,9 @@ ms_status ms_scorer_create(const ms_model *m, ms_isa isa, const ms_inputs *in, m
 ms_status ms_scorer_run(ms_scorer *sc, const ms_desc *d, const char *bytes, ms_scored *res,
                         ms_error *err);
 /* Summarize every batch from now on (--summary): each result carries the
- * batch's serialized summary, bad rows counted as failed. */
-ms_status ms_scorer_enable_summary(ms_scorer *sc, ms_error *err);
+ * batch's serialized summary, bad rows counted as failed. With only, rows are
+ * no longer formatted (--summary-only): results carry no output bytes. */
+ms_status ms_scorer_enable_summary(ms_scorer *sc, int only, ms_error *err);
 /* A new, empty summary shaped like the scorer's batches (rank 0 merges into it). */
 ms_status ms_scorer_new_summary(const ms_scorer *sc, ms_summary **out, ms_error *err);
 const ms_scorer_stats *ms_scorer_get_stats(const ms_scorer *sc);

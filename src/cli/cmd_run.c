@@ -47,6 +47,8 @@ static const char run_usage[] =
     "                           column count, mean, std, min, max, quantiles (relative\n"
     "                           error 0.001), histogram, label counts (docs/formats.md);\n"
     "                           identical for any rank count and batch size\n"
+    "  --summary-only           write only that summary, to --output (FILE.json or --format\n"
+    "                           json), instead of the per-row scores\n"
     "  --status-file FILE       keep FILE current with state, rows, rows/s and ETA (JSON)\n"
     "  --progress / --no-progress  progress line on stderr (default: when it is a terminal)\n"
     "  --bind core|none         pin each rank to a core with hwloc (default core)\n"
@@ -84,6 +86,7 @@ enum {
     OPT_TRANSPORT,
     OPT_WINDOW,
     OPT_SUMMARY,
+    OPT_SUMMARY_ONLY,
     OPT_LOG_LEVEL,
 };
 
@@ -112,6 +115,7 @@ static const struct option run_options[] = {
     {"transport", required_argument, NULL, OPT_TRANSPORT},
     {"window", required_argument, NULL, OPT_WINDOW},
     {"summary", required_argument, NULL, OPT_SUMMARY},
+    {"summary-only", no_argument, NULL, OPT_SUMMARY_ONLY},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -321,6 +325,9 @@ static ms_status parse_run(int argc, char **argv, ms_run_opts *o, char *msg, siz
         case OPT_SUMMARY:
             o->summary = optarg;
             break;
+        case OPT_SUMMARY_ONLY:
+            o->summary_only = 1;
+            break;
         case 'h':
             *help = 1;
             return MS_OK;
@@ -344,6 +351,25 @@ static ms_status parse_run(int argc, char **argv, ms_run_opts *o, char *msg, siz
         !o->on_error_continue) {
         snprintf(msg, msz, "--max-errors and --errors-file go with --on-error continue");
         return MS_EUSAGE;
+    }
+    if (o->summary_only) {
+        const char *dot = strrchr(o->output, '.');
+        int json = o->format ? !strcasecmp(o->format, "json") : dot && !strcasecmp(dot, ".json");
+        if (!json) {
+            snprintf(msg, msz,
+                     "--summary-only writes JSON: --output %s needs a .json name or "
+                     "--format json",
+                     o->output);
+            return MS_EUSAGE;
+        }
+        if (o->summary) {
+            snprintf(msg, msz, "--summary-only writes the summary to --output: drop --summary");
+            return MS_EUSAGE;
+        }
+        o->summary = o->output;
+        /* no rows are formatted: any row format does, and CSV is the one
+         * every rank picks without further checks */
+        o->format = "csv";
     }
     if (o->summary && o->resume) {
         /* the summary's state is not in the journal yet: a resumed run would

@@ -170,7 +170,7 @@ static void commit_slot(coord *c, slot *s)
             return;
         }
     }
-    if (ms_writer_append(c->w, data, s->h.data_len, s->h.n_rows, &err) != MS_OK)
+    if (c->w && ms_writer_append(c->w, data, s->h.data_len, s->h.n_rows, &err) != MS_OK)
         fail_output(c, &err);
 }
 
@@ -609,6 +609,25 @@ static ms_status open_errors_file(coord *c, uint64_t resume_bytes, ms_error *err
     return MS_OK;
 }
 
+/* --summary-only: refuse an existing output without --overwrite, and find
+ * out now, not after scoring everything, whether its folder takes files. */
+static ms_status check_summary_target(const char *path, int overwrite, ms_error *err)
+{
+    struct stat sb;
+    if (!overwrite && stat(path, &sb) == 0)
+        return ms_error_set(err, MS_EIO, "%s: already exists (use --overwrite to replace it)",
+                            path);
+    char tmp[4096 + sizeof ".partial"];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.partial", path) >= sizeof tmp)
+        return ms_error_set(err, MS_EUSAGE, "%s: path too long", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return ms_error_set(err, MS_EIO, "%s: %s", tmp, strerror(errno));
+    fclose(f);
+    unlink(tmp);
+    return MS_OK;
+}
+
 /* Open the writer, errors file, source and journal; with --resume, pick up
  * where the journal says the interrupted run was. */
 static ms_status start_output(coord *c, const char *id_name, ms_error *err)
@@ -618,6 +637,12 @@ static ms_status start_output(coord *c, const char *id_name, ms_error *err)
     ms_run *r = c->r;
     char *fp = NULL, *jpath = NULL;
     MS_CHECK(ms_source_open(r->in, o->batch_rows, o->batch_bytes, &c->src, err));
+    if (o->summary_only) { /* no writer, no journal: the summary is the output */
+        MS_CHECK(check_summary_target(o->output, o->overwrite, err));
+        if (o->on_error_continue)
+            MS_CHECK(open_errors_file(c, 0, err));
+        goto done;
+    }
     if (r->fmt != MS_FMT_CSV) {
         if (o->resume) {
             st = ms_error_set(err, MS_EUSAGE,
@@ -778,7 +803,7 @@ ms_status ms_coordinator(ms_run *r, ms_error *err)
             fail_output(&c, &e);
         summary_written = st == MS_OK;
     }
-    if (c.fail == MS_OK) {
+    if (c.fail == MS_OK && c.w) {
         /* commit frees the writer whether or not it succeeds */
         if ((st = ms_writer_commit(c.w, &e)) != MS_OK) {
             fail(&c, st, &e);

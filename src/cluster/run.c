@@ -229,7 +229,7 @@ int ms_run_main(const ms_run_opts *o, MPI_Comm comm)
     if (st == MS_OK)
         st = ms_scorer_create(r.model, r.isa, r.in, r.fmt, &r.scorer, &err);
     if (st == MS_OK && o->summary)
-        st = ms_scorer_enable_summary(r.scorer, &err);
+        st = ms_scorer_enable_summary(r.scorer, o->summary_only, &err);
     if (st == MS_OK && o->summary && r.rank == 0)
         st = ms_scorer_new_summary(r.scorer, &r.summary, &err);
     if ((st = agree(&r, st, &err)) != MS_OK)

@@ -55,6 +55,7 @@ typedef struct ms_run_opts {
     ms_log_level log_level;
     size_t window;       /* batches in the reorder window, 0 = automatic */
     const char *summary; /* JSON summary of the scores (summary.h), or NULL */
+    int summary_only;    /* the summary is the output (o->summary == o->output) */
 } ms_run_opts;
 
 /* Everything a rank holds during a run. */

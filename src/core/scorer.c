@@ -19,6 +19,7 @@ struct ms_scorer {
     size_t data_len, data_cap;
     ms_scorer_stats stats;
     ms_summary *summary; /* per batch, reused; NULL without --summary */
+    int summary_only;    /* format no rows */
     char *sum_buf;
     size_t sum_len, sum_cap;
 };
@@ -76,8 +77,9 @@ ms_status ms_scorer_new_summary(const ms_scorer *sc, ms_summary **out, ms_error 
                              out, err);
 }
 
-ms_status ms_scorer_enable_summary(ms_scorer *sc, ms_error *err)
+ms_status ms_scorer_enable_summary(ms_scorer *sc, int only, ms_error *err)
 {
+    sc->summary_only = only;
     return sc->summary ? MS_OK : ms_scorer_new_summary(sc, &sc->summary, err);
 }
 
@@ -121,7 +123,9 @@ ms_status ms_scorer_run(ms_scorer *sc, const ms_desc *d, const char *bytes, ms_s
     double t3 = ms_now();
     /* sc->data held the input bytes; they are parsed now, reuse it for output */
     sc->data_len = 0;
-    if (sc->fmt == MS_FMT_CSV)
+    if (sc->summary_only)
+        ; /* the summary is all the output there is */
+    else if (sc->fmt == MS_FMT_CSV)
         MS_CHECK(
             ms_format_csv_rows(sc->m, b, sc->out, &sc->data, &sc->data_len, &sc->data_cap, err));
     else

@@ -4,7 +4,8 @@
 # same run (counts, min, max exact; mean, std to 1e-12 relative; quantiles
 # within the stated relative error; histogram and label counts), for a
 # binary logistic, a multi-class and a regression model; failed rows
-# (--on-error continue) count as failed. --summary with --resume is refused.
+# (--on-error continue) count as failed. --summary-only writes only the
+# summary, to --output. --summary with --resume is refused.
 source "$MS_SRC/tests/lib.sh"
 "$MS_PYTHON" "$MS_SRC/scripts/make_dataset.py" synthetic --rows 5000 --features 6 --classes 2 \
     --out "$T/bin" --format csv >/dev/null
@@ -102,6 +103,26 @@ for m in bin multi reg; do
         done
     done
 done
+
+# --summary-only: the same summary as the output, and no per-row file
+for n in 0 3; do
+    mpis "$n" run --model "$T/multi/model.h5" --input "$T/multi/data.csv" \
+        --output "$T/only_$n.json" --id-column row_id --summary-only --mini-batch-rows 700
+    same "$T/multi.json" "$T/only_$n.json" "--summary-only, -n $n"
+done
+mpis 2 run --model "$T/multi/model.h5" --input "$T/multi/data.csv" --output "$T/only_fmt" \
+    --summary-only --format json
+same "$T/multi.json" "$T/only_fmt" "--summary-only --format json"
+left=$(find "$T" -maxdepth 1 -name 'only_*' ! -name '*.json' ! -name only_fmt | wc -l)
+[ "$left" = 0 ] && ok "--summary-only leaves no other file" || bad "--summary-only left files"
+expect_fail 1 "needs a .json name or --format json" mpis 0 run --model "$T/multi/model.h5" \
+    --input "$T/multi/data.csv" --output "$T/only.csv" --summary-only
+expect_fail 4 "already exists \(use --overwrite" mpis 0 run --model "$T/multi/model.h5" \
+    --input "$T/multi/data.csv" --output "$T/only_0.json" --summary-only
+mpis 0 run --model "$T/multi/model.h5" --input "$T/multi/data.csv" --output "$T/only_0.json" \
+    --summary-only --overwrite && same "$T/multi.json" "$T/only_0.json" "--summary-only --overwrite"
+expect_fail 4 "nodir/x.json.partial: No such file" mpis 0 run --model "$T/multi/model.h5" \
+    --input "$T/multi/data.csv" --output "$T/nodir/x.json" --summary-only
 
 # failed rows are counted as failed, never as values
 for n in 0 3; do
