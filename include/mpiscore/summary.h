@@ -49,6 +49,12 @@ ms_status ms_summary_serialize(const ms_summary *s, char **buf, size_t *len, siz
                                ms_error *err);
 ms_status ms_summary_merge_bytes(ms_summary *s, const char *buf, size_t len, ms_error *err);
 
+/* Persist the state for --resume: written to path.partial, fsync'd and
+ * renamed, so path is whole or absent. Load merges a saved state into s;
+ * MS_EINPUT names the file when it is missing or not a summary state. */
+ms_status ms_summary_save_state(const ms_summary *s, const char *path, ms_error *err);
+ms_status ms_summary_load_state(ms_summary *s, const char *path, ms_error *err);
+
 /* The JSON document (docs/formats.md, "Summary"); NULL when out of memory.
  * Returns a jansson json_t *, declared void * to keep jansson out of here. */
 void *ms_summary_to_json(const ms_summary *s);

@@ -366,18 +366,14 @@ static ms_status parse_run(int argc, char **argv, ms_run_opts *o, char *msg, siz
             snprintf(msg, msz, "--summary-only writes the summary to --output: drop --summary");
             return MS_EUSAGE;
         }
+        if (o->resume) { /* nothing is journaled: there is no partial run to continue */
+            snprintf(msg, msz, "--summary-only cannot be resumed: rerun without --resume");
+            return MS_EUSAGE;
+        }
         o->summary = o->output;
         /* no rows are formatted: any row format does, and CSV is the one
          * every rank picks without further checks */
         o->format = "csv";
-    }
-    if (o->summary && o->resume) {
-        /* the summary's state is not in the journal yet: a resumed run would
-         * summarize only the rows it scored itself */
-        snprintf(msg, msz,
-                 "--summary cannot be combined with --resume (yet): rerun without "
-                 "--resume, or drop --summary");
-        return MS_EUSAGE;
     }
     if (o->on_error_continue && !o->errors_file) {
         static char def[4096];

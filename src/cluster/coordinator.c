@@ -195,6 +195,14 @@ static void commit_ready(coord *c)
     }
 }
 
+/* --summary with a journal: the merged summary of the first `seq` batches is
+ * kept in OUTPUT.summary-state.SEQ, saved before the journal record that
+ * names seq, so the journal's last record always has its state on disk. */
+static void summary_state_path(const coord *c, uint64_t seq, char *buf, size_t sz)
+{
+    snprintf(buf, sz, "%s.summary-state.%llu", c->r->o->output, (unsigned long long)seq);
+}
+
 /* Record a durable resume point: output (and errors file) synced first, so
  * the journal never points past what is on disk. Without a journal (HDF5
  * output) the writer is still checked as often, so an output whose folder
@@ -221,11 +229,18 @@ static void journal_point(coord *c)
         }
         r.err_bytes = (uint64_t)ftell(c->errf);
     }
+    char state[4096 + 64], old_state[4096 + 64];
+    summary_state_path(c, r.next_seq, state, sizeof state);
+    summary_state_path(c, c->journaled_seq, old_state, sizeof old_state);
     ms_status st = ms_writer_sync(c->w, &e);
+    if (st == MS_OK && c->r->summary)
+        st = ms_summary_save_state(c->r->summary, state, &e);
     if (st == MS_OK)
         st = ms_journal_append(c->journal, &r, &e);
     if (st != MS_OK)
         fail_output(c, &e);
+    else if (c->r->summary)
+        unlink(old_state); /* the journal no longer points at it */
     c->journaled_seq = r.next_seq;
     c->last_journal = ms_now();
 }
@@ -673,6 +688,11 @@ static ms_status start_output(coord *c, const char *id_name, ms_error *err)
         if (o->on_error_continue)
             MS_CHECK(open_errors_file(c, last.err_bytes, err));
         MS_CHECK(ms_source_seek(c->src, last.file, last.offset, last.line, last.next_seq, err));
+        if (r->summary) {
+            char state[4096 + 64];
+            summary_state_path(c, last.next_seq, state, sizeof state);
+            MS_CHECK(ms_summary_load_state(r->summary, state, err));
+        }
         c->commit = c->next_seq = last.next_seq;
         c->rows = last.rows;
         c->rows_resumed = last.rows;
@@ -816,6 +836,11 @@ ms_status ms_coordinator(ms_run *r, ms_error *err)
         ms_writer_close_partial(c.w);
     else
         ms_writer_abort(c.w);
+    if (c.journal && !keep_partial && r->summary) {
+        char state[4096 + 64];
+        summary_state_path(&c, c.journaled_seq, state, sizeof state);
+        unlink(state);
+    }
     ms_journal_close(c.journal, !keep_partial);
     if (c.errf) {
         /* The errors file is the diagnosis of a run that hit its limit: keep

@@ -513,6 +513,69 @@ ms_status ms_summary_merge_bytes(ms_summary *s, const char *buf, size_t len, ms_
     return st;
 }
 
+/* ---- state files, for --resume ------------------------------------------------- */
+
+ms_status ms_summary_save_state(const ms_summary *s, const char *path, ms_error *err)
+{
+    ms_status st;
+    char *buf = NULL, *tmp = NULL;
+    size_t len = 0, cap = 0, n = strlen(path) + sizeof ".partial";
+    FILE *f = NULL;
+    MS_CHECK(ms_summary_serialize(s, &buf, &len, &cap, err));
+    if (!(tmp = malloc(n))) {
+        st = ms_error_set(err, MS_EINTERNAL, "out of memory");
+        goto done;
+    }
+    snprintf(tmp, n, "%s.partial", path);
+    f = fopen(tmp, "wb");
+    if (!f || fwrite(buf, 1, len, f) != len || fflush(f) != 0 || fsync(fileno(f)) != 0) {
+        st = ms_error_set(err, MS_EIO, "%s: %s", tmp, strerror(errno));
+        goto done;
+    }
+    if (fclose(f) != 0 || rename(tmp, path) != 0) {
+        f = NULL;
+        st = ms_error_set(err, MS_EIO, "%s: %s", path, strerror(errno));
+        goto done;
+    }
+    f = NULL;
+done:
+    if (f)
+        fclose(f);
+    if (st != MS_OK && tmp)
+        unlink(tmp);
+    free(tmp);
+    free(buf);
+    return st;
+}
+
+ms_status ms_summary_load_state(ms_summary *s, const char *path, ms_error *err)
+{
+    ms_status st = MS_OK;
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return ms_error_set(err, MS_EINPUT, "%s: %s (the interrupted run kept no summary state)",
+                            path, strerror(errno));
+    for (;;) {
+        MS_CHECK(ms_buf_reserve(&buf, &cap, len + 65536, err));
+        size_t got = fread(buf + len, 1, 65536, f);
+        len += got;
+        if (got < 65536)
+            break;
+    }
+    if (ferror(f)) {
+        st = ms_error_set(err, MS_EIO, "%s: %s", path, strerror(errno));
+        goto done;
+    }
+    if (ms_summary_merge_bytes(s, buf, len, err) != MS_OK)
+        st = ms_error_set(err, MS_EINPUT, "%s: not a summary state of this model", path);
+done:
+    fclose(f);
+    free(buf);
+    return st;
+}
+
 /* ---- JSON ------------------------------------------------------------------- */
 
 /* The value at 0-based rank k of the sorted finite values (k < count). */

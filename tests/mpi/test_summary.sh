@@ -5,7 +5,7 @@
 # within the stated relative error; histogram and label counts), for a
 # binary logistic, a multi-class and a regression model; failed rows
 # (--on-error continue) count as failed. --summary-only writes only the
-# summary, to --output. --summary with --resume is refused.
+# summary, to --output. After --resume the summary is still exact.
 source "$MS_SRC/tests/lib.sh"
 "$MS_PYTHON" "$MS_SRC/scripts/make_dataset.py" synthetic --rows 5000 --features 6 --classes 2 \
     --out "$T/bin" --format csv >/dev/null
@@ -139,7 +139,45 @@ expect_fail 2 "error" mpis 0 run --model "$T/bin/model.h5" --input "$T/bad.csv" 
     --output "$T/fail.csv" --id-column row_id --summary "$T/fail.json"
 [ ! -e "$T/fail.json" ] && [ ! -e "$T/fail.json.partial" ] && ok "failed run: no summary" ||
     bad "failed run left a summary"
-expect_fail 1 "--summary cannot be combined with --resume" mpis 0 run \
-    --model "$T/bin/model.h5" --input "$T/bin/data.csv" --output "$T/r.csv" --resume \
-    --summary "$T/r.json"
+# --resume: the summary state is saved with every journal record, so a
+# resumed run's summary is the uninterrupted run's
+rargs=(--model "$T/bin/model.h5" --input "$T/bin/data.csv" --id-column row_id
+    --mini-batch-rows 50 --journal-every 0.01)
+rm -f "$T"/k.csv*
+MPISCORE_FAULT=before-rename mpirun -n 2 "$MPISCORE" run "${rargs[@]}" --output "$T/k.csv" \
+    --summary "$T/k.json" >/dev/null 2>&1 && bad "fault injection did not fire"
+[ ! -e "$T/k.json" ] && ok "killed run: no summary yet" || bad "killed run left a summary"
+ls "$T"/k.csv.summary-state.* >/dev/null 2>&1 && ok "summary state kept for --resume" ||
+    bad "no summary state beside the journal"
+mpis 2 run "${rargs[@]}" --output "$T/k.csv" --summary "$T/k.json" --resume 2>/dev/null
+same "$T/bin.json" "$T/k.json" "summary after kill -9 and --resume"
+same "$T/bin.csv" "$T/k.csv" "output after kill -9 and --resume"
+ls "$T"/k.csv.summary-state.* >/dev/null 2>&1 && bad "summary state left after the run" ||
+    ok "summary state removed with the journal"
+# SIGTERM mid-run (slow input, batches of 5 rows: 1000 batches of >= 2 ms),
+# then --resume on another rank count
+targs=(--model "$T/bin/model.h5" --input "$T/bin/data.csv" --id-column row_id
+    --mini-batch-rows 5 --journal-every 0.01)
+rm -f "$T"/t.csv*
+MPISCORE_FAULT=slow-input mpirun -n 2 "$MPISCORE" run "${targs[@]}" --output "$T/t.csv" \
+    --summary "$T/t.json" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do
+    [ -f "$T/t.csv.journal" ] && [ "$(grep -c '^R' "$T/t.csv.journal")" -gt 3 ] && break
+    sleep 0.05
+done
+kill -TERM "$pid"
+wait "$pid" && bad "SIGTERM: the run was not interrupted"
+[ ! -e "$T/t.csv" ] && ok "SIGTERM: interrupted mid-run" || bad "SIGTERM came too late"
+mpis 3 run "${targs[@]}" --output "$T/t.csv" --summary "$T/t.json" --resume 2>/dev/null ||
+    bad "resume after SIGTERM failed"
+same "$T/bin.json" "$T/t.json" "summary after SIGTERM and --resume on 3 ranks"
+# a journal without summary state: resuming with --summary says so
+rm -f "$T"/u.csv*
+MPISCORE_FAULT=before-rename mpis 0 run "${targs[@]}" --output "$T/u.csv" >/dev/null 2>&1 || true
+[ "$(grep -c '^R' "$T/u.csv.journal")" -gt 0 ] || bad "no journal record to resume from"
+expect_fail 2 "summary-state.*interrupted run kept no summary state" mpis 0 run "${targs[@]}" \
+    --output "$T/u.csv" --summary "$T/u.json" --resume
+expect_fail 1 "--summary-only cannot be resumed" mpis 0 run "${rargs[@]}" \
+    --output "$T/v.json" --summary-only --resume
 finish
