@@ -18,6 +18,7 @@
 #include "mpiscore/model.h"
 #include "mpiscore/output.h"
 #include "mpiscore/status.h"
+#include "mpiscore/summary.h"
 
 typedef struct ms_scorer_stats {
     uint64_t batches, rows, bad_rows, bytes_in;
@@ -34,6 +35,8 @@ typedef struct ms_scored {
     const char *errors; /* errors-file records */
     size_t errors_len;
     const char *first_error; /* "" when n_bad == 0 */
+    const char *summary;     /* the batch's serialized summary (summary.h), when enabled */
+    size_t summary_len;
 } ms_scored;
 
 typedef struct ms_scorer ms_scorer;
@@ -44,6 +47,12 @@ ms_status ms_scorer_create(const ms_model *m, ms_isa isa, const ms_inputs *in, m
  * in the result; a failure here (I/O, out of memory) is fatal for the run. */
 ms_status ms_scorer_run(ms_scorer *sc, const ms_desc *d, const char *bytes, ms_scored *res,
                         ms_error *err);
+/* Summarize every batch from now on (--summary): each result carries the
+ * batch's serialized summary, bad rows counted as failed. With only, rows are
+ * no longer formatted (--summary-only): results carry no output bytes. */
+ms_status ms_scorer_enable_summary(ms_scorer *sc, int only, ms_error *err);
+/* A new, empty summary shaped like the scorer's batches (rank 0 merges into it). */
+ms_status ms_scorer_new_summary(const ms_scorer *sc, ms_summary **out, ms_error *err);
 const ms_scorer_stats *ms_scorer_get_stats(const ms_scorer *sc);
 ms_loader *ms_scorer_loader(ms_scorer *sc);
 void ms_scorer_destroy(ms_scorer *sc);

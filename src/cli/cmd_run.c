@@ -50,6 +50,12 @@ static const char run_usage[] =
     "  --errors-file FILE       with continue: bad rows as CSV (default OUTPUT.errors.csv;\n"
     "                           an existing one needs --overwrite)\n"
     "  --metrics FILE           write run metrics as JSON\n"
+    "  --summary FILE           also write a JSON summary of the scores: rows ok/failed, per\n"
+    "                           column count, mean, std, min, max, quantiles (relative\n"
+    "                           error 0.001), histogram, label counts (docs/formats.md);\n"
+    "                           identical for any rank count and batch size\n"
+    "  --summary-only           write only that summary, to --output (FILE.json or --format\n"
+    "                           json), instead of the per-row scores\n"
     "  --status-file FILE       keep FILE current with state, rows, rows/s and ETA (JSON)\n"
     "  --progress / --no-progress  progress line on stderr (default: when it is a terminal)\n"
     "  --bind core|none         pin each rank to a core with hwloc (default core)\n"
@@ -86,6 +92,8 @@ enum {
     OPT_REPORT_BINDINGS,
     OPT_TRANSPORT,
     OPT_WINDOW,
+    OPT_SUMMARY,
+    OPT_SUMMARY_ONLY,
     OPT_LOG_LEVEL,
     OPT_MAX_RETRIES,
     OPT_BATCH_TIMEOUT,
@@ -115,6 +123,8 @@ static const struct option run_options[] = {
     {"report-bindings", no_argument, NULL, OPT_REPORT_BINDINGS},
     {"transport", required_argument, NULL, OPT_TRANSPORT},
     {"window", required_argument, NULL, OPT_WINDOW},
+    {"summary", required_argument, NULL, OPT_SUMMARY},
+    {"summary-only", no_argument, NULL, OPT_SUMMARY_ONLY},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"max-retries", required_argument, NULL, OPT_MAX_RETRIES},
     {"batch-timeout", required_argument, NULL, OPT_BATCH_TIMEOUT},
@@ -372,6 +382,12 @@ static ms_status parse_run(int argc, char **argv, ms_run_opts *o, char *msg, siz
             o->log_level = (ms_log_level)found;
             break;
         }
+        case OPT_SUMMARY:
+            o->summary = optarg;
+            break;
+        case OPT_SUMMARY_ONLY:
+            o->summary_only = 1;
+            break;
         case 'h':
             *help = 1;
             return MS_OK;
@@ -395,6 +411,29 @@ static ms_status parse_run(int argc, char **argv, ms_run_opts *o, char *msg, siz
         !o->on_error_continue) {
         snprintf(msg, msz, "--max-errors and --errors-file go with --on-error continue");
         return MS_EUSAGE;
+    }
+    if (o->summary_only) {
+        const char *dot = strrchr(o->output, '.');
+        int json = o->format ? !strcasecmp(o->format, "json") : dot && !strcasecmp(dot, ".json");
+        if (!json) {
+            snprintf(msg, msz,
+                     "--summary-only writes JSON: --output %s needs a .json name or "
+                     "--format json",
+                     o->output);
+            return MS_EUSAGE;
+        }
+        if (o->summary) {
+            snprintf(msg, msz, "--summary-only writes the summary to --output: drop --summary");
+            return MS_EUSAGE;
+        }
+        if (o->resume) { /* nothing is journaled: there is no partial run to continue */
+            snprintf(msg, msz, "--summary-only cannot be resumed: rerun without --resume");
+            return MS_EUSAGE;
+        }
+        o->summary = o->output;
+        /* no rows are formatted: any row format does, and CSV is the one
+         * every rank picks without further checks */
+        o->format = "csv";
     }
     if (o->on_error_continue && !o->errors_file) {
         static char def[4096];

@@ -145,6 +145,13 @@ static void commit_slot(coord *c, slot *s)
     const char *errors = data + s->h.data_len;
     const char *msg = errors + s->h.errors_len;
     ms_error err;
+    /* merged at commit, so the summary covers exactly the committed rows */
+    if (c->r->summary && s->h.summary_len &&
+        ms_summary_merge_bytes(c->r->summary, msg + s->h.msg_len, s->h.summary_len, &err) !=
+            MS_OK) {
+        fail(c, err.code, &err);
+        return;
+    }
     c->rows += s->h.n_rows;
     if (s->h.n_bad) {
         if (!c->bad)
@@ -173,7 +180,7 @@ static void commit_slot(coord *c, slot *s)
             return;
         }
     }
-    if (ms_writer_append(c->w, data, s->h.data_len, s->h.n_rows, &err) != MS_OK)
+    if (c->w && ms_writer_append(c->w, data, s->h.data_len, s->h.n_rows, &err) != MS_OK)
         fail_output(c, &err);
 }
 
@@ -196,6 +203,14 @@ static void commit_ready(coord *c)
         }
         c->commit++;
     }
+}
+
+/* --summary with a journal: the merged summary of the first `seq` batches is
+ * kept in OUTPUT.summary-state.SEQ, saved before the journal record that
+ * names seq, so the journal's last record always has its state on disk. */
+static void summary_state_path(const coord *c, uint64_t seq, char *buf, size_t sz)
+{
+    snprintf(buf, sz, "%s.summary-state.%llu", c->r->o->output, (unsigned long long)seq);
 }
 
 /* Record a durable resume point: output (and errors file) synced first, so
@@ -224,11 +239,18 @@ static void journal_point(coord *c)
         }
         r.err_bytes = (uint64_t)ftell(c->errf);
     }
+    char state[4096 + 64], old_state[4096 + 64];
+    summary_state_path(c, r.next_seq, state, sizeof state);
+    summary_state_path(c, c->journaled_seq, old_state, sizeof old_state);
     ms_status st = ms_writer_sync(c->w, &e);
+    if (st == MS_OK && c->r->summary)
+        st = ms_summary_save_state(c->r->summary, state, &e);
     if (st == MS_OK)
         st = ms_journal_append(c->journal, &r, &e);
     if (st != MS_OK)
         fail_output(c, &e);
+    else if (c->r->summary)
+        unlink(old_state); /* the journal no longer points at it */
     c->journaled_seq = r.next_seq;
     c->last_journal = ms_now();
 }
@@ -429,7 +451,8 @@ static void score_locally(coord *c, const ms_desc *d)
     h.data_len = res.data_len;
     h.errors_len = res.errors_len;
     h.msg_len = res.n_bad ? strlen(res.first_error) + 1 : 0;
-    size_t total = sizeof h + h.data_len + h.errors_len + h.msg_len;
+    h.summary_len = res.summary_len;
+    size_t total = sizeof h + h.data_len + h.errors_len + h.msg_len + h.summary_len;
     if (ms_buf_reserve(&c->rbuf, &c->rcap, total, &err) != MS_OK) {
         fail(c, err.code, &err);
         return;
@@ -442,6 +465,8 @@ static void score_locally(coord *c, const ms_desc *d)
         memcpy(p + sizeof h + h.data_len, res.errors, h.errors_len);
     if (h.msg_len)
         memcpy(p + sizeof h + h.data_len + h.errors_len, res.first_error, h.msg_len);
+    if (h.summary_len)
+        memcpy(p + sizeof h + h.data_len + h.errors_len + h.msg_len, res.summary, h.summary_len);
     store(c, &c->rbuf, &c->rcap);
 }
 
@@ -648,6 +673,25 @@ static ms_status open_errors_file(coord *c, uint64_t resume_bytes, ms_error *err
     return MS_OK;
 }
 
+/* --summary-only: refuse an existing output without --overwrite, and find
+ * out now, not after scoring everything, whether its folder takes files. */
+static ms_status check_summary_target(const char *path, int overwrite, ms_error *err)
+{
+    struct stat sb;
+    if (!overwrite && stat(path, &sb) == 0)
+        return ms_error_set(err, MS_EIO, "%s: already exists (use --overwrite to replace it)",
+                            path);
+    char tmp[4096 + sizeof ".partial"];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.partial", path) >= sizeof tmp)
+        return ms_error_set(err, MS_EUSAGE, "%s: path too long", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return ms_error_set(err, MS_EIO, "%s: %s", tmp, strerror(errno));
+    fclose(f);
+    unlink(tmp);
+    return MS_OK;
+}
+
 /* Open the writer, errors file, source and journal; with --resume, pick up
  * where the journal says the interrupted run was. */
 static ms_status start_output(coord *c, const char *id_name, ms_error *err)
@@ -658,6 +702,12 @@ static ms_status start_output(coord *c, const char *id_name, ms_error *err)
     char *fp = NULL, *jpath = NULL;
     const char **fp_names = NULL;
     MS_CHECK(ms_source_open(r->in, o->batch_rows, o->batch_bytes, &c->src, err));
+    if (o->summary_only) { /* no writer, no journal: the summary is the output */
+        MS_CHECK(check_summary_target(o->output, o->overwrite, err));
+        if (o->on_error_continue)
+            MS_CHECK(open_errors_file(c, 0, err));
+        goto done;
+    }
     if (r->fmt != MS_FMT_CSV) {
         if (o->resume) {
             st = ms_error_set(err, MS_EUSAGE,
@@ -700,6 +750,11 @@ static ms_status start_output(coord *c, const char *id_name, ms_error *err)
     }
     if (last.next_seq > 0) {
         MS_CHECK(ms_source_seek(c->src, last.file, last.offset, last.line, last.next_seq, err));
+        if (r->summary) {
+            char state[4096 + 64];
+            summary_state_path(c, last.next_seq, state, sizeof state);
+            MS_CHECK(ms_summary_load_state(r->summary, state, err));
+        }
         MS_CHECK(ms_writer_resume(o->output, r->model, last.out_bytes, last.rows, &c->w, err));
         if (o->on_error_continue)
             MS_CHECK(open_errors_file(c, last.err_bytes, err));
@@ -898,16 +953,31 @@ ms_status ms_coordinator(ms_run *r, ms_error *err)
     const char *fault = getenv("MPISCORE_FAULT");
     if (c.fail == MS_OK && fault && !strcmp(fault, "before-rename"))
         raise(SIGKILL);
-    if (c.fail == MS_OK) {
+    /* the summary is in place before the output is: a failed run leaves neither */
+    int summary_written = 0;
+    if (c.fail == MS_OK && r->summary) {
+        if ((st = ms_summary_write_json(r->summary, o->summary, &e)) != MS_OK)
+            fail_output(&c, &e);
+        summary_written = st == MS_OK;
+    }
+    if (c.fail == MS_OK && c.w) {
         /* commit frees the writer whether or not it succeeds */
-        if ((st = ms_writer_commit(c.w, &e)) != MS_OK)
+        if ((st = ms_writer_commit(c.w, &e)) != MS_OK) {
             fail(&c, st, &e);
+            if (summary_written)
+                unlink(o->summary);
+        }
         c.w = NULL;
     }
     if (keep_partial)
         ms_writer_close_partial(c.w);
     else
         ms_writer_abort(c.w);
+    if (c.journal && !keep_partial && r->summary) {
+        char state[4096 + 64];
+        summary_state_path(&c, c.journaled_seq, state, sizeof state);
+        unlink(state);
+    }
     ms_journal_close(c.journal, !keep_partial);
     if (c.errf) {
         /* The errors file is the diagnosis of a run that hit its limit: keep

@@ -11,7 +11,8 @@
  *
  * Worker -> coordinator, tag MS_TAG_RESULT: ms_result_hdr, then data_len
  * output bytes, errors_len errors-file bytes and msg_len bytes of message
- * (first row error, or the fatal error). After STOP the worker answers once
+ * (first row error, or the fatal error), then summary_len bytes of the
+ * batch's summary (--summary). After STOP the worker answers once
  * with FINAL carrying its stats and binding, and sends nothing more.
  */
 #ifndef MPISCORE_PROTOCOL_H
@@ -46,6 +47,7 @@ typedef struct ms_result_hdr {
     uint64_t seq;
     uint64_t n_rows, n_bad;
     uint64_t data_len, errors_len, msg_len;
+    uint64_t summary_len; /* RESULT with --summary: the batch's summary bytes, after msg */
     /* FINAL: the worker's totals */
     uint64_t batches, bytes_in;
     double read_s, parse_s, score_s, format_s, wait_s, wall_s;

@@ -85,6 +85,8 @@ static size_t side_files(const ms_run_opts *o, ms_out_format fmt, side_file *v)
         v[n++] = (side_file){"--metrics", o->metrics, 1, 0, 0};
     if (o->status_file)
         v[n++] = (side_file){"--status-file", o->status_file, 1, 0, 0};
+    if (o->summary && !o->summary_only)
+        v[n++] = (side_file){"--summary", o->summary, 1, 1, 0};
     return n;
 }
 
@@ -365,6 +367,10 @@ int ms_run_main(const ms_run_opts *o, MPI_Comm comm)
         st = ms_scorer_create(r.model, r.isa, r.in, r.fmt, &r.scorer, &err);
     if (st == MS_OK)
         ms_loader_set_max_retries(ms_scorer_loader(r.scorer), o->max_retries);
+    if (st == MS_OK && o->summary)
+        st = ms_scorer_enable_summary(r.scorer, o->summary_only, &err);
+    if (st == MS_OK && o->summary && r.rank == 0)
+        st = ms_scorer_new_summary(r.scorer, &r.summary, &err);
     if ((st = agree(&r, st, &err)) != MS_OK)
         goto done;
     if (r.rank == 0)
@@ -384,6 +390,7 @@ done:
     if (st != MS_OK && r.rank == 0)
         fprintf(stderr, "mpiscore: error: %s\n", err.msg);
     ms_scorer_destroy(r.scorer);
+    ms_summary_destroy(r.summary);
     ms_inputs_free(r.in);
     ms_model_free(r.model);
     free(model_img);

@@ -21,6 +21,7 @@
 #include "mpiscore/model.h"
 #include "mpiscore/output.h"
 #include "mpiscore/scorer.h"
+#include "mpiscore/summary.h"
 
 typedef enum { MS_TRANSPORT_AUTO = 0, MS_TRANSPORT_DESC, MS_TRANSPORT_BYTES } ms_transport;
 typedef enum { MS_LOG_ERROR = 0, MS_LOG_WARN, MS_LOG_INFO, MS_LOG_DEBUG } ms_log_level;
@@ -52,9 +53,11 @@ typedef struct ms_run_opts {
     int report_bindings;
     ms_transport transport;
     ms_log_level log_level;
-    size_t window; /* batches in the reorder window, 0 = automatic */
+    size_t window;        /* batches in the reorder window, 0 = automatic */
     int max_retries;      /* transient read failures retried per batch */
     double batch_timeout; /* seconds before a batch is handed to another rank; 0 = off */
+    const char *summary;  /* JSON summary of the scores (summary.h), or NULL */
+    int summary_only;     /* the summary is the output (o->summary == o->output) */
 } ms_run_opts;
 
 /* Everything a rank holds during a run. */
@@ -70,6 +73,7 @@ typedef struct ms_run {
     char where[512];
     ms_scorer *scorer;
     double t_start;
+    ms_summary *summary; /* rank 0 with --summary: the run's merged summary */
 } ms_run;
 
 /* Set by SIGINT/SIGTERM; the coordinator stops at the next batch boundary. */

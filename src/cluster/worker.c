@@ -100,14 +100,14 @@ static ms_status wait_send(worker *w, send_slot *slot)
 }
 
 static ms_status send_message(worker *w, const ms_result_hdr *h, const char *data,
-                              const char *errors, const char *msg)
+                              const char *errors, const char *msg, const char *summary)
 {
     send_slot *slot = &w->slots[w->next_slot];
     w->next_slot ^= 1;
     ms_status st = wait_send(w, slot);
     if (st != MS_OK)
         return st;
-    size_t total = sizeof *h + h->data_len + h->errors_len + h->msg_len;
+    size_t total = sizeof *h + h->data_len + h->errors_len + h->msg_len + h->summary_len;
     if (ms_buf_reserve(&slot->buf, &slot->cap, total, NULL) != MS_OK)
         return MS_EINTERNAL;
     char *p = slot->buf;
@@ -121,6 +121,9 @@ static ms_status send_message(worker *w, const ms_result_hdr *h, const char *dat
     p += h->errors_len;
     if (h->msg_len)
         memcpy(p, msg, h->msg_len);
+    p += h->msg_len;
+    if (h->summary_len)
+        memcpy(p, summary, h->summary_len);
     if (MPI_Isend(slot->buf, (int)total, MPI_BYTE, 0, MS_TAG_RESULT, w->r->comm, &slot->req) !=
         MPI_SUCCESS)
         return MS_EINTERNAL;
@@ -147,7 +150,7 @@ static ms_status score_next(worker *w)
         h.seq = it.d.seq;
         h.msg_len = strlen(err.msg) + 1;
         w->failed = 1;
-        return send_message(w, &h, NULL, NULL, err.msg);
+        return send_message(w, &h, NULL, NULL, err.msg, NULL);
     }
     h.type = MS_MSG_RESULT;
     h.seq = res.seq;
@@ -156,7 +159,8 @@ static ms_status score_next(worker *w)
     h.data_len = res.data_len;
     h.errors_len = res.errors_len;
     h.msg_len = res.n_bad ? strlen(res.first_error) + 1 : 0;
-    return send_message(w, &h, res.data, res.errors, res.first_error);
+    h.summary_len = res.summary_len;
+    return send_message(w, &h, res.data, res.errors, res.first_error, res.summary);
 }
 
 ms_status ms_worker(ms_run *r)
@@ -191,7 +195,7 @@ ms_status ms_worker(ms_run *r)
         ms_result_hdr h;
         ms_final_from_stats(&h, r->scorer, w.wait_s, ms_now() - t_begin);
         h.msg_len = strlen(r->where) + 1;
-        st = send_message(&w, &h, NULL, NULL, r->where);
+        st = send_message(&w, &h, NULL, NULL, r->where, NULL);
         for (int i = 0; i < 2 && st == MS_OK; i++)
             st = wait_send(&w, &w.slots[i]);
     }

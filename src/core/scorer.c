@@ -19,6 +19,10 @@ struct ms_scorer {
     char *data;
     size_t data_len, data_cap;
     ms_scorer_stats stats;
+    ms_summary *summary; /* per batch, reused; NULL without --summary */
+    int summary_only;    /* format no rows */
+    char *sum_buf;
+    size_t sum_len, sum_cap;
 };
 
 double ms_now(void)
@@ -65,6 +69,42 @@ static ms_status reserve_out(ms_scorer *sc, size_t rows, ms_error *err)
     return MS_OK;
 }
 
+ms_status ms_scorer_new_summary(const ms_scorer *sc, ms_summary **out, ms_error *err)
+{
+    const ms_model *m = sc->m;
+    /* these links put every output in [0, 1]: exact fixed histogram bins */
+    int prob = m->link == MS_LINK_LOGISTIC || m->link == MS_LINK_SOFTMAX || m->link == MS_LINK_OVR;
+    return ms_summary_create(m->n_outputs, m->output_names, prob, m->n_classes, m->class_labels,
+                             out, err);
+}
+
+ms_status ms_scorer_enable_summary(ms_scorer *sc, int only, ms_error *err)
+{
+    sc->summary_only = only;
+    return sc->summary ? MS_OK : ms_scorer_new_summary(sc, &sc->summary, err);
+}
+
+/* The batch's summary, serialized for the coordinator. */
+static ms_status summarize(ms_scorer *sc, const ms_batch *b, ms_error *err)
+{
+    ms_status st = MS_OK;
+    size_t k = sc->m->n_outputs;
+    ms_summary_reset(sc->summary);
+    for (size_t r = 0; r < b->n_rows && st == MS_OK; r++) {
+        if (b->bad[r]) {
+            ms_summary_add_failed(sc->summary, 1);
+            continue;
+        }
+        const float *row = sc->out + r * k;
+        size_t label = sc->m->n_classes ? ms_predict_label(sc->m, row) : 0;
+        st = ms_summary_add_row(sc->summary, row, label, err);
+    }
+    sc->sum_len = 0;
+    if (st == MS_OK)
+        st = ms_summary_serialize(sc->summary, &sc->sum_buf, &sc->sum_len, &sc->sum_cap, err);
+    return st;
+}
+
 ms_status ms_scorer_run(ms_scorer *sc, const ms_desc *d, const char *bytes, ms_scored *res,
                         ms_error *err)
 {
@@ -91,11 +131,15 @@ ms_status ms_scorer_run(ms_scorer *sc, const ms_desc *d, const char *bytes, ms_s
     double t3 = ms_now();
     /* sc->data held the input bytes; they are parsed now, reuse it for output */
     sc->data_len = 0;
-    if (sc->fmt == MS_FMT_CSV)
+    if (sc->summary_only)
+        ; /* the summary is all the output there is */
+    else if (sc->fmt == MS_FMT_CSV)
         MS_CHECK(
             ms_format_csv_rows(sc->m, b, sc->out, &sc->data, &sc->data_len, &sc->data_cap, err));
     else
         MS_CHECK(ms_pack_rows(sc->m, b, sc->out, &sc->data, &sc->data_len, &sc->data_cap, err));
+    if (sc->summary)
+        MS_CHECK(summarize(sc, b, err));
     double t4 = ms_now();
 
     sc->stats.batches++;
@@ -115,6 +159,8 @@ ms_status ms_scorer_run(ms_scorer *sc, const ms_desc *d, const char *bytes, ms_s
     res->errors = b->errors;
     res->errors_len = b->errors_len;
     res->first_error = b->first_error;
+    res->summary = sc->summary ? sc->sum_buf : NULL;
+    res->summary_len = sc->summary ? sc->sum_len : 0;
 done:
     return st;
 }
@@ -138,5 +184,7 @@ void ms_scorer_destroy(ms_scorer *sc)
     free(sc->out);
     free(sc->scratch);
     free(sc->data);
+    ms_summary_destroy(sc->summary);
+    free(sc->sum_buf);
     free(sc);
 }
