@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "h5edit.h"
 #include "mpiscore/kernels.h"
 #include "mpiscore/model.h"
 #include "../../src/core/kernels/mlp_internal.h"
@@ -181,13 +182,6 @@ static void expect_saved_invalid(const ms_model *m, const char *msg, int line)
     expect_load_error("m.h5", MS_EMODEL, msg, line);
 }
 #define SAVED_INVALID(m, msg) expect_saved_invalid(m, msg, __LINE__)
-
-static hid_t open_rw(const char *path)
-{
-    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
-    CHECK_FATAL(f >= 0);
-    return f;
-}
 
 static void del_attr(hid_t f, const char *name)
 {

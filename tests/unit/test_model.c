@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "h5edit.h"
 #include "mpiscore/model.h"
 
 static char *names3[] = {"a", "b", "c"};
@@ -116,26 +117,6 @@ static void expect_saved_invalid(const ms_model *m, const char *msg, int line)
 #define SAVED_INVALID(m, msg) expect_saved_invalid(&(m), msg, __LINE__)
 
 /* --- raw HDF5 edits of a saved container ------------------------------- */
-
-/* Editing a saved container invalidates its seal: the edit tests want the
- * parser's verdict on the edited file, so the seal is wiped first and the
- * file loads as an unsealed (hand-made) container does. */
-static void unseal(const char *path)
-{
-    FILE *fp = fopen(path, "r+b");
-    CHECK_FATAL(fp != NULL);
-    char zero[64] = {0};
-    CHECK_FATAL(fwrite(zero, 1, sizeof zero, fp) == sizeof zero);
-    fclose(fp);
-}
-
-static hid_t open_rw(const char *path)
-{
-    unseal(path);
-    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
-    CHECK_FATAL(f >= 0);
-    return f;
-}
 
 static void del_attr(hid_t f, const char *name)
 {
