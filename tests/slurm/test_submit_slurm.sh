@@ -141,7 +141,10 @@ journal_has_records() {
     return 1
 }
 
-id=$("$MPISCORE" submit --backend slurm -n 2 -- "${args[@]}" --output "$T/c.csv")
+# slowed to 2 ms a batch (sbatch passes the environment on): 30,000 batches
+# outlast the queue checks below, so the cancel surely lands mid-run
+id=$(MPISCORE_FAULT=slow-input "$MPISCORE" submit --backend slurm -n 2 -- "${args[@]}" \
+    --output "$T/c.csv")
 journal_has_records "$T/c.csv.journal" || bad "job $id never committed a batch"
 # The node is full now: a second job waits, and status says why. It is
 # submitted from a folder that is gone by the time it starts: with absolute
