@@ -15,7 +15,7 @@ _mpiscore() {
     fi
     local sub=${words[1]} helpargs=("${words[1]}")
     if [ "$sub" = model ] && [ "$cword" -eq 2 ]; then
-        COMPREPLY=($(compgen -W "register list info import seal --help" -- "$cur"))
+        COMPREPLY=($(compgen -W "register list info import --help" -- "$cur"))
         return
     fi
     [ "$sub" = model ] && [ "$cword" -gt 2 ] && helpargs=(model "${words[2]}")
