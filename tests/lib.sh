@@ -58,3 +58,18 @@ finish() {
 make_fixtures() {
     "$MS_PYTHON" "$MS_SRC/tests/fixtures.py" "$T"
 }
+
+# abc_csv FILE ROWS SEED: id,a,b,c rows of normal values (6 decimals) for
+# the fixtures' model, large enough to cut into many batches.
+abc_csv() {
+    "$MS_PYTHON" - "$@" <<'PY'
+import sys
+import numpy as np
+path, rows, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+r = np.random.default_rng(seed).normal(size=(rows, 3))
+with open(path, "w") as f:
+    f.write("id,a,b,c\n")
+    for i, x in enumerate(r):
+        f.write(f"r{i},{x[0]:.6f},{x[1]:.6f},{x[2]:.6f}\n")
+PY
+}

@@ -169,6 +169,7 @@ static void filter_stderr(int fd)
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
+    errno = 0; /* EINTR below must be getline's own, not a stale one */
     while ((n = getline(&line, &cap, in)) >= 0 || errno == EINTR) {
         if (n < 0) {
             clearerr(in);

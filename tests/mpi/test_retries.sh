@@ -9,14 +9,7 @@ source "$MS_SRC/tests/lib.sh"
 make_fixtures
 M="$T/model.h5"
 cd "$T"
-"$MS_PYTHON" - <<'PY'
-import numpy as np
-r = np.random.default_rng(3).normal(size=(20000, 3))
-with open("big.csv", "w") as f:
-    f.write("id,a,b,c\n")
-    for i, x in enumerate(r):
-        f.write(f"r{i},{x[0]:.6f},{x[1]:.6f},{x[2]:.6f}\n")
-PY
+abc_csv big.csv 20000 3
 common=(--model "$M" --input big.csv --id-column id --mini-batch-rows 1000)
 "$MPISCORE" run "${common[@]}" --output clean.csv
 
