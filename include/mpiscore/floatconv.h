@@ -1,5 +1,5 @@
 /*
- * floatconv.h — text <-> float32 conversions on the hot path.
+ * floatconv.h — text <-> float32/float64 conversions on the hot path.
  *
  * ms_parse_f32 reads one CSV field as a correctly rounded float32 (the same
  * value strtof gives) without strtod per field: digits are gathered into an
@@ -38,5 +38,13 @@ ms_num_result ms_parse_f32(const char *s, size_t n, float *out);
  * missing); the caller decides what infinity means and receives "inf"/"-inf". */
 #define MS_F32_TEXT_MAX 24
 size_t ms_format_f32(float v, char *out);
+
+/* float64 twins: ms_parse_f64 accepts exactly the texts ms_parse_f32 does
+ * and returns strtod's value (MS_NUM_RANGE when it overflows a double);
+ * ms_format_f64 writes the shortest text that reads back to v, plain when
+ * the decimal exponent is in [-4, 16), as Python's repr. */
+#define MS_F64_TEXT_MAX 32
+ms_num_result ms_parse_f64(const char *s, size_t n, double *out);
+size_t ms_format_f64(double v, char *out);
 
 #endif

@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "mpiscore/columns.h"
 #include "mpiscore/status.h"
 
 #define MS_MODEL_FORMAT "mpiscore-model"
@@ -108,6 +109,18 @@ typedef struct ms_model {
     ms_linear linear;
     ms_trees trees;
     ms_mlp mlp;
+    /* The precision the library predicts in (columns.h): root attribute
+     * `precision` = "float32" | "float64"; containers without it are
+     * float32, as every model was before it existed. */
+    ms_precision precision;
+    /* The preprocessing program (prep.h), run per batch before the kernel,
+     * or NULL: then the inputs are the features. */
+    struct ms_prep *prep;
+    /* What the readers must produce, derived on load: n_inputs columns by
+     * name, numbers in `precision` or category codes. Without a program,
+     * input k is feature k (numeric). */
+    size_t n_inputs;
+    ms_colspec *inputs;
 } ms_model;
 
 /* Load and validate a container. Errors: MS_EIO (cannot open), MS_EMODEL

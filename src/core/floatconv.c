@@ -479,6 +479,50 @@ static int candidate(float v, double scaled9, uint64_t d9, int e10, int p, uint6
     return 1;
 }
 
+/* Writes digits[0..nd) (no trailing zeros) whose first digit has decimal
+ * exponent dexp: plain notation when dexp is in [-4, plain_hi), otherwise
+ * scientific with at least two exponent digits, as Python's repr does. */
+static size_t lay_out(const char *digits, int nd, int dexp, int plain_hi, char *out)
+{
+    size_t o = 0;
+    if (dexp >= -4 && dexp < plain_hi) {
+        if (dexp < 0) { /* 0.000ddd */
+            out[o++] = '0';
+            out[o++] = '.';
+            for (int i = -1; i > dexp; i--)
+                out[o++] = '0';
+            memcpy(out + o, digits, (size_t)nd);
+            o += (size_t)nd;
+        } else if (nd <= dexp + 1) { /* ddd000 */
+            memcpy(out + o, digits, (size_t)nd);
+            o += (size_t)nd;
+            for (int i = nd; i <= dexp; i++)
+                out[o++] = '0';
+        } else { /* ddd.ddd */
+            memcpy(out + o, digits, (size_t)dexp + 1);
+            o += (size_t)dexp + 1;
+            out[o++] = '.';
+            memcpy(out + o, digits + dexp + 1, (size_t)(nd - dexp - 1));
+            o += (size_t)(nd - dexp - 1);
+        }
+        return o;
+    }
+    out[o++] = digits[0];
+    if (nd > 1) {
+        out[o++] = '.';
+        memcpy(out + o, digits + 1, (size_t)nd - 1);
+        o += (size_t)nd - 1;
+    }
+    out[o++] = 'e';
+    out[o++] = dexp < 0 ? '-' : '+';
+    int ae = dexp < 0 ? -dexp : dexp;
+    if (ae >= 100)
+        out[o++] = (char)('0' + ae / 100);
+    out[o++] = (char)('0' + ae / 10 % 10);
+    out[o++] = (char)('0' + ae % 10);
+    return o;
+}
+
 size_t ms_format_f32(float v, char *out)
 {
     if (isnan(v))
@@ -537,39 +581,75 @@ size_t ms_format_f32(float v, char *out)
         best_d /= 10;
     } while (best_d);
     int nd = (int)(buf + sizeof buf - digits);
-    int dexp = best_e + nd - 1; /* exponent of the first digit */
-    if (dexp >= -4 && dexp < 9) {
-        if (dexp < 0) { /* 0.000ddd */
-            out[o++] = '0';
-            out[o++] = '.';
-            for (int i = -1; i > dexp; i--)
-                out[o++] = '0';
-            memcpy(out + o, digits, (size_t)nd);
-            o += (size_t)nd;
-        } else if (nd <= dexp + 1) { /* ddd000 */
-            memcpy(out + o, digits, (size_t)nd);
-            o += (size_t)nd;
-            for (int i = nd; i <= dexp; i++)
-                out[o++] = '0';
-        } else { /* ddd.ddd */
-            memcpy(out + o, digits, (size_t)dexp + 1);
-            o += (size_t)dexp + 1;
-            out[o++] = '.';
-            memcpy(out + o, digits + dexp + 1, (size_t)(nd - dexp - 1));
-            o += (size_t)(nd - dexp - 1);
-        }
+    return o + lay_out(digits, nd, best_e + nd - 1, 9, out + o);
+}
+
+/* float64: a correct first version (strtod / printf with a round-trip
+ * check); the grammar is ms_parse_f32's, so both precisions accept and
+ * refuse exactly the same texts. */
+ms_num_result ms_parse_f64(const char *s, size_t n, double *out)
+{
+    float f;
+    ms_num_result r = ms_parse_f32(s, n, &f);
+    if (r != MS_NUM_OK && r != MS_NUM_RANGE) {
+        *out = (double)f;
+        return r;
+    }
+    while (n && is_blank(*s)) {
+        s++;
+        n--;
+    }
+    while (n && is_blank(s[n - 1]))
+        n--;
+    char small[256];
+    char *buf = n < sizeof small ? small : malloc(n + 1);
+    if (!buf) { /* out of memory: the float result, widened, is the best we have */
+        *out = (double)f;
+        return r;
+    }
+    memcpy(buf, s, n);
+    buf[n] = 0;
+    double d = strtod(buf, NULL);
+    if (buf != small)
+        free(buf);
+    *out = d;
+    return isinf(d) ? MS_NUM_RANGE : MS_NUM_OK;
+}
+
+size_t ms_format_f64(double v, char *out)
+{
+    if (isnan(v))
+        return 0;
+    size_t o = 0;
+    if (signbit(v)) {
+        out[o++] = '-';
+        v = -v;
+    }
+    if (isinf(v)) {
+        memcpy(out + o, "inf", 3);
+        return o + 3;
+    }
+    if (v == 0) {
+        out[o++] = '0';
         return o;
     }
-    out[o++] = digits[0];
-    if (nd > 1) {
-        out[o++] = '.';
-        memcpy(out + o, digits + 1, (size_t)nd - 1);
-        o += (size_t)nd - 1;
+    char tmp[40];
+    int p;
+    for (p = 1; p < 17; p++) {
+        snprintf(tmp, sizeof tmp, "%.*e", p - 1, v);
+        if (strtod(tmp, NULL) == v)
+            break;
     }
-    out[o++] = 'e';
-    out[o++] = dexp < 0 ? '-' : '+';
-    int ae = dexp < 0 ? -dexp : dexp;
-    out[o++] = (char)('0' + ae / 10);
-    out[o++] = (char)('0' + ae % 10);
-    return o;
+    snprintf(tmp, sizeof tmp, "%.*e", p - 1, v);
+    /* tmp = d[.ddd]e[+-]XX */
+    char digits[20];
+    int nd = 0;
+    const char *q = tmp;
+    for (; *q && *q != 'e'; q++)
+        if (*q != '.')
+            digits[nd++] = *q;
+    int dexp = atoi(q + 1);
+    while (nd > 1 && digits[nd - 1] == '0')
+        nd--;
+    return o + lay_out(digits, nd, dexp, 16, out + o);
 }

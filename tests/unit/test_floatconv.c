@@ -757,6 +757,65 @@ static void format_fixed(void)
     CHECK_STREQ(out, "-inf");
 }
 
+/* ---- float64 ------------------------------------------------------------- */
+
+static double bits_to_double(uint64_t b)
+{
+    double d;
+    memcpy(&d, &b, sizeof d);
+    return d;
+}
+
+/* Python's repr for a few doubles; random bit patterns read back exactly,
+ * and the parser equals strtod on %.17g text and on the printed text. */
+static void format_f64_checks(void)
+{
+    static const struct {
+        double v;
+        const char *s;
+    } cases[] = {
+        {0.1, "0.1"},
+        {1.0 / 3, "0.3333333333333333"},
+        {48.900000000000006, "48.900000000000006"},
+        {1e16, "1e+16"},
+        {1234567890123456.0, "1234567890123456"},
+        {1e-5, "1e-05"},
+        {0.0001, "0.0001"},
+        {1e100, "1e+100"},
+        {DBL_MAX, "1.7976931348623157e+308"},
+        {DBL_TRUE_MIN, "5e-324"},
+        {-2.5, "-2.5"},
+        {-0.0, "-0"},
+        {3.0, "3"},
+    };
+    char out[MS_F64_TEXT_MAX + 1];
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        size_t n = ms_format_f64(cases[i].v, out);
+        out[n] = '\0';
+        CHECK_STREQ(out, cases[i].s);
+    }
+    CHECK(ms_format_f64(NAN, out) == 0);
+    for (int i = 0; i < 200000; i++) {
+        double v = bits_to_double(rnd64());
+        if (!isfinite(v))
+            continue;
+        size_t n = ms_format_f64(v, out);
+        CHECK_FATAL(n <= MS_F64_TEXT_MAX);
+        out[n] = '\0';
+        double back;
+        CHECK(ms_parse_f64(out, n, &back) == MS_NUM_OK && back == v);
+        char t[40];
+        int k = snprintf(t, sizeof t, "%.17g", v);
+        CHECK(ms_parse_f64(t, (size_t)k, &back) == MS_NUM_OK && back == strtod(t, NULL));
+    }
+    double d;
+    CHECK(ms_parse_f64("1e39", 4, &d) == MS_NUM_OK && d == 1e39);
+    CHECK(ms_parse_f64("1e999", 5, &d) == MS_NUM_RANGE);
+    CHECK(ms_parse_f64(" N/A ", 5, &d) == MS_NUM_MISSING && isnan(d));
+    CHECK(ms_parse_f64("1.2.3", 5, &d) == MS_NUM_INVALID);
+    CHECK(ms_parse_f64(" 48.9", 5, &d) == MS_NUM_OK && d == 48.9);
+}
+
 /* ---- speed (information only) -------------------------------------------- */
 
 static void timing(void)
@@ -820,6 +879,7 @@ int main(void)
     classes();
     format_fixed();
     format_checks();
+    format_f64_checks();
     printf("checked %ld parses, %ld formats in %.1f s\n", parse_checked, fmt_checked,
            (now_ns() - t0) / 1e9);
     timing();
