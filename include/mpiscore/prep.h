@@ -1,0 +1,30 @@
+/*
+ * prep.h — the preprocessing program of a container (docs/formats.md,
+ * "Preprocessing"): ordered column operations exported from a scikit-learn
+ * Pipeline / ColumnTransformer (scalers, imputers, encoders, bins,
+ * polynomial features, named ufuncs), run per batch before the estimator.
+ *
+ * The program reads the model's input columns (model.h: m->inputs, typed
+ * per columns.h) and writes the estimator's dense feature matrix; the
+ * kernels then run as without a program.
+ */
+#ifndef MPISCORE_PREP_H
+#define MPISCORE_PREP_H
+
+#include <stddef.h>
+
+#include "mpiscore/model.h"
+
+typedef struct ms_prep ms_prep;
+
+/* Rows [r0, r0 + n) of the input columns into x: n rows x m->n_features,
+ * row-major, float or double per m->precision. col[k] is input k's array as
+ * m->inputs[k] says (float or double numbers with NaN = missing, or int32
+ * category codes). A value a step cannot compute is NaN in x (the scorer
+ * refuses such a row when the estimator takes no missing values). Never
+ * allocates. Requires m->prep != NULL. */
+void ms_prep_apply(const ms_model *m, const void *const *col, size_t r0, size_t n, void *x);
+
+void ms_prep_free(ms_prep *p);
+
+#endif
