@@ -443,6 +443,15 @@ static ms_status parse_run(int argc, char **argv, ms_run_opts *o, char *msg, siz
     return MS_OK;
 }
 
+static void free_features(ms_run_opts *o)
+{
+    if (o->features) {
+        for (size_t i = 0; i < o->n_features; i++)
+            free(o->features[i]);
+        free(o->features);
+    }
+}
+
 int ms_cmd_run(int argc, char **argv)
 {
     ms_run_opts o;
@@ -461,6 +470,21 @@ int ms_cmd_run(int argc, char **argv)
     int one_node = ws ? (ls && strcmp(ws, ls) == 0) : (!step_nodes || strcmp(step_nodes, "1") == 0);
     if (!getenv("OMPI_MCA_pml") && one_node)
         setenv("OMPI_MCA_pml", "ob1", 0);
+
+    /* Started by hand, not by a launcher: a singleton. Open MPI then forks
+     * an orted to serve it (~0.15 s, most of a small run); isolated mode
+     * skips that, at the cost of MPI_Comm_spawn, which we never call. */
+    int singleton = !ws && !getenv("PMIX_RANK") && !getenv("PMI_RANK");
+    if (singleton && (help || st != MS_OK)) {
+        if (help)
+            fputs(run_usage, stdout);
+        else
+            fprintf(stderr, "mpiscore run: %s (see mpiscore run --help)\n", msg);
+        free_features(&o);
+        return help ? 0 : (int)st;
+    }
+    if (singleton)
+        setenv("OMPI_MCA_ess_singleton_isolated", "1", 0);
 
     ms_catch_stop_signals();
     int provided;
@@ -484,10 +508,6 @@ int ms_cmd_run(int argc, char **argv)
         code = ms_run_main(&o, MPI_COMM_WORLD);
     }
     MPI_Finalize();
-    if (o.features) {
-        for (size_t i = 0; i < o.n_features; i++)
-            free(o.features[i]);
-        free(o.features);
-    }
+    free_features(&o);
     return code;
 }
