@@ -7,8 +7,11 @@ same run, same data and model.
 
 1. Generates ROWS x FEATURES as CSV (scripts/make_dataset.py; kept in --work
    between runs) and a LogisticRegression trained on it.
-2. Peer: pandas.read_csv + predict_proba + DataFrame.to_csv — what a batch
-   endpoint's Python process does with a CSV mini-batch, here on the whole file.
+2. Peers: pandas.read_csv + predict_proba + DataFrame.to_csv — what a batch
+   endpoint's Python process does with a CSV mini-batch, here on the whole
+   file; and DuckDB (its node package, scripts/duckdb.sh) computing the same
+   logistic in SQL over read_csv and writing CSV with COPY ... TO, on as many
+   threads as mpiscore has ranks.
 3. mpiscore: `mpirun -n 1` and `mpirun -n 2` on the same CSV, and -n 2 on the
    HDF5 copy. Outputs are checked against the peer's (|diff| <= 1e-5).
 4. Prints each timing (best of --repeat), the speed-up over the peer, CSV
@@ -61,6 +64,7 @@ def main():
     ap.add_argument("--work", default="/tmp/mpiscore-bench")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--doc")
+    ap.add_argument("--duckdb", help="BUILD/duckdb folder from scripts/duckdb.sh (no DuckDB peer without it)")
     a = ap.parse_args()
 
     data = os.path.join(a.work, f"lin_{a.rows}x{a.features}")
@@ -90,6 +94,8 @@ def main():
     print("peer: pandas read_csv + scikit-learn predict_proba + to_csv ...", flush=True)
     t_peer = best(peer, a.repeat)
 
+    duck = duckdb_peer(a, clf, csv, env) if a.duckdb else None
+
     def ms(n, inp, out, metrics, idcol="row_id"):
         sh(["mpirun", "-n", str(n), a.mpiscore, "run", "--model", model, "--input", inp,
             "--output", out, "--overwrite", "--id-column", idcol, "--metrics", metrics], env)
@@ -118,6 +124,8 @@ def main():
         "mpiscore_csv_n1_s": res["csv_n1"][0], "mpiscore_csv_n2_s": res["csv_n2"][0],
         "mpiscore_h5_n2_s": res["h5_n2"][0],
         "speedup_vs_peer_n2": t_peer / res["csv_n2"][0],
+        "duckdb_s": duck,
+        "speedup_vs_duckdb_n2": duck / res["csv_n2"][0] if duck else None,
         "scaling_1_to_2": res["csv_n1"][0] / res["csv_n2"][0],
         "ingest_mb_s_per_core": float(np.mean(ingest)) if ingest else 0.0,
         "isa": m2["isa"],
@@ -127,9 +135,35 @@ def main():
     }
     print(json.dumps(figures, indent=2))
     print(f"end-to-end: mpiscore -n 2 is {figures['speedup_vs_peer_n2']:.1f}x pandas + scikit-learn; "
+          + (f"{figures['speedup_vs_duckdb_n2']:.2f}x DuckDB; " if duck else "") +
           f"1->2 ranks {figures['scaling_1_to_2']:.2f}x; CSV parse {figures['ingest_mb_s_per_core']:.0f} MB/s per core")
     if a.doc:
         write_doc(a, figures)
+
+
+def duckdb_peer(a, clf, csv, env):
+    """DuckDB: read_csv + the model's logistic in SQL + COPY TO CSV, 2 threads.
+    Returns the best process wall seconds (node start-up included, as
+    mpirun's is for mpiscore), after checking its p_1 against scikit-learn."""
+    names = list(clf.feature_names_in_) if hasattr(clf, "feature_names_in_") else \
+        [f"f{i}" for i in range(a.features)]
+    w, b = clf.coef_[0], clf.intercept_[0]
+    z = " + ".join(f'{float(wi)!r} * "{n}"' for wi, n in zip(w, names))
+    out = os.path.join(a.work, "duckdb.csv")
+    sql = (f"COPY (SELECT row_id, 1 - p AS p_0, p AS p_1, CASE WHEN p > 0.5 THEN "
+           f"{int(clf.classes_[1])} ELSE {int(clf.classes_[0])} END AS label FROM "
+           f"(SELECT row_id, 1 / (1 + exp(-({float(b)!r} + {z}))) AS p FROM read_csv('{csv}'))) "
+           f"TO '{out}' (HEADER, DELIMITER ',')")
+    denv = dict(env, NODE_PATH=os.path.join(a.duckdb, "node_modules"))
+    cmd = ["node", os.path.join(HERE, "duckdb_sql.mjs"), "2", sql]
+    print("peer: DuckDB read_csv + logistic in SQL + COPY TO csv (2 threads) ...", flush=True)
+    t = best(lambda: sh(cmd, denv), a.repeat)
+    mine = pd.read_csv(out)
+    p = clf.predict_proba(pd.read_csv(csv)[names])[:, 1]
+    diff = np.max(np.abs(mine["p_1"].to_numpy() - p))
+    if diff > 1e-9:
+        sys.exit(f"bench: DuckDB's output disagrees with scikit-learn (max |diff| {diff:.2e})")
+    return t
 
 
 def write_doc(a, f):
@@ -138,6 +172,8 @@ def write_doc(a, f):
     dat = os.path.join(a.work, "bench_linear.dat")
     with open(dat, "w") as fh:
         fh.write(f'"pandas+sklearn" {f["peer_s"]:.3f}\n')
+        if f.get("duckdb_s"):
+            fh.write(f'"DuckDB SQL" {f["duckdb_s"]:.3f}\n')
         fh.write(f'"mpiscore CSV -n 1" {f["mpiscore_csv_n1_s"]:.3f}\n')
         fh.write(f'"mpiscore CSV -n 2" {f["mpiscore_csv_n2_s"]:.3f}\n')
         fh.write(f'"mpiscore HDF5 -n 2" {f["mpiscore_h5_n2_s"]:.3f}\n')
@@ -173,11 +209,11 @@ the page cache. mpiscore's outputs are checked against the peer's
 | what | wall seconds |
 | --- | --- |
 | pandas `read_csv` + scikit-learn `predict_proba` + `to_csv` (the peer) | {f['peer_s']:.2f} |
-| `mpirun -n 1 mpiscore run` (CSV) | {f['mpiscore_csv_n1_s']:.2f} |
+""" + (f"| DuckDB `read_csv` + the logistic in SQL + `COPY TO` CSV, 2 threads (node start-up included) | {f['duckdb_s']:.2f} |\n" if f.get("duckdb_s") else "") + f"""| `mpirun -n 1 mpiscore run` (CSV) | {f['mpiscore_csv_n1_s']:.2f} |
 | `mpirun -n 2 mpiscore run` (CSV) | {f['mpiscore_csv_n2_s']:.2f} |
 | `mpirun -n 2 mpiscore run` (HDF5 in, CSV out) | {f['mpiscore_h5_n2_s']:.2f} |
 
-- end-to-end speed-up over the peer with 2 ranks: **{f['speedup_vs_peer_n2']:.1f}x**
+- end-to-end speed-up over the peer with 2 ranks: **{f['speedup_vs_peer_n2']:.1f}x**""" + (f"; over DuckDB: **{f['speedup_vs_duckdb_n2']:.2f}x**" if f.get("duckdb_s") else "") + f"""
 - 1 -> 2 ranks: **{f['scaling_1_to_2']:.2f}x**
 - CSV parse speed per core (bytes / seconds spent parsing, from `--metrics`):
   **{f['ingest_mb_s_per_core']:.0f} MB/s**; kernel: {f['isa']}

@@ -17,7 +17,8 @@ case "${1:-}" in
 esac
 common=(--mpiscore "$build/mpiscore" --doc "$here/docs/benchmarks.md")
 if [ "$what" != trees ]; then
-    "$py" "$here/scripts/bench.py" "${common[@]}" "$@"
+    duck=$(bash "$here/scripts/duckdb.sh" "$build")
+    "$py" "$here/scripts/bench.py" "${common[@]}" --duckdb "$duck" "$@"
 fi
 if [ "$what" != linear ]; then
     "$py" "$here/scripts/bench_trees.py" "${common[@]}" "$@"
