@@ -66,7 +66,8 @@ static const char import_usage[] =
     "                             default: rounds 0..best_iteration when the model has\n"
     "                             best_iteration (as XGBClassifier.predict), else all\n"
     "  --feature-names A,B,...    feature names for a model saved without them (default\n"
-    "                             f0,f1,...); must equal the model's names if it has them\n"
+    "                             f0,f1,...); must equal the model's names if it has them;\n"
+    "                             names with commas: @FILE (one per line) or [\"a,b\",\"c\"]\n"
     "  --missing VALUE            inputs equal to VALUE are missing, as DMatrix(missing=VALUE)\n"
     "                             trained them (default: XGBClassifier/XGBRegressor's\n"
     "                             `missing` when the file records it, else NaN only)\n";
@@ -223,29 +224,6 @@ static int parse_range(const char *s, long long *b, long long *e)
     return 0;
 }
 
-/* "a,b,c" into names (pointers into the malloc'd copy *buf). */
-static int split_names(const char *s, char **buf, char ***names, size_t *n)
-{
-    size_t cnt = 1;
-    for (const char *p = s; *p; p++)
-        cnt += *p == ',';
-    *buf = strdup(s);
-    *names = calloc(cnt, sizeof **names);
-    if (!*buf || !*names)
-        return -1;
-    char *p = *buf;
-    for (size_t i = 0; i < cnt; i++) {
-        (*names)[i] = p;
-        char *comma = strchr(p, ',');
-        if (comma) {
-            *comma = '\0';
-            p = comma + 1;
-        }
-    }
-    *n = cnt;
-    return 0;
-}
-
 static int cmd_import(int argc, char **argv)
 {
     const char *pos[2] = {NULL, NULL}, *out = NULL, *range = NULL, *names = NULL, *missing = NULL;
@@ -321,14 +299,20 @@ static int cmd_import(int argc, char **argv)
         }
         opt.has_missing = 1;
     }
-    char *names_buf = NULL, **name_v = NULL;
+    char **name_v = NULL;
     ms_model *m = NULL;
     ms_xgb_summary sum;
     ms_error err;
     ms_error_clear(&err);
     ms_status st = MS_OK;
-    if (names && split_names(names, &names_buf, &name_v, &opt.n_feature_names) != 0)
-        st = ms_error_set(&err, MS_EINTERNAL, "out of memory");
+    if (names) {
+        char msg[512];
+        if (ms_names_parse("--feature-names", names, &name_v, &opt.n_feature_names, msg,
+                           sizeof msg) != 0) {
+            fprintf(stderr, "mpiscore model import: %s (see mpiscore model import --help)\n", msg);
+            return MS_EUSAGE;
+        }
+    }
     opt.feature_names = name_v;
     if (st == MS_OK)
         st = ms_xgb_import_file(pos[1], &opt, &m, &sum, &err);
@@ -349,8 +333,7 @@ static int cmd_import(int argc, char **argv)
                ms_link_name(m->link), sum.n_features, sum.version[0] ? " " : "", sum.version);
     }
     ms_model_free(m);
-    free(names_buf);
-    free(name_v);
+    ms_names_free(name_v, opt.n_feature_names);
     return rc;
 }
 

@@ -43,6 +43,7 @@ static const char run_usage[] =
     "  --delimiter C            CSV field delimiter (default ','; 'tab' for tabs)\n"
     "  --dataset PATH           HDF5 features dataset (default /features)\n"
     "  --features A,B,...       HDF5 column names when the dataset has no feature_names\n"
+    "                           (names with commas: @FILE, one per line, or [\"a,b\",\"c\"])\n"
     "  --mini-batch-rows N      rows per batch (default 65536)\n"
     "  --on-error abort|continue  stop at the first bad row (default), or record bad rows\n"
     "                           and keep them in place with empty values\n"
@@ -131,29 +132,6 @@ static const struct option run_options[] = {
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
-
-/* Split "a,b,c" into a NULL-free array of strdup'd names. */
-static int split_list(const char *s, char ***out, size_t *n)
-{
-    size_t cnt = 1;
-    for (const char *p = s; *p; p++)
-        cnt += *p == ',';
-    char **v = calloc(cnt, sizeof *v);
-    if (!v)
-        return -1;
-    const char *start = s;
-    for (size_t i = 0; i < cnt; i++) {
-        const char *end = strchr(start, ',');
-        size_t len = end ? (size_t)(end - start) : strlen(start);
-        v[i] = strndup(start, len);
-        if (!v[i] || len == 0)
-            return -1;
-        start = end ? end + 1 : start + len;
-    }
-    *out = v;
-    *n = cnt;
-    return 0;
-}
 
 /* C-style escape of s (\n, \r, \t, \\, \', \xHH for other control bytes),
  * cut to fit. */
@@ -274,10 +252,10 @@ static ms_status parse_run(int argc, char **argv, ms_run_opts *o, char *msg, siz
             o->dataset = optarg;
             break;
         case OPT_FEATURES:
-            if (split_list(optarg, &o->features, &o->n_features) != 0) {
-                snprintf(msg, msz, "--features %s: expected names separated by commas", optarg);
+            ms_names_free(o->features, o->n_features);
+            o->features = NULL;
+            if (ms_names_parse("--features", optarg, &o->features, &o->n_features, msg, msz) != 0)
                 return MS_EUSAGE;
-            }
             break;
         case OPT_BATCH:
         case OPT_WINDOW: {
@@ -445,11 +423,7 @@ static ms_status parse_run(int argc, char **argv, ms_run_opts *o, char *msg, siz
 
 static void free_features(ms_run_opts *o)
 {
-    if (o->features) {
-        for (size_t i = 0; i < o->n_features; i++)
-            free(o->features[i]);
-        free(o->features);
-    }
+    ms_names_free(o->features, o->n_features);
 }
 
 int ms_cmd_run(int argc, char **argv)
