@@ -2,8 +2,9 @@
  * input.h — the set of input files of a run and how batches are cut from
  * and read back out of them.
  *
- *  - ms_inputs: the plan. Every file (a folder expands to its regular,
- *    non-hidden files sorted by name) with its format and the mapping of
+ *  - ms_inputs: the plan. Every file (a folder expands to its regular
+ *    data files sorted by name, leaving out hidden files, tool markers such
+ *    as _SUCCESS, .crc files and other formats' extensions) with its format and the mapping of
  *    its columns onto the model's features, by header name. Built once on
  *    the coordinator, packed into bytes and sent to every rank.
  *  - ms_source: the coordinator's cursor over the plan; hands out batch
@@ -57,6 +58,10 @@ typedef struct ms_inputs {
     int allow_missing;
     size_t n_features;
     uint64_t total_units; /* bytes of CSV data + rows of HDF5, for progress */
+    /* folder entries left out ("path: why"), for the info log; planning
+     * only (not packed) */
+    char **skipped;
+    size_t n_skipped;
 } ms_inputs;
 
 /* Expand paths, read headers, map columns to m's features by name.

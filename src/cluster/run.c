@@ -182,6 +182,8 @@ static ms_status setup_rank0(ms_run *r, char *model_path, unsigned char **model_
     MS_CHECK(ms_model_read_container(model_path, model_img, model_len, err));
     MS_CHECK(ms_model_load_image(model_path, *model_img, *model_len, &r->model, err));
     MS_CHECK(ms_inputs_plan(o->inputs, o->n_inputs, &io, r->model, &r->in, err));
+    for (size_t i = 0; i < r->in->n_skipped; i++)
+        ms_log(r, MS_LOG_INFO, "left out %s", r->in->skipped[i]);
     MS_CHECK(check_side_files(r, model_path, err));
 done:
     return st;

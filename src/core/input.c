@@ -32,21 +32,62 @@ static int is_hdf5_name(const char *path)
            !strcasecmp(dot, ".he5");
 }
 
+/* What a folder's entry is, from its name. Data tools leave markers beside
+ * their output (Spark/Hadoop _SUCCESS, _committed_*, _temporary, .crc
+ * checksums) and people leave READMEs and schemas: those are skipped. A
+ * name without an extension is data (Hadoop's part-r-00000). Compressed
+ * and Parquet files are kept, so that planning refuses them by name rather
+ * than losing their rows silently. */
+static const char *folder_skip_reason(const char *name)
+{
+    if (name[0] == '.')
+        return "hidden";
+    if (name[0] == '_')
+        return "a marker of the tool that wrote the folder";
+    const char *dot = strrchr(name, '.');
+    if (!dot)
+        return NULL;
+    static const char *const data[] = {".csv",  ".tsv", ".txt", ".dat", ".psv",     ".h5",
+                                       ".hdf5", ".hdf", ".he5", ".gz",  ".zst",     ".zstd",
+                                       ".bz2",  ".xz",  ".zip", ".lz4", ".parquet", ".pq"};
+    for (size_t i = 0; i < sizeof data / sizeof *data; i++)
+        if (!strcasecmp(dot, data[i]))
+            return NULL;
+    if (!strcasecmp(dot, ".crc"))
+        return "a checksum file";
+    return "not an input format (.csv, .tsv, .txt, .h5, .hdf5)";
+}
+
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Note a folder entry left out, for the coordinator's info log. */
+static void note_skipped(ms_inputs *in, const char *full, const char *why)
+{
+    char **p = realloc(in->skipped, (in->n_skipped + 1) * sizeof *p);
+    if (!p)
+        return;
+    in->skipped = p;
+    size_t len = strlen(full) + strlen(why) + 4;
+    if ((p[in->n_skipped] = malloc(len)) != NULL) {
+        snprintf(p[in->n_skipped], len, "%s: %s", full, why);
+        in->n_skipped++;
+    }
+}
+
 /* Append the regular files named by one --input: itself, or a folder's
- * non-hidden regular files sorted by name. */
-static ms_status expand_path(const char *path, char ***list, size_t *n, size_t *cap, ms_error *err)
+ * data files sorted by name (folder_skip_reason says which). */
+static ms_status expand_path(ms_inputs *in, const char *path, char ***list, size_t *n, size_t *cap,
+                             ms_error *err)
 {
     struct stat stt;
     if (stat(path, &stt) != 0)
         return ms_error_set(err, errno == ENOENT ? MS_EINPUT : MS_EIO, "%s: %s", path,
                             strerror(errno));
     char **names = NULL;
-    size_t nn = 0, nc = 0;
+    size_t nn = 0, nc = 0, skipped_before = in->n_skipped;
     ms_status st = MS_OK;
     if (S_ISDIR(stt.st_mode)) {
         DIR *dir = opendir(path);
@@ -54,8 +95,9 @@ static ms_status expand_path(const char *path, char ***list, size_t *n, size_t *
             return ms_error_set(err, MS_EIO, "%s: %s", path, strerror(errno));
         struct dirent *de;
         while ((de = readdir(dir)) != NULL) {
-            if (de->d_name[0] == '.')
+            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
                 continue;
+            const char *why = folder_skip_reason(de->d_name);
             size_t len = strlen(path) + strlen(de->d_name) + 2;
             char *full = malloc(len);
             if (!full) {
@@ -66,6 +108,11 @@ static ms_status expand_path(const char *path, char ***list, size_t *n, size_t *
                      de->d_name);
             struct stat fs;
             if (stat(full, &fs) != 0 || !S_ISREG(fs.st_mode)) {
+                free(full);
+                continue;
+            }
+            if (why) {
+                note_skipped(in, full, why);
                 free(full);
                 continue;
             }
@@ -82,7 +129,10 @@ static ms_status expand_path(const char *path, char ***list, size_t *n, size_t *
             names[nn++] = full;
         }
         closedir(dir);
-        if (st == MS_OK && nn == 0)
+        if (st == MS_OK && nn == 0 && in->n_skipped > skipped_before)
+            st = ms_error_set(err, MS_EINPUT, "%s: folder has no input files (left out %s)", path,
+                              in->skipped[in->n_skipped - 1]);
+        else if (st == MS_OK && nn == 0)
             st = ms_error_set(err, MS_EINPUT, "%s: folder has no input files", path);
         if (st == MS_OK)
             qsort(names, nn, sizeof *names, cmp_str);
@@ -208,6 +258,39 @@ static ms_status map_columns(ms_input_file *f, const ms_model *m, const char *id
     return MS_OK;
 }
 
+/* Compressed and Parquet files, known by their first bytes whatever their
+ * name, are refused by name: read as CSV they would fail on binary bytes
+ * with a message that does not say why. */
+static ms_status refuse_packed(const char *path, ms_error *err)
+{
+    static const struct {
+        const char *magic;
+        size_t len;
+        const char *what, *advice;
+    } kinds[] = {
+        {"\x1f\x8b", 2, "gzip-compressed", "decompress it first (gzip -dk FILE)"},
+        {"\x28\xb5\x2f\xfd", 4, "zstd-compressed", "decompress it first (zstd -d FILE)"},
+        {"BZh", 3, "bzip2-compressed", "decompress it first (bzip2 -dk FILE)"},
+        {"\xfd"
+         "7zXZ\x00",
+         6, "xz-compressed", "decompress it first (xz -dk FILE)"},
+        {"PK\x03\x04", 4, "a zip archive", "extract it first (unzip FILE)"},
+        {"\x04\x22\x4d\x18", 4, "lz4-compressed", "decompress it first (lz4 -d FILE)"},
+        {"PAR1", 4, "a Parquet file", "Parquet input is not supported yet"},
+    };
+    unsigned char head[8] = {0};
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ms_error_set(err, MS_EIO, "%s: %s", path, strerror(errno));
+    ssize_t got = pread(fd, head, sizeof head, 0);
+    close(fd);
+    for (size_t i = 0; got > 0 && i < sizeof kinds / sizeof *kinds; i++)
+        if ((size_t)got >= kinds[i].len && !memcmp(head, kinds[i].magic, kinds[i].len))
+            return ms_error_set(err, MS_EINPUT, "%s: the file is %s; %s", path, kinds[i].what,
+                                kinds[i].advice);
+    return MS_OK;
+}
+
 static ms_status plan_file(ms_inputs *in, ms_input_file *f, const ms_input_opts *opts,
                            const ms_model *m, ms_error *err)
 {
@@ -219,6 +302,7 @@ static ms_status plan_file(ms_inputs *in, ms_input_file *f, const ms_input_opts 
     f->mtime_ns = (int64_t)stt.st_mtim.tv_sec * 1000000000LL + stt.st_mtim.tv_nsec;
     if (access(f->path, R_OK) != 0)
         return ms_error_set(err, MS_EIO, "%s: %s", f->path, strerror(errno));
+    MS_CHECK(refuse_packed(f->path, err));
     if (is_hdf5_name(f->path)) {
         f->kind = MS_IN_HDF5;
         ms_h5_input *h = NULL;
@@ -276,7 +360,7 @@ ms_status ms_inputs_plan(char *const *paths, size_t n_paths, const ms_input_opts
         goto done;
     }
     for (size_t i = 0; i < n_paths; i++)
-        MS_CHECK(expand_path(paths[i], &files, &n, &cap, err));
+        MS_CHECK(expand_path(in, paths[i], &files, &n, &cap, err));
     in->files = calloc(n, sizeof *in->files);
     if (!in->files) {
         st = ms_error_set(err, MS_EINTERNAL, "out of memory");
@@ -323,6 +407,9 @@ void ms_inputs_free(ms_inputs *in)
         free(f->col_feature);
     }
     free(in->files);
+    for (size_t i = 0; i < in->n_skipped; i++)
+        free(in->skipped[i]);
+    free(in->skipped);
     free(in->dataset);
     free(in->id_dataset);
     free(in);
