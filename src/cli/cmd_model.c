@@ -50,16 +50,17 @@ static const char info_usage[] =
     "the stored file is checked against its sha256 first.\n";
 
 static const char import_usage[] =
-    "usage: mpiscore model import xgboost IN.json -o OUT.h5 [--iteration-range B:E]\n"
+    "usage: mpiscore model import xgboost IN.json|IN.ubj -o OUT.h5 [--iteration-range B:E]\n"
     "                             [--feature-names A,B,...] [--missing VALUE]\n"
     "\n"
-    "Convert an XGBoost model saved as JSON (Booster.save_model(\"model.json\") or\n"
-    "XGBClassifier/XGBRegressor.save_model) into a model container, checking every\n"
-    "tree first, and print one summary line. Booster gbtree; objectives\n"
+    "Convert an XGBoost model saved as JSON or UBJSON (Booster.save_model(\"model.json\")\n"
+    "or \"model.ubj\", or XGBClassifier/XGBRegressor.save_model) into a model container,\n"
+    "checking every tree first, and print one summary line. Booster gbtree; objectives\n"
     "binary:logistic, binary:logitraw, reg:logistic, reg:squarederror,\n"
     "reg:squaredlogerror, reg:pseudohubererror, reg:absoluteerror, count:poisson,\n"
-    "reg:gamma, reg:tweedie, multi:softprob, multi:softmax. Categorical splits,\n"
-    "dart and gblinear are refused. Predictions match XGBoost's CPU predictor.\n"
+    "reg:gamma, reg:tweedie, multi:softprob, multi:softmax, rank:pairwise, rank:ndcg,\n"
+    "rank:map. Categorical splits, dart and gblinear are refused. Predictions match\n"
+    "XGBoost's CPU predictor.\n"
     "\n"
     "  -o, --output FILE          the container to write (replaced atomically)\n"
     "  --iteration-range B:E      keep boosting rounds B..E-1 (E 0 = through the last);\n"

@@ -52,6 +52,7 @@
 #include <sys/stat.h>
 
 #include "model_internal.h"
+#include "ubjson.h"
 
 /* XGBoost marks a deleted (pruned) node with this split index. */
 #define XGB_DELETED_NODE 2147483647LL
@@ -77,6 +78,11 @@ static const struct objective {
     {"count:poisson", MS_LINK_EXP, BASE_LOG, OUT_SCORE},
     {"reg:gamma", MS_LINK_EXP, BASE_LOG, OUT_SCORE},
     {"reg:tweedie", MS_LINK_EXP, BASE_LOG, OUT_SCORE},
+    /* learning to rank: the prediction is the margin (no transform, and
+     * base_score is used as it is, ObjFunction's default ProbToMargin) */
+    {"rank:pairwise", MS_LINK_IDENTITY, BASE_AS_IS, OUT_SCORE},
+    {"rank:ndcg", MS_LINK_IDENTITY, BASE_AS_IS, OUT_SCORE},
+    {"rank:map", MS_LINK_IDENTITY, BASE_AS_IS, OUT_SCORE},
     {"multi:softprob", MS_LINK_SOFTMAX, BASE_AS_IS, OUT_MULTI},
     {"multi:softmax", MS_LINK_SOFTMAX, BASE_AS_IS, OUT_MULTI},
 };
@@ -749,19 +755,15 @@ static ms_status sklearn_missing(ctx *c, json_t *learner, int *has, float *value
     return MS_OK;
 }
 
-/* Refuse what is not JSON before jansson's less helpful "string or '}'
- * expected": XGBoost also writes UBJSON (.ubj, any name not ending in .json
- * in 2.x) and an old binary format. */
+/* Refuse what is neither JSON nor UBJSON (read by ms_ubjson_decode) before
+ * jansson's less helpful "string or '}' expected": XGBoost's old binary
+ * format, or any other binary file. */
 static ms_status sniff(ctx *c, const char *json, size_t len)
 {
-    size_t i = 0;
-    while (i < len && (json[i] == ' ' || json[i] == '\t' || json[i] == '\n' || json[i] == '\r'))
-        i++;
-    int ubj = i + 1 < len && json[i] == '{' && strchr("iUIlL$#", json[i + 1]) && json[i + 1];
-    if (ubj || memchr(json, '\0', len < 4096 ? len : 4096))
+    if (memchr(json, '\0', len < 4096 ? len : 4096))
         return fail(c, MS_EMODEL,
-                    "expected a JSON model (save_model with a .json name); this looks like %s",
-                    ubj ? "UBJSON" : "a binary file");
+                    "expected an XGBoost JSON or UBJSON model (save_model with a .json or .ubj "
+                    "name); this looks like another binary file (the old binary format?)");
     return MS_OK;
 }
 
@@ -927,7 +929,7 @@ static ms_status import(ctx *c, json_t *root, const ms_xgb_options *opt, ms_mode
                   "objective \"%s\" is not supported (binary:logistic, binary:logitraw, "
                   "reg:logistic, reg:squarederror, reg:squaredlogerror, reg:pseudohubererror, "
                   "reg:absoluteerror, count:poisson, reg:gamma, reg:tweedie, multi:softprob, "
-                  "multi:softmax)",
+                  "multi:softmax, rank:pairwise, rank:ndcg, rank:map)",
                   q);
         goto done;
     }
@@ -1159,16 +1161,21 @@ ms_status ms_xgb_import(const char *json, size_t len, const char *name, const ms
     ms_model *m = NULL;
     memset(sum, 0, sizeof *sum);
     *out = NULL;
-    MS_CHECK(sniff(&c, json, len));
     if (!(c.cloc = newlocale(LC_ALL_MASK, "C", (locale_t)0))) {
         st = ms_error_set(err, MS_EINTERNAL, "cannot create the C locale: %s", strerror(errno));
         goto done;
     }
-    MS_CHECK(prescan(&c, json, len, &marked));
-    root = json_loadb(marked ? marked : json, len, JSON_REJECT_DUPLICATES, &je);
-    if (!root) {
-        st = ms_error_set(err, MS_EMODEL, "%s:%d:%d: %s", name, je.line, je.column, je.text);
-        goto done;
+    if (ms_ubjson_sniff(json, len)) {
+        /* binary floats are exact float32 values: no midpoints to settle */
+        MS_CHECK(ms_ubjson_decode(json, len, name, &root, err));
+    } else {
+        MS_CHECK(sniff(&c, json, len));
+        MS_CHECK(prescan(&c, json, len, &marked));
+        root = json_loadb(marked ? marked : json, len, JSON_REJECT_DUPLICATES, &je);
+        if (!root) {
+            st = ms_error_set(err, MS_EMODEL, "%s:%d:%d: %s", name, je.line, je.column, je.text);
+            goto done;
+        }
     }
     if (!(m = calloc(1, sizeof *m))) {
         st = ms_error_set(err, MS_EINTERNAL, "out of memory");

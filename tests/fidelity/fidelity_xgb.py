@@ -1,4 +1,5 @@
-"""Fidelity of XGBoost imports: train with XGBoost here, save_model(".json"),
+"""Fidelity of XGBoost imports: train with XGBoost here, save_model(".json")
+(or ".ubj", UBJSON),
 `mpiscore model import xgboost`, score with `mpirun -n 2 mpiscore run`, and
 compare every row with XGBoost's own inplace_predict (predict for
 multi:softmax labels, the scikit-learn wrapper's predict_proba/predict):
@@ -8,7 +9,7 @@ Also checks, per model, that the container's base_score plus XGBoost's own
 leaves (pred_leaf) summed in float32 in tree order gives XGBoost's margin bit
 for bit (so base_score -> margin and the accumulation order are exact), and
 that real XGBoost models the importer must refuse (categorical splits, dart,
-gblinear, UBJSON, a bad --iteration-range) are refused with the documented
+gblinear, an unknown objective, a bad --iteration-range) are refused with the documented
 exit code and message, leaving no output file.
 
 Data: a grid of float32 values (k/64) so split thresholds are hit exactly,
@@ -120,14 +121,19 @@ def check_margin(name, js, model_h5, bst, x, begin, end, missing=np.nan):
 
 
 def case(name, bst, x, names, expected, labels=None, exact=False, pairs=None, extra=(),
-         begin=0, end=None, missing=np.nan, saver=None):
-    """Import bst's JSON, score x, compare. expected: rows x outputs (float32)."""
+         begin=0, end=None, missing=np.nan, saver=None, ubj=False):
+    """Import bst's JSON (its UBJSON with ubj), score x, compare. expected:
+    rows x outputs (float32)."""
     global pair_turn
     js = os.path.join(work, name + ".json")
     (saver or bst).save_model(js)  # saver: an XGBClassifier, whose JSON has its parameters
+    src = js
+    if ubj:
+        src = os.path.join(work, name + ".ubj")
+        (saver or bst).save_model(src)
     model = os.path.join(work, name + "_model.h5")
     try:
-        summary = import_model(js, model, extra)
+        summary = import_model(src, model, extra)
         report(True, f"{name}: import: {summary}")
     except Exception as e:  # noqa: BLE001 - reported with its text
         report(False, f"{name}: {e}")
@@ -321,6 +327,28 @@ case("dmatrix_missing_option", b, XS, NAMES, b.inplace_predict(XS, missing=-999)
 report(not np.array_equal(b.inplace_predict(XS, missing=-999), b.inplace_predict(XS)),
        "the sentinel changes XGBoost's own predictions (the cases above can fail)")
 
+# UBJSON (save_model("m.ubj")): the same model as its JSON, bit for bit,
+# including the scikit-learn wrapper's parameters and missing values
+b = train({"objective": "binary:logistic", "max_depth": 4}, XM, ybin)
+pr = b.inplace_predict(XM)
+case("ubjson_binary_nan", b, XM, NAMES, np.stack([1 - pr, pr], 1), (pr > 0.5).astype(int),
+     ubj=True, pairs=[PAIRS[0], PAIRS[-1]])
+b = train({"objective": "multi:softprob", "num_class": 3, "max_depth": 3}, XM, ymulti % 3)
+pr = b.inplace_predict(XM)
+case("ubjson_multi", b, XM, NAMES, pr, np.argmax(pr, 1), ubj=True)
+case("ubjson_sklearn_missing_sentinel", clf.get_booster(), XS, NAMES, clf.predict_proba(XS),
+     clf.predict(XS), missing=-999, saver=clf, ubj=True)
+
+# learning to rank: the prediction is the margin, bit-identical
+qid = np.repeat(np.arange(len(X) // 20), 20)[:len(X)]
+rel = np.clip(np.round(lin - lin.min()), 0, 4).astype(int)
+for obj in ("rank:pairwise", "rank:ndcg", "rank:map"):
+    yr = rel if obj != "rank:map" else (rel > 2).astype(int)
+    d = xgb.DMatrix(XM, label=yr, qid=qid)
+    b = xgb.train({"objective": obj, "max_depth": 4, "seed": 1}, d, 8)
+    case(obj.replace(":", "_"), b, XM, NAMES, b.inplace_predict(XM), exact=True,
+         ubj=obj == "rank:ndcg")
+
 score_all()
 
 # ---- refusals of real XGBoost output -------------------------------------------
@@ -341,14 +369,11 @@ b.save_model(os.path.join(work, "gblinear.json"))
 expect_refusal("gblinear",
                ["model", "import", "xgboost", os.path.join(work, "gblinear.json"), "-o", out],
                3, 'booster "gblinear" is not supported', out)
-b.save_model(os.path.join(work, "model.ubj"))
-expect_refusal("UBJSON", ["model", "import", "xgboost", os.path.join(work, "model.ubj"), "-o",
-                          out], 3, "expected a JSON model (save_model with a .json name)", out)
-b = train({"objective": "rank:pairwise", "max_depth": 2}, X, ybin, rounds=2)
-b.save_model(os.path.join(work, "rank.json"))
+b = train({"objective": "survival:cox", "max_depth": 2}, X, np.abs(lin) + 1, rounds=2)
+b.save_model(os.path.join(work, "cox.json"))
 expect_refusal("unknown objective",
-               ["model", "import", "xgboost", os.path.join(work, "rank.json"), "-o", out],
-               3, 'objective "rank:pairwise" is not supported', out)
+               ["model", "import", "xgboost", os.path.join(work, "cox.json"), "-o", out],
+               3, 'objective "survival:cox" is not supported', out)
 expect_refusal("iteration range beyond the rounds",
                ["model", "import", "xgboost", os.path.join(work, "binary_logitraw.json"), "-o",
                 out, "--iteration-range", "0:99"], 1,

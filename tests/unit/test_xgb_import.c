@@ -388,11 +388,11 @@ static void test_objectives(void)
         ms_model_free(m);
         free(s);
     }
-    EDIT_ERROR("\"name\":\"binary:logistic\"", "\"name\":\"rank:pairwise\"",
-               "m.json: objective \"rank:pairwise\" is not supported (binary:logistic, "
+    EDIT_ERROR("\"name\":\"binary:logistic\"", "\"name\":\"survival:cox\"",
+               "m.json: objective \"survival:cox\" is not supported (binary:logistic, "
                "binary:logitraw, reg:logistic, reg:squarederror, reg:squaredlogerror, "
                "reg:pseudohubererror, reg:absoluteerror, count:poisson, reg:gamma, reg:tweedie, "
-               "multi:softprob, multi:softmax)");
+               "multi:softprob, multi:softmax, rank:pairwise, rank:ndcg, rank:map)");
     EDIT_ERROR("\"base_score\":\"2.5E-1\"", "\"base_score\":\"1E0\"",
                "m.json: learner.learner_model_param.base_score = 1E0 must be in (0, 1) for "
                "objective binary:logistic");
@@ -421,16 +421,21 @@ static void test_refusals(void)
               "m.json:2:9: duplicate object key near '\"learner\"'");
     ERROR_STR("{\"learner\":{\"x\":1e999}}", MS_EMODEL,
               "m.json:1:21: real number overflow near '1e999'");
-    /* other XGBoost formats */
-    ERROR_LEN(
-        "{L\0\0\0\0\0\0\0\7learner{", 19, MS_EMODEL,
-        "m.json: expected a JSON model (save_model with a .json name); this looks like UBJSON");
-    ERROR_STR(
-        "{i\7learner{", MS_EMODEL,
-        "m.json: expected a JSON model (save_model with a .json name); this looks like UBJSON");
+    /* other XGBoost formats: UBJSON is read (damaged UBJSON is refused by
+     * byte offset), the old binary format is not */
+    ERROR_LEN("{L\0\0\0\0\0\0\0\7learner{", 19, MS_EMODEL,
+              "m.json: UBJSON at byte 18: expected an integer marker (i U I l L)");
+    ERROR_STR("{i\7learner{", MS_EMODEL, "m.json: UBJSON at byte 11: the file ends inside a value");
+    ERROR_LEN("{i\7learner[$d#L\x7f\0\0\0\0\0\0\0", 23, MS_EMODEL,
+              "m.json: UBJSON at byte 23: a length larger than the rest of the file");
+    ERROR_STR("{i\1a[]i\1aZ}", MS_EMODEL, "m.json: UBJSON at byte 9: a key is given twice");
+    ERROR_STR("[i\1]i", MS_EMODEL, "m.json: UBJSON at byte 4: bytes after the document");
+    ERROR_STR("[i\1", MS_EMODEL, "m.json: UBJSON at byte 3: the file ends inside a value");
+    ERROR_STR("[i\1X]", MS_EMODEL, "m.json: UBJSON at byte 3: unknown marker 0x58");
+    ERROR_STR("{i\7learner[]}", MS_EMODEL, "m.json: learner is an array, expected an object");
     ERROR_LEN("binf\0\0\0?", 8, MS_EMODEL,
-              "m.json: expected a JSON model (save_model with a .json name); this looks like a "
-              "binary file");
+              "m.json: expected an XGBoost JSON or UBJSON model (save_model with a .json or "
+              ".ubj name); this looks like another binary file (the old binary format?)");
     ERROR_STR("[1, 2]", MS_EMODEL,
               "m.json: not an XGBoost model (the top level is an array, not an object)");
     ERROR_STR("{\"version\": [1, 7, 4]}", MS_EMODEL,
