@@ -3,6 +3,7 @@
 #   bash scripts/bench.sh            # linear (scripts/bench.py) and trees (scripts/bench_trees.py)
 #   bash scripts/bench.sh --linear [bench.py options, e.g. --rows 200000]
 #   bash scripts/bench.sh --trees  [bench_trees.py options, e.g. --trees 100]
+#   bash scripts/bench.sh --cores  [bench_cores.py options]: what the second core is worth here
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 bash "$here/scripts/setup.sh"
@@ -10,6 +11,10 @@ build=$(bash "$here/scripts/build.sh")
 py=$(bash "$here/scripts/find-python.sh")
 what=all
 case "${1:-}" in
+--cores)
+    shift
+    exec "$py" "$here/scripts/bench_cores.py" --mpiscore "$build/mpiscore" "$@"
+    ;;
 --linear | --trees)
     what=${1#--}
     shift
