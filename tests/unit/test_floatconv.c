@@ -818,56 +818,114 @@ static void format_f64_checks(void)
 
 /* ---- speed (information only) -------------------------------------------- */
 
+enum { T_FIELDS = 1 << 16, T_ROUNDS = 20 };
+
+static double rnd_unit(void)
+{
+    return (double)(rnd64() >> 11) / 0x1p53;
+}
+
+/* Fields of one shape, as the bench and other programs write them. */
+static size_t timing_text(int shape, char *text, size_t *off)
+{
+    size_t o = 0;
+    for (int i = 0; i < T_FIELDS; i++) {
+        off[i] = o;
+        switch (shape) {
+        case 0: /* the bench CSV: "0.73914282", "-1.2345678" */
+            o += (size_t)sprintf(text + o, i % 2 ? "%.8f" : "%.7f",
+                                 i % 2 ? rnd_unit() : (rnd_unit() - 0.5) * 20);
+            break;
+        case 1: /* random float bits, shortest ("%.9g" would be longer) */
+            o += ms_format_f32(bits_to_float((uint32_t)rnd64() & 0x7F7FFFFFu), text + o);
+            break;
+        case 2: { /* random doubles (finite bit patterns), shortest */
+            double d;
+            do
+                memcpy(&d, &(uint64_t){rnd64()}, sizeof d);
+            while (!isfinite(d));
+            o += (size_t)sprintf(text + o, "%.17g", d);
+            break;
+        }
+        default: /* [0,1) doubles, "%.17g" */
+            o += (size_t)sprintf(text + o, "%.17g", rnd_unit());
+            break;
+        }
+    }
+    off[T_FIELDS] = o;
+    return o;
+}
+
 static void timing(void)
 {
-    enum { FIELDS = 1 << 16, ROUNDS = 40 };
-    static const char *shapes[] = {"typical", "%.6f", "%.9g", "%.17g", "%.18e"};
-    char *text = malloc((size_t)FIELDS * 32);
-    size_t *off = malloc((FIELDS + 1) * sizeof *off);
-    CHECK_FATAL(text && off);
-    float sink = 0;
-    for (size_t sh = 0; sh < sizeof shapes / sizeof *shapes; sh++) {
-        size_t o = 0;
-        for (int i = 0; i < FIELDS; i++) {
-            off[i] = o;
-            double x = ((double)(rnd64() >> 11) / 0x1p53 - 0.5) * 200;
-            if (sh == 0) {
-                static const char *typ[] = {"0.123456", "-12.5", "3.2e-05", "1", "0.5", "42.75"};
-                o += (size_t)sprintf(text + o, "%s", typ[i % 6]);
-            } else {
-                o += (size_t)sprintf(text + o, shapes[sh], x);
-            }
-        }
-        off[FIELDS] = o;
+    static const char *shapes[] = {"bench", "f32 bits", "f64 bits", "[0,1) f64"};
+    char *text = malloc((size_t)T_FIELDS * 32);
+    size_t *off = malloc((T_FIELDS + 1) * sizeof *off);
+    float *fv = malloc(T_FIELDS * sizeof *fv);
+    double *dv = malloc(T_FIELDS * sizeof *dv);
+    CHECK_FATAL(text && off && fv && dv);
+    double sink = 0;
+    for (int sh = 0; sh < 4; sh++) {
+        size_t bytes = timing_text(sh, text, off);
         double t0 = now_ns();
-        for (int r = 0; r < ROUNDS; r++)
-            for (int i = 0; i < FIELDS; i++) {
+        for (int r = 0; r < T_ROUNDS; r++)
+            for (int i = 0; i < T_FIELDS; i++) {
                 float v;
                 ms_parse_f32(text + off[i], off[i + 1] - off[i], &v);
                 sink += v;
             }
-        double ns = (now_ns() - t0) / ((double)FIELDS * ROUNDS);
-        printf("parse %-8s %5.1f ns/field  %6.0f MB/s\n", shapes[sh], ns,
-               (double)o / FIELDS / ns * 1e3);
+        double ns32 = (now_ns() - t0) / ((double)T_FIELDS * T_ROUNDS);
+        t0 = now_ns();
+        for (int r = 0; r < T_ROUNDS; r++)
+            for (int i = 0; i < T_FIELDS; i++) {
+                double v;
+                ms_parse_f64(text + off[i], off[i + 1] - off[i], &v);
+                sink += v;
+            }
+        double ns64 = (now_ns() - t0) / ((double)T_FIELDS * T_ROUNDS);
+        printf("parse  %-10s f32 %6.1f ns/field  f64 %6.1f ns/field  (%.1f bytes/field)\n",
+               shapes[sh], ns32, ns64, (double)bytes / T_FIELDS);
     }
-    float *vals = malloc(FIELDS * sizeof *vals);
-    CHECK_FATAL(vals != NULL);
-    char out[32];
-    for (int kind = 0; kind < 2; kind++) {
-        for (int i = 0; i < FIELDS; i++)
-            vals[i] = kind == 0 ? (float)((double)(rnd64() >> 11) / 0x1p53)
-                                : fabsf(bits_to_float((uint32_t)rnd64() & 0x7F7FFFFFu));
-        size_t tot = 0;
+    char out[40];
+    for (int kind = 0; kind < 4; kind++) {
+        for (int i = 0; i < T_FIELDS; i++) {
+            uint64_t b = rnd64();
+            switch (kind) {
+            case 0: /* bench-like values */
+                dv[i] = i % 2 ? rnd_unit() : (rnd_unit() - 0.5) * 20;
+                break;
+            case 1:
+                dv[i] = (double)fabsf(bits_to_float((uint32_t)b & 0x7F7FFFFFu));
+                break;
+            case 2:
+                b &= 0x7FFFFFFFFFFFFFFFull;
+                if ((b >> 52) == 0x7FF)
+                    b -= 1ull << 52;
+                memcpy(&dv[i], &b, sizeof b);
+                break;
+            default:
+                dv[i] = rnd_unit();
+                break;
+            }
+            fv[i] = (float)dv[i];
+        }
+        size_t tot32 = 0, tot64 = 0;
         double t0 = now_ns();
-        for (int r = 0; r < ROUNDS / 4; r++)
-            for (int i = 0; i < FIELDS; i++)
-                tot += ms_format_f32(vals[i], out);
-        double ns = (now_ns() - t0) / ((double)FIELDS * (ROUNDS / 4));
-        printf("format %-12s %5.1f ns/value (%zu bytes)\n", kind == 0 ? "[0,1)" : "random bits", ns,
-               tot);
+        for (int r = 0; r < T_ROUNDS / 4; r++)
+            for (int i = 0; i < T_FIELDS; i++)
+                tot32 += ms_format_f32(fv[i], out);
+        double ns32 = (now_ns() - t0) / ((double)T_FIELDS * (T_ROUNDS / 4));
+        t0 = now_ns();
+        for (int r = 0; r < T_ROUNDS / 4; r++)
+            for (int i = 0; i < T_FIELDS; i++)
+                tot64 += ms_format_f64(dv[i], out);
+        double ns64 = (now_ns() - t0) / ((double)T_FIELDS * (T_ROUNDS / 4));
+        printf("format %-10s f32 %6.1f ns/value  f64 %6.1f ns/value  (%zu, %zu bytes)\n",
+               shapes[kind], ns32, ns64, tot32, tot64);
     }
-    printf("(information only; %g)\n", (double)sink);
-    free(vals);
+    printf("(information only; %g)\n", sink);
+    free(dv);
+    free(fv);
     free(text);
     free(off);
 }
