@@ -601,74 +601,126 @@ static const char two_digits[201] =
     "4748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293"
     "949596979899";
 
-/* Writes digits[0..nd) (no trailing zeros) whose first digit has decimal
- * exponent dexp: plain notation when dexp is in [-4, plain_hi), otherwise
- * scientific with at least two exponent digits, as Python's repr does. */
-static size_t lay_out(const char *digits, int nd, int dexp, int plain_hi, char *out)
+/* n <= 32 bytes in at most two overlapping moves of a constant size (which
+ * compile to plain loads and stores, not a call). */
+static inline void copy_short(char *d, const char *s, size_t n)
 {
+    if (n >= 16) {
+        memcpy(d, s, 16);
+        memcpy(d + n - 16, s + n - 16, 16);
+    } else if (n >= 8) {
+        memcpy(d, s, 8);
+        memcpy(d + n - 8, s + n - 8, 8);
+    } else if (n >= 4) {
+        memcpy(d, s, 4);
+        memcpy(d + n - 4, s + n - 4, 4);
+    } else if (n >= 2) {
+        memcpy(d, s, 2);
+        memcpy(d + n - 2, s + n - 2, 2);
+    } else if (n) {
+        *d = *s;
+    }
+}
+
+/* v < 10^8 as exactly 8 digits; the four pairs are independent, not a
+ * chain of divisions. */
+static inline void put8(char *p, uint32_t v)
+{
+    uint32_t hi = v / 10000, lo = v % 10000;
+    memcpy(p, two_digits + 2 * (hi / 100), 2);
+    memcpy(p + 2, two_digits + 2 * (hi % 100), 2);
+    memcpy(p + 4, two_digits + 2 * (lo / 100), 2);
+    memcpy(p + 6, two_digits + 2 * (lo % 100), 2);
+}
+
+static const uint64_t pow10_u64[18] = {1ull,
+                                       10ull,
+                                       100ull,
+                                       1000ull,
+                                       10000ull,
+                                       100000ull,
+                                       1000000ull,
+                                       10000000ull,
+                                       100000000ull,
+                                       1000000000ull,
+                                       10000000000ull,
+                                       100000000000ull,
+                                       1000000000000ull,
+                                       10000000000000ull,
+                                       100000000000000ull,
+                                       1000000000000000ull,
+                                       10000000000000000ull,
+                                       100000000000000000ull};
+
+/* Number of decimal digits of 0 < v < 10^17. */
+static inline int count_digits(uint64_t v)
+{
+    int t = ((64 - __builtin_clzll(v)) * 1233) >> 12; /* ~ log10(2^bits) */
+    return t + (v >= pow10_u64[t]);
+}
+
+/* d (digits > 0, at most 17 of them) as text: trailing zeros dropped, then
+ * plain notation when the first digit's decimal exponent is in [-4,
+ * plain_hi), otherwise scientific with at least two exponent digits, as
+ * Python's repr does. */
+static inline size_t emit(shortest d, int plain_hi, char *out)
+{
+    /* the digits sit in a field of '0's, so "0.000ddd" and "ddd000" are
+     * single copies */
+    char buf[64];
+    memset(buf, '0', sizeof buf);
+    char *slots = buf + 8; /* 17 digit slots, right-aligned */
+    uint64_t v = d.digits;
+    if (v >= 100000000) {
+        uint64_t top = v / 100000000;
+        put8(slots + 9, (uint32_t)(v - top * 100000000));
+        if (top >= 100000000) {
+            uint32_t t2 = (uint32_t)(top / 100000000);
+            put8(slots + 1, (uint32_t)(top - (uint64_t)t2 * 100000000));
+            slots[0] = (char)('0' + t2);
+        } else {
+            put8(slots + 1, (uint32_t)top);
+        }
+    } else {
+        put8(slots + 9, (uint32_t)v);
+    }
+    int nd = count_digits(v);
+    const char *dig = slots + 17 - nd;
+    int dexp = d.exp + nd - 1;
+    while (dig[nd - 1] == '0') /* integers, and Schubfach's 10^(k+1) case */
+        nd--;
     size_t o = 0;
     if (dexp >= -4 && dexp < plain_hi) {
         if (dexp < 0) { /* 0.000ddd */
-            out[o++] = '0';
-            out[o++] = '.';
-            for (int i = -1; i > dexp; i--)
-                out[o++] = '0';
-            memcpy(out + o, digits, (size_t)nd);
-            o += (size_t)nd;
-        } else if (nd <= dexp + 1) { /* ddd000 */
-            memcpy(out + o, digits, (size_t)nd);
-            o += (size_t)nd;
-            for (int i = nd; i <= dexp; i++)
-                out[o++] = '0';
-        } else { /* ddd.ddd */
-            memcpy(out + o, digits, (size_t)dexp + 1);
-            o += (size_t)dexp + 1;
-            out[o++] = '.';
-            memcpy(out + o, digits + dexp + 1, (size_t)(nd - dexp - 1));
-            o += (size_t)(nd - dexp - 1);
+            out[0] = '0';
+            out[1] = '.';
+            copy_short(out + 2, dig + dexp + 1, (size_t)(nd - dexp - 1));
+            return (size_t)(nd - dexp + 1);
         }
-        return o;
+        if (nd <= dexp + 1) { /* ddd000 */
+            copy_short(out, dig, (size_t)dexp + 1);
+            return (size_t)dexp + 1;
+        }
+        copy_short(out, dig, (size_t)dexp + 1); /* ddd.ddd */
+        out[dexp + 1] = '.';
+        copy_short(out + dexp + 2, dig + dexp + 1, (size_t)(nd - dexp - 1));
+        return (size_t)nd + 1;
     }
-    out[o++] = digits[0];
+    out[o++] = dig[0];
     if (nd > 1) {
         out[o++] = '.';
-        memcpy(out + o, digits + 1, (size_t)nd - 1);
+        copy_short(out + o, dig + 1, (size_t)nd - 1);
         o += (size_t)nd - 1;
     }
     out[o++] = 'e';
     out[o++] = dexp < 0 ? '-' : '+';
     int ae = dexp < 0 ? -dexp : dexp;
-    if (ae >= 100)
+    if (ae >= 100) {
         out[o++] = (char)('0' + ae / 100);
-    out[o++] = (char)('0' + ae / 10 % 10);
-    out[o++] = (char)('0' + ae % 10);
-    return o;
-}
-
-/* d (> 0) as text: trailing zeros dropped, laid out by lay_out. */
-static inline size_t emit(shortest d, int plain_hi, char *out)
-{
-    uint64_t v = d.digits;
-    int e = d.exp;
-    while (v % 10 == 0) { /* integers, and the 10^(k+1) case */
-        v /= 10;
-        e++;
+        ae %= 100;
     }
-    char buf[24], *end = buf + sizeof buf, *p = end;
-    while (v >= 100) {
-        uint64_t rest = v / 100;
-        p -= 2;
-        memcpy(p, two_digits + 2 * (v - rest * 100), 2);
-        v = rest;
-    }
-    if (v >= 10) {
-        p -= 2;
-        memcpy(p, two_digits + 2 * v, 2);
-    } else {
-        *--p = (char)('0' + v);
-    }
-    int nd = (int)(end - p);
-    return lay_out(p, nd, e + nd - 1, plain_hi, out);
+    memcpy(out + o, two_digits + 2 * ae, 2);
+    return o + 2;
 }
 
 size_t ms_format_f32(float v, char *out)
