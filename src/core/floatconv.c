@@ -500,9 +500,11 @@ typedef struct {
  * the product is exact or g's overestimate made it so). */
 static inline uint64_t round_to_odd64(const uint64_t g[2], uint64_t cp)
 {
-    unsigned __int128 lo = (unsigned __int128)g[1] * cp;
-    unsigned __int128 t = (unsigned __int128)g[0] * cp + (uint64_t)(lo >> 64);
-    return (uint64_t)(t >> 64) | ((uint64_t)t > 1);
+    unsigned __int128 x = (unsigned __int128)g[1] * cp, y = (unsigned __int128)g[0] * cp;
+    uint64_t x1 = (uint64_t)(x >> 64), y0 = (uint64_t)y, y1 = (uint64_t)(y >> 64);
+    uint64_t z = y0 + x1;
+    y1 += z < x1;
+    return y1 | (z > 1);
 }
 
 /* The same with a 64-bit g and a 32-bit result (float32). */
@@ -525,7 +527,7 @@ static inline int32_t floor_log2_pow10(int32_t e)
 }
 
 /* The shortest, nearest decimal of a positive finite float32 (bits). */
-static inline shortest schubfach32(uint32_t bits)
+static inline __attribute__((always_inline)) shortest schubfach32(uint32_t bits)
 {
     uint32_t m = bits & 0x7FFFFFu, be = bits >> 23, c;
     int32_t q;
@@ -547,21 +549,21 @@ static inline shortest schubfach32(uint32_t bits)
     uint32_t vbl = round_to_odd32(g, cbl << h), vb = round_to_odd32(g, cb << h),
              vbr = round_to_odd32(g, cbr << h);
     uint32_t lower = vbl + !even, upper = vbr - !even, s = vb / 4;
-    if (s >= 10) {
-        uint32_t sp = s / 10;
-        int up_in = lower <= 40 * sp, wp_in = 40 * sp + 40 <= upper;
-        if (up_in != wp_in)
-            return (shortest){sp + (uint32_t)wp_in, k + 1};
-    }
+    /* every case computed and selected without branches: for random
+     * values each test is a coin flip, and a mispredicted branch costs
+     * more than the arithmetic */
+    uint32_t sp = s / 10;
+    int up_in = lower <= 40 * sp, wp_in = 40 * sp + 40 <= upper;
     int u_in = lower <= 4 * s, w_in = 4 * s + 4 <= upper;
-    if (u_in != w_in)
-        return (shortest){s + (uint32_t)w_in, k};
     uint32_t mid = 4 * s + 2;
-    return (shortest){s + (vb > mid || (vb == mid && (s & 1))), k};
+    int round_up = vb > mid || (vb == mid && (s & 1));
+    uint32_t at_k = s + (uint32_t)(u_in != w_in ? w_in : round_up);
+    int coarser = s >= 10 && up_in != wp_in; /* a multiple of 10^(k+1) is inside */
+    return (shortest){coarser ? sp + (uint32_t)wp_in : at_k, k + coarser};
 }
 
 /* The same for a positive finite float64. */
-static inline shortest schubfach64(uint64_t bits)
+static inline __attribute__((always_inline)) shortest schubfach64(uint64_t bits)
 {
     uint64_t m = bits & 0xFFFFFFFFFFFFFull, c;
     uint32_t be = (uint32_t)(bits >> 52);
@@ -583,17 +585,17 @@ static inline shortest schubfach64(uint64_t bits)
     uint64_t vbl = round_to_odd64(g, cbl << h), vb = round_to_odd64(g, cb << h),
              vbr = round_to_odd64(g, cbr << h);
     uint64_t lower = vbl + !even, upper = vbr - !even, s = vb / 4;
-    if (s >= 10) {
-        uint64_t sp = s / 10;
-        int up_in = lower <= 40 * sp, wp_in = 40 * sp + 40 <= upper;
-        if (up_in != wp_in)
-            return (shortest){sp + (uint64_t)wp_in, k + 1};
-    }
+    /* every case computed and selected without branches: for random
+     * values each test is a coin flip, and a mispredicted branch costs
+     * more than the arithmetic */
+    uint64_t sp = s / 10;
+    int up_in = lower <= 40 * sp, wp_in = 40 * sp + 40 <= upper;
     int u_in = lower <= 4 * s, w_in = 4 * s + 4 <= upper;
-    if (u_in != w_in)
-        return (shortest){s + (uint64_t)w_in, k};
     uint64_t mid = 4 * s + 2;
-    return (shortest){s + (vb > mid || (vb == mid && (s & 1))), k};
+    int round_up = vb > mid || (vb == mid && (s & 1));
+    uint64_t at_k = s + (uint64_t)(u_in != w_in ? w_in : round_up);
+    int coarser = s >= 10 && up_in != wp_in; /* a multiple of 10^(k+1) is inside */
+    return (shortest){coarser ? sp + (uint64_t)wp_in : at_k, k + coarser};
 }
 
 static const char two_digits[201] =
@@ -601,36 +603,58 @@ static const char two_digits[201] =
     "4748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293"
     "949596979899";
 
-/* n <= 32 bytes in at most two overlapping moves of a constant size (which
- * compile to plain loads and stores, not a call). */
-static inline void copy_short(char *d, const char *s, size_t n)
+/* v < 10^8 as 8 ASCII digits, the first in the low byte (so a
+ * little-endian store writes them in order): two 4-digit halves split into
+ * 2-digit and then 1-digit lanes by multiply-shift reciprocals, with no
+ * table and no chain of divisions (the SWAR method of Lemire and others).
+ * Exact: x * 10486 >> 20 = x / 100 for x < 43699, x * 103 >> 10 = x / 10
+ * for x < 179, and no lane's product reaches the next lane. */
+static inline uint64_t ascii8(uint32_t v)
 {
-    if (n >= 16) {
-        memcpy(d, s, 16);
-        memcpy(d + n - 16, s + n - 16, 16);
-    } else if (n >= 8) {
-        memcpy(d, s, 8);
-        memcpy(d + n - 8, s + n - 8, 8);
-    } else if (n >= 4) {
-        memcpy(d, s, 4);
-        memcpy(d + n - 4, s + n - 4, 4);
-    } else if (n >= 2) {
-        memcpy(d, s, 2);
-        memcpy(d + n - 2, s + n - 2, 2);
-    } else if (n) {
-        *d = *s;
-    }
+    uint64_t merged = (uint64_t)(v / 10000) | ((uint64_t)(v % 10000) << 32);
+    uint64_t hundreds = ((merged * 10486) >> 20) & 0x0000007F0000007Full;
+    uint64_t pairs = hundreds | ((merged - hundreds * 100) << 16);
+    uint64_t tens = ((pairs * 103) >> 10) & 0x000F000F000F000Full;
+    return (tens | ((pairs - tens * 10) << 8)) + 0x3030303030303030ull;
 }
 
-/* v < 10^8 as exactly 8 digits; the four pairs are independent, not a
- * chain of divisions. */
-static inline void put8(char *p, uint32_t v)
+/* The nd digits of v (exactly nd of them, nd <= 17) at p[0..nd), written
+ * straight into the output: building them in a scratch buffer and copying
+ * that with wide loads stalls on store forwarding. */
+static inline void put_digits(char *p, uint64_t v, int nd)
 {
-    uint32_t hi = v / 10000, lo = v % 10000;
-    memcpy(p, two_digits + 2 * (hi / 100), 2);
-    memcpy(p + 2, two_digits + 2 * (hi % 100), 2);
-    memcpy(p + 4, two_digits + 2 * (lo / 100), 2);
-    memcpy(p + 6, two_digits + 2 * (lo % 100), 2);
+    if (nd >= 8) { /* the low 8 (and next 8) digits, split off v directly */
+        uint64_t q = v / 100000000;
+        uint64_t w = ascii8((uint32_t)(v - q * 100000000));
+        memcpy(p + nd - 8, &w, 8);
+        if (nd >= 16) {
+            uint64_t q2 = v / 10000000000000000ull;
+            w = ascii8((uint32_t)(q - q2 * 100000000));
+            memcpy(p + nd - 16, &w, 8);
+            q = q2;
+            nd -= 16;
+        } else {
+            nd -= 8;
+        }
+        v = q;
+    }
+    if (nd) { /* v < 10^nd: drop the 8 - nd leading zeros, store nd bytes */
+        uint64_t w = ascii8((uint32_t)v) >> (8 * (8 - nd));
+        if (nd & 4) {
+            uint32_t t = (uint32_t)w;
+            memcpy(p, &t, 4);
+            p += 4;
+            w >>= 32;
+        }
+        if (nd & 2) {
+            uint16_t t = (uint16_t)w;
+            memcpy(p, &t, 2);
+            p += 2;
+            w >>= 16;
+        }
+        if (nd & 1)
+            *p = (char)w;
+    }
 }
 
 static const uint64_t pow10_u64[18] = {1ull,
@@ -662,55 +686,49 @@ static inline int count_digits(uint64_t v)
 /* d (digits > 0, at most 17 of them) as text: trailing zeros dropped, then
  * plain notation when the first digit's decimal exponent is in [-4,
  * plain_hi), otherwise scientific with at least two exponent digits, as
- * Python's repr does. */
-static inline size_t emit(shortest d, int plain_hi, char *out)
+ * Python's repr does. Writes exactly the returned length. */
+static inline __attribute__((always_inline)) size_t emit(shortest d, int plain_hi, char *out)
 {
-    /* the digits sit in a field of '0's, so "0.000ddd" and "ddd000" are
-     * single copies */
-    char buf[64];
-    memset(buf, '0', sizeof buf);
-    char *slots = buf + 8; /* 17 digit slots, right-aligned */
     uint64_t v = d.digits;
-    if (v >= 100000000) {
-        uint64_t top = v / 100000000;
-        put8(slots + 9, (uint32_t)(v - top * 100000000));
-        if (top >= 100000000) {
-            uint32_t t2 = (uint32_t)(top / 100000000);
-            put8(slots + 1, (uint32_t)(top - (uint64_t)t2 * 100000000));
-            slots[0] = (char)('0' + t2);
-        } else {
-            put8(slots + 1, (uint32_t)top);
-        }
-    } else {
-        put8(slots + 9, (uint32_t)v);
+    int e = d.exp;
+    while (v % 10 == 0) { /* integers, and Schubfach's 10^(k+1) case */
+        v /= 10;
+        e++;
     }
-    int nd = count_digits(v);
-    const char *dig = slots + 17 - nd;
-    int dexp = d.exp + nd - 1;
-    while (dig[nd - 1] == '0') /* integers, and Schubfach's 10^(k+1) case */
-        nd--;
-    size_t o = 0;
+    int nd = count_digits(v), dexp = e + nd - 1;
     if (dexp >= -4 && dexp < plain_hi) {
         if (dexp < 0) { /* 0.000ddd */
+            size_t o = 2;
             out[0] = '0';
             out[1] = '.';
-            copy_short(out + 2, dig + dexp + 1, (size_t)(nd - dexp - 1));
-            return (size_t)(nd - dexp + 1);
+            for (int i = -1; i > dexp; i--)
+                out[o++] = '0';
+            put_digits(out + o, v, nd);
+            return o + (size_t)nd;
         }
         if (nd <= dexp + 1) { /* ddd000 */
-            copy_short(out, dig, (size_t)dexp + 1);
+            put_digits(out, v, nd);
+            for (int i = nd; i <= dexp; i++)
+                out[i] = '0';
             return (size_t)dexp + 1;
         }
-        copy_short(out, dig, (size_t)dexp + 1); /* ddd.ddd */
+        /* ddd.ddd: the digits one place right, then the integer part moved
+         * back over the gap (byte moves: each load sits inside one store) */
+        put_digits(out + 1, v, nd);
+        for (int i = 0; i <= dexp; i++)
+            out[i] = out[i + 1];
         out[dexp + 1] = '.';
-        copy_short(out + dexp + 2, dig + dexp + 1, (size_t)(nd - dexp - 1));
         return (size_t)nd + 1;
     }
-    out[o++] = dig[0];
-    if (nd > 1) {
-        out[o++] = '.';
-        copy_short(out + o, dig + 1, (size_t)nd - 1);
-        o += (size_t)nd - 1;
+    size_t o;
+    if (nd > 1) { /* d.ddd */
+        put_digits(out + 1, v, nd);
+        out[0] = out[1];
+        out[1] = '.';
+        o = (size_t)nd + 1;
+    } else {
+        out[0] = (char)('0' + v);
+        o = 1;
     }
     out[o++] = 'e';
     out[o++] = dexp < 0 ? '-' : '+';
