@@ -29,9 +29,9 @@
  *     at most 113 (767) significant digits, so no midpoint lies strictly
  *     between the truncated value and the sticky one, and both round like
  *     the full text. No heap, any field length, and no '.' so the C
- *     locale's decimal point cannot matter. Random and printed inputs reach
- *     it only for ambiguous products and cut ties (test_floatconv counts
- *     nothing; the fuzz harness compares every input with strtod).
+ *     locale's decimal point cannot matter. Only texts within a hair of a
+ *     midpoint (exact ties with digits dropped, long exact expansions, an
+ *     all-ones low product word) get here.
  *
  * Printing is Schubfach (Giulietti 2020): with v = c 2^q, its rounding
  * interval is [c - 1/2, c + 1/2] 2^q (a quarter below at a binade's

@@ -312,8 +312,7 @@ static inline void ref_check_format64(double v)
         return;
     }
     if (isinf(v)) {
-        FUZZ_ASSERT(strcmp(out, v < 0 ? "-inf" : "inf") == 0, "ms_format_f64(%a) = \"%s\"", v,
-                    out);
+        FUZZ_ASSERT(strcmp(out, v < 0 ? "-inf" : "inf") == 0, "ms_format_f64(%a) = \"%s\"", v, out);
         return;
     }
     double back;

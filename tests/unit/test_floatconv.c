@@ -420,7 +420,7 @@ static void parse_vs_strtof(void)
         }
         expect_like_strtof(s, len);
     }
-    static const double edges64[] = {DBL_MIN, DBL_MAX, DBL_TRUE_MIN, 0x1.ffffffffffffep-1023,
+    static const double edges64[] = {DBL_MIN, DBL_MAX, DBL_TRUE_MIN,       0x1.ffffffffffffep-1023,
                                      1.0,     0.1,     9007199254740993.0, 1e23};
     for (size_t i = 0; i < sizeof edges64 / sizeof *edges64; i++) {
         size_t len = exact_decimal_ld((long double)edges64[i], s);
@@ -430,11 +430,20 @@ static void parse_vs_strtof(void)
     }
     static const char *texts64[] = {
         "9007199254740993", /* 2^53 + 1: a tie, to even */
-        "9007199254740995", "1e23", "8.98846567431158e307", "2.2250738585072011e-308",
-        "2.2250738585072012e-308", "4.9406564584124654e-324", "2.4703282292062327e-324",
-        "2.4703282292062328e-324", "1.7976931348623158e308", "1.7976931348623159e308",
+        "9007199254740995",
+        "1e23",
+        "8.98846567431158e307",
+        "2.2250738585072011e-308",
+        "2.2250738585072012e-308",
+        "4.9406564584124654e-324",
+        "2.4703282292062327e-324",
+        "2.4703282292062328e-324",
+        "1.7976931348623158e308",
+        "1.7976931348623159e308",
         "0.000000000000000000000000000000000000000000000000000000000000001",
-        "123456789012345678901234567890e-30", "7.2057594037927933e16", "1448997445238699",
+        "123456789012345678901234567890e-30",
+        "7.2057594037927933e16",
+        "1448997445238699",
         "2.2250738585072014e-308"};
     for (size_t i = 0; i < sizeof texts64 / sizeof *texts64; i++) {
         strcpy(s, texts64[i]);
@@ -561,8 +570,8 @@ static void classes(void)
             CHECK_MSG(isinf(v) && (v < 0) == (strchr(cases[i].s, '-') != NULL),
                       "\"%s\": f64 should give a signed infinity", cases[i].s);
         if (r == MS_NUM_OK)
-            CHECK_MSG(double_bits(v) == double_bits(ref), "\"%s\": f64 %a, strtod %a",
-                      cases[i].s, v, ref);
+            CHECK_MSG(double_bits(v) == double_bits(ref), "\"%s\": f64 %a, strtod %a", cases[i].s,
+                      v, ref);
     }
     /* values, not just classes */
     static const struct {
@@ -1112,8 +1121,8 @@ static void format_f64_reference(void)
         check_format64((double)i, 0);
     for (int i = -1000; i <= 1000; i++)
         check_format64((double)(9007199254740992ll + i), 0);
-    CHECK_MSG(fmt64_bad == 0, "%ld of %ld formatted doubles differ from the reference",
-              fmt64_bad, fmt64_checked);
+    CHECK_MSG(fmt64_bad == 0, "%ld of %ld formatted doubles differ from the reference", fmt64_bad,
+              fmt64_checked);
 }
 
 /* Python's repr for a few doubles; random bit patterns read back exactly,
@@ -1290,8 +1299,7 @@ int main(void)
     format_f64_checks();
     format_f64_reference();
     printf("checked %ld parses, %ld + %ld formats in %.1f s\n", parse_checked, fmt_checked,
-           fmt64_checked,
-           (now_ns() - t0) / 1e9);
+           fmt64_checked, (now_ns() - t0) / 1e9);
     timing();
     return ms_test_done("test_floatconv");
 }
