@@ -150,47 +150,85 @@ static inline ms_num_result ref_parse(const char *s, size_t n, float *out)
     return r;
 }
 
-/* ms_parse_f32 agrees with the reference, bit for bit. */
-static inline void ref_check_parse(const char *s, size_t n)
+static inline uint64_t ref_bits64(double d)
 {
-    float got, want;
-    ms_num_result r = ms_parse_f32(s, n, &got);
-    ms_num_result w = ref_parse(s, n, &want);
-    char show[160];
-    ms_quote_excerpt(s, n, 64, show, sizeof show);
-    FUZZ_ASSERT(r == w, "ms_parse_f32(\"%s\") = %s, expected %s", show, ref_result_name(r),
-                ref_result_name(w));
-    if (w == MS_NUM_MISSING || w == MS_NUM_INVALID)
-        FUZZ_ASSERT(isnan(got), "ms_parse_f32(\"%s\"): %s but *out = %a is not NaN", show,
-                    ref_result_name(r), (double)got);
-    else
-        FUZZ_ASSERT(ref_bits(got) == ref_bits(want), "ms_parse_f32(\"%s\") = %a, strtof gives %a",
-                    show, (double)got, (double)want);
+    uint64_t u;
+    memcpy(&u, &d, sizeof u);
+    return u;
 }
 
-/* Fewest significant digits of a decimal that strtof reads back as v
- * (v finite, > 0). */
-static inline int ref_shortest_digits(float v)
+/* ms_parse_f32 (f64 == 0) or ms_parse_f64 agrees with the reference, bit
+ * for bit (a float widened to double keeps its bits apart). */
+static inline void ref_check_parse_prec(const char *s, size_t n, int f64)
 {
-    for (int p = 1; p <= 9; p++) {
+    double got, want;
+    float got32;
+    ms_num_result r = f64 ? ms_parse_f64(s, n, &got) : ms_parse_f32(s, n, &got32);
+    if (!f64)
+        got = got32;
+    ms_num_result w = ref_parse_prec(s, n, f64, &want);
+    const char *fn = f64 ? "ms_parse_f64" : "ms_parse_f32";
+    char show[160];
+    ms_quote_excerpt(s, n, 64, show, sizeof show);
+    FUZZ_ASSERT(r == w, "%s(\"%s\") = %s, expected %s", fn, show, ref_result_name(r),
+                ref_result_name(w));
+    if (w == MS_NUM_MISSING || w == MS_NUM_INVALID)
+        FUZZ_ASSERT(isnan(got), "%s(\"%s\"): %s but *out = %a is not NaN", fn, show,
+                    ref_result_name(r), got);
+    else
+        FUZZ_ASSERT(ref_bits64(got) == ref_bits64(want), "%s(\"%s\") = %a, %s gives %a", fn, show,
+                    got, f64 ? "strtod" : "strtof", want);
+}
+
+static inline void ref_check_parse(const char *s, size_t n)
+{
+    ref_check_parse_prec(s, n, 0);
+}
+
+/* The shortest decimal that strtod (f64) or strtof reads back as v (finite,
+ * > 0), nearest to v among those of its length: the p-digit decimal printf
+ * rounds v to when it reads back, else its neighbour that does. Returns the
+ * digit count; *m and *e: the digits as an integer and its last digit's
+ * exponent. */
+static inline int ref_shortest_prec(double v, int f64, uint64_t *m_out, int *e_out)
+{
+    for (int p = 1; p <= (f64 ? 17 : 9); p++) {
         char buf[64];
-        snprintf(buf, sizeof buf, "%.*e", p - 1, (double)v);
-        /* d.ddde[+-]X: the p digits as an integer, and the exponent */
+        snprintf(buf, sizeof buf, "%.*e", p - 1, v);
         uint64_t m = 0;
         const char *c = buf;
         for (; *c && *c != 'e'; c++)
             if (ref_is_digit(*c))
                 m = m * 10 + (uint64_t)(*c - '0');
         int e = atoi(c + 1) - (p - 1);
-        for (int k = -1; k <= 1; k++) {
-            if (m == 0 && k < 0)
+        static const int order[3] = {0, -1, 1};
+        for (int k = 0; k < 3; k++) {
+            uint64_t cand = m + (uint64_t)(int64_t)order[k];
+            if (cand == 0)
                 continue;
-            snprintf(buf, sizeof buf, "%llue%d", (unsigned long long)(m + (uint64_t)(int64_t)k), e);
-            if (strtof(buf, NULL) == v)
+            snprintf(buf, sizeof buf, "%llue%d", (unsigned long long)cand, e);
+            if (f64 ? ref_bits64(strtod(buf, NULL)) == ref_bits64(v)
+                    : ref_bits(strtof(buf, NULL)) == ref_bits((float)v)) {
+                while (cand % 10 == 0) {
+                    cand /= 10;
+                    e++;
+                }
+                *m_out = cand;
+                *e_out = e;
                 return p;
+            }
         }
     }
-    return 10; /* never: 9 digits always read back */
+    return f64 ? 18 : 10; /* never: 17 (9) digits always read back */
+}
+
+/* Fewest significant digits of a decimal that strtof reads back as v
+ * (v finite, > 0). */
+static inline int ref_shortest_digits(float v)
+{
+    uint64_t m;
+    int e;
+    return ref_shortest_prec((double)v, 0, &m, &e);
 }
 
 /* ms_format_f32(v) reads back as v (both through ms_parse_f32 and strtof)
@@ -236,65 +274,9 @@ static inline void ref_check_format(float v)
                 (double)v, out, nd, want);
 }
 
-static inline uint64_t ref_bits64(double d)
-{
-    uint64_t u;
-    memcpy(&u, &d, sizeof u);
-    return u;
-}
-
-/* ms_parse_f64 agrees with the reference (strtod), bit for bit. */
 static inline void ref_check_parse64(const char *s, size_t n)
 {
-    double got, want;
-    ms_num_result r = ms_parse_f64(s, n, &got);
-    ms_num_result w = ref_parse_prec(s, n, 1, &want);
-    char show[160];
-    ms_quote_excerpt(s, n, 64, show, sizeof show);
-    FUZZ_ASSERT(r == w, "ms_parse_f64(\"%s\") = %s, expected %s", show, ref_result_name(r),
-                ref_result_name(w));
-    if (w == MS_NUM_MISSING || w == MS_NUM_INVALID)
-        FUZZ_ASSERT(isnan(got), "ms_parse_f64(\"%s\"): %s but *out = %a is not NaN", show,
-                    ref_result_name(r), got);
-    else
-        FUZZ_ASSERT(ref_bits64(got) == ref_bits64(want),
-                    "ms_parse_f64(\"%s\") = %a, strtod gives %a", show, got, want);
-}
-
-/* The shortest decimal that strtod reads back as v (finite, > 0), nearest
- * to v among those of its length: the p-digit decimal printf rounds v to
- * when it reads back, else its neighbour that does. Returns the digit
- * count; *m and *e: the digits as an integer and its last digit's
- * exponent. */
-static inline int ref_shortest64(double v, uint64_t *m_out, int *e_out)
-{
-    for (int p = 1; p <= 17; p++) {
-        char buf[64];
-        snprintf(buf, sizeof buf, "%.*e", p - 1, v);
-        uint64_t m = 0;
-        const char *c = buf;
-        for (; *c && *c != 'e'; c++)
-            if (ref_is_digit(*c))
-                m = m * 10 + (uint64_t)(*c - '0');
-        int e = atoi(c + 1) - (p - 1);
-        static const int order[3] = {0, -1, 1};
-        for (int k = 0; k < 3; k++) {
-            uint64_t cand = m + (uint64_t)(int64_t)order[k];
-            if (cand == 0)
-                continue;
-            snprintf(buf, sizeof buf, "%llue%d", (unsigned long long)cand, e);
-            if (ref_bits64(strtod(buf, NULL)) == ref_bits64(v)) {
-                while (cand % 10 == 0) {
-                    cand /= 10;
-                    e++;
-                }
-                *m_out = cand;
-                *e_out = e;
-                return p;
-            }
-        }
-    }
-    return 18; /* never: 17 digits always read back */
+    ref_check_parse_prec(s, n, 1);
 }
 
 /* ms_format_f64(v) reads back as v (ms_parse_f64 and strtod) and has the
@@ -345,7 +327,7 @@ static inline void ref_check_format64(double v)
         nd--;
     }
     uint64_t want_m = 0;
-    int want_e = 0, want = ref_shortest64(fabs(v), &want_m, &want_e);
+    int want_e = 0, want = ref_shortest_prec(fabs(v), 1, &want_m, &want_e);
     FUZZ_ASSERT(m == want_m && e == want_e,
                 "ms_format_f64(%a) = \"%s\" (%d digits); the shortest nearest is %llue%d (%d)", v,
                 out, nd, (unsigned long long)want_m, want_e, want);

@@ -184,6 +184,46 @@ static size_t exact_decimal(double d, char *s)
     return strlen(s);
 }
 
+/* s holds a midpoint's exact decimal "D.DDDe+XX" (after an optional sign):
+ * leave it, or move it a hair: a far nonzero digit after far_min +
+ * rnd(far_span) zeros (the sticky digit), the last digit lowered, a cut to
+ * keep_min + rnd(keep_span) characters (near, not on), or trailing zeros. */
+static size_t near_midpoint(char *s, int far_min, uint32_t far_span, size_t keep_min,
+                            uint32_t keep_span, uint32_t pad_max)
+{
+    char *e = strchr(s, 'e');
+    char exp[16];
+    strcpy(exp, e);
+    size_t mant = (size_t)(e - s);
+    if (!strchr(s, '.')) /* "5e-45": give it a point so digits can follow */
+        s[mant++] = '.';
+    switch (rnd(5)) {
+    case 0: /* exact */
+        break;
+    case 1: /* just above: a far nonzero digit (tests the sticky digit) */
+        for (int z = far_min + (int)rnd(far_span); z > 0; z--)
+            s[mant++] = '0';
+        s[mant++] = '1';
+        break;
+    case 2: /* just below: last digit lowered */
+        if (s[mant - 1] >= '1' && s[mant - 1] <= '9')
+            s[mant - 1]--;
+        break;
+    case 3: { /* cut short: near, not on */
+        size_t keep = keep_min + rnd(keep_span);
+        if (keep < mant)
+            mant = keep;
+        break;
+    }
+    default: /* exact, padded with trailing zeros */
+        for (int z = (int)rnd(pad_max); z > 0; z--)
+            s[mant++] = '0';
+        break;
+    }
+    strcpy(s + mant, exp);
+    return strlen(s);
+}
+
 /* Float midpoints and their near neighbours: where double rounding, the
  * 120-digit cut and the sticky digit are all tested. */
 static size_t random_midpoint(char *s)
@@ -210,38 +250,7 @@ static size_t random_midpoint(char *s)
     if (rnd(6) == 0) /* what printf makes of it: 17 digits sit within 1e-17 */
         return (size_t)(m - s) + (size_t)sprintf(m, rnd(2) ? "%.17g" : "%.16e", mid);
     exact_decimal(mid, m);
-    char *e = strchr(s, 'e');
-    char exp[16];
-    strcpy(exp, e);
-    size_t mant = (size_t)(e - s);
-    if (!strchr(s, '.')) { /* "5e-45": give it a point so digits can follow */
-        s[mant++] = '.';
-    }
-    switch (rnd(5)) {
-    case 0: /* exact */
-        break;
-    case 1: /* just above: a far nonzero digit (tests the sticky digit) */
-        for (int z = 100 + (int)rnd(200); z > 0; z--)
-            s[mant++] = '0';
-        s[mant++] = '1';
-        break;
-    case 2: /* just below: last digit lowered */
-        if (s[mant - 1] >= '1' && s[mant - 1] <= '9')
-            s[mant - 1]--;
-        break;
-    case 3: { /* cut to 9..60 significant digits: near, not on */
-        size_t keep = 10 + rnd(52);
-        if (keep < mant)
-            mant = keep;
-        break;
-    }
-    default: /* exact, padded with trailing zeros */
-        for (int z = (int)rnd(200); z > 0; z--)
-            s[mant++] = '0';
-        break;
-    }
-    strcpy(s + mant, exp);
-    return strlen(s);
+    return near_midpoint(s, 100, 200, 10, 52, 200);
 }
 
 /* Text other programs write for a random float or double. */
@@ -320,37 +329,8 @@ static size_t random_midpoint64(char *s)
     if (rnd(6) == 0)
         return (size_t)(m - s) + (size_t)sprintf(m, rnd(2) ? "%.17Lg" : "%.25Le", mid);
     exact_decimal_ld(mid, m);
-    char *e = strchr(s, 'e');
-    char exp[16];
-    strcpy(exp, e);
-    size_t mant = (size_t)(e - s);
-    if (!strchr(s, '.'))
-        s[mant++] = '.';
-    switch (rnd(5)) {
-    case 0: /* exact */
-        break;
-    case 1: /* just above: a far nonzero digit, often past the 800-digit cut */
-        for (int z = 20 + (int)rnd(900); z > 0; z--)
-            s[mant++] = '0';
-        s[mant++] = '1';
-        break;
-    case 2: /* just below: last digit lowered */
-        if (s[mant - 1] >= '1' && s[mant - 1] <= '9')
-            s[mant - 1]--;
-        break;
-    case 3: { /* cut to 17..800 significant digits: near, not on */
-        size_t keep = 18 + rnd(784);
-        if (keep < mant)
-            mant = keep;
-        break;
-    }
-    default: /* exact, padded with trailing zeros */
-        for (int z = (int)rnd(900); z > 0; z--)
-            s[mant++] = '0';
-        break;
-    }
-    strcpy(s + mant, exp);
-    return strlen(s);
+    /* the sticky digit often past the 800-digit cut; cuts to 17..800 digits */
+    return near_midpoint(s, 20, 900, 18, 784, 900);
 }
 
 /* Many digits for float64: past 19, and past the 800 the slow path keeps. */
