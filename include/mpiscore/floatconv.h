@@ -1,11 +1,13 @@
 /*
  * floatconv.h — text <-> float32/float64 conversions on the hot path.
  *
- * ms_parse_f32 reads one CSV field as a correctly rounded float32 (the same
- * value strtof gives) without strtod per field: digits are gathered into an
- * integer and scaled by an exact power of ten when that is exact, with a
- * correctly rounded fallback otherwise. ms_format_f32 writes the shortest
- * decimal text that reads back to the same float32.
+ * ms_parse_f32 / ms_parse_f64 read one CSV field as a correctly rounded
+ * float32 / float64 (the value strtof / strtod gives) without calling them
+ * in the common case: Clinger's exact fast path, then Eisel-Lemire with a
+ * 128-bit table of powers of five, and strtof/strtod on a bounded canonical
+ * copy only when the product cannot decide. ms_format_f32 / ms_format_f64
+ * write the shortest decimal text that reads back (Schubfach), the nearest
+ * one of that length.
  */
 #ifndef MPISCORE_FLOATCONV_H
 #define MPISCORE_FLOATCONV_H

@@ -1,33 +1,47 @@
 /*
- * floatconv.c — CSV text <-> float32 (floatconv.h): the parser on the ingest
- * hot path and the shortest printer used by the output writer.
+ * floatconv.c — CSV text <-> float32/float64 (floatconv.h): the parsers on
+ * the ingest hot path and the shortest printers used by the output writer.
  *
- * Invariant: ms_parse_f32 returns bit for bit what strtof returns for the
- * same (validated) text, and ms_format_f32's output read by strtof is v.
+ * Invariants: ms_parse_f32/ms_parse_f64 return bit for bit what strtof/strtod
+ * return for the same (validated) text; ms_format_f32/ms_format_f64 write
+ * the shortest decimal that reads back to v, the nearest to v among those
+ * of that length (ties to an even last digit), as Python's repr does.
  *
- * Parsing gathers up to 19 significant digits into w and a decimal exponent
- * k, then scales in double:
- *   - w < 2^53, |k| <= 22, nothing dropped: w and 10^k are exact doubles, so
- *     one multiply/divide is the correctly rounded double d. Rounding d to
- *     float can differ from rounding the true value only when d is exactly a
- *     float midpoint (a double rounding cannot cross a point it can
- *     represent), and midpoints are detected.
- *   - otherwise, |k| <= 64: d = (double)w * RN(10^k) is within 3.03 double
- *     ulps of the true value (three roundings of 2^-53 plus < 1e-18 for the
- *     digits dropped after the 19th), so when no float midpoint lies within
- *     4 ulps of d, the true value and d round to the same float.
- *   - anything undecided goes to strtof on a canonical copy "DIGITSeEXP".
- *     The copy keeps 120 significant digits plus a sticky '1' for a nonzero
- *     tail: a float32 midpoint has at most 113 significant digits, so no
- *     midpoint lies strictly between the truncated value and the sticky
- *     one, and both round like the full text. No heap, any field length, and
- *     no '.' so the C locale's decimal point cannot matter.
+ * Parsing (both precisions share the scanner): the first 19 significant
+ * digits are gathered into w (8 at a time, SWAR), with a decimal exponent k
+ * and a flag for nonzero digits dropped after them. Then, in order:
+ *   - Clinger's fast path: w < 2^53, |k| <= 22, nothing dropped: w and 10^k
+ *     are exact doubles, so one multiply/divide is the correctly rounded
+ *     double. For float32, rounding that double again can differ from
+ *     rounding the true value only when it is exactly a float midpoint,
+ *     which is detected and sent on.
+ *   - Eisel-Lemire: w * 10^k = (w 2^lz) * 5^k * 2^(k - lz) with 5^k a 128-bit
+ *     truncated significand (floatconv_tables.h); the high bits of the
+ *     128-bit product are the result's significand plus rounding bits. The
+ *     product is short of the truth by less than one unit of its low word,
+ *     so only when that word is all ones could a carry change the rounding
+ *     (fast_float's original fallback condition; exact for -27 <= k <= 55).
+ *     When digits were dropped, the true value lies between w and w + 1
+ *     times 10^k: both are converted and must agree.
+ *   - anything undecided goes to strtof/strtod on a canonical copy
+ *     "DIGITSeEXP" on the stack: it keeps SLOW_DIGITS significant digits
+ *     plus a sticky '1' for a nonzero tail. A float32 (float64) midpoint has
+ *     at most 113 (767) significant digits, so no midpoint lies strictly
+ *     between the truncated value and the sticky one, and both round like
+ *     the full text. No heap, any field length, and no '.' so the C
+ *     locale's decimal point cannot matter. Only texts within a hair of a
+ *     midpoint (exact ties with digits dropped, long exact expansions, an
+ *     all-ones low product word) get here.
  *
- * Printing searches the digit count p (1..9) by bisection — a p-digit
- * decimal that reads back is also a (p+1)-digit one, so "some p-digit
- * decimal reads back" is monotonic in p — and tests the two p-digit
- * neighbours of v with the exact conversion above. When both read back the
- * nearer wins, decided exactly (small bignum) when doubles cannot tell.
+ * Printing is Schubfach (Giulietti 2020): with v = c 2^q, its rounding
+ * interval is [c - 1/2, c + 1/2] 2^q (a quarter below at a binade's
+ * bottom); k = floor(log10 of the interval's width) makes at most one
+ * multiple of 10^(k+1) and at least one of 10^k fall in it. Scaling
+ * 4c 2^q and the interval's ends by 10^-k with 128-bit (float32: 64-bit)
+ * g ~ 10^-k 2^-r, rounded to odd, keeps every comparison with those
+ * multiples exact, so: the multiple of 10^(k+1) when one is inside, else
+ * the one of floor/ceil(v / 10^k) that is inside, else the nearer of the
+ * two (ties to even). Integers below 2^53 (2^24) print as themselves.
  */
 #include "mpiscore/floatconv.h"
 
@@ -38,115 +52,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Correctly rounded by the compiler; pow10_tab[k + 64] = 10^k. Entries with
- * |k| <= 22 are exact. */
-static const double pow10_tab[129] = {
-    1e-64, 1e-63, 1e-62, 1e-61, 1e-60, 1e-59, 1e-58, 1e-57, 1e-56, 1e-55, 1e-54, 1e-53, 1e-52,
-    1e-51, 1e-50, 1e-49, 1e-48, 1e-47, 1e-46, 1e-45, 1e-44, 1e-43, 1e-42, 1e-41, 1e-40, 1e-39,
-    1e-38, 1e-37, 1e-36, 1e-35, 1e-34, 1e-33, 1e-32, 1e-31, 1e-30, 1e-29, 1e-28, 1e-27, 1e-26,
-    1e-25, 1e-24, 1e-23, 1e-22, 1e-21, 1e-20, 1e-19, 1e-18, 1e-17, 1e-16, 1e-15, 1e-14, 1e-13,
-    1e-12, 1e-11, 1e-10, 1e-9,  1e-8,  1e-7,  1e-6,  1e-5,  1e-4,  1e-3,  1e-2,  1e-1,  1e0,
-    1e1,   1e2,   1e3,   1e4,   1e5,   1e6,   1e7,   1e8,   1e9,   1e10,  1e11,  1e12,  1e13,
-    1e14,  1e15,  1e16,  1e17,  1e18,  1e19,  1e20,  1e21,  1e22,  1e23,  1e24,  1e25,  1e26,
-    1e27,  1e28,  1e29,  1e30,  1e31,  1e32,  1e33,  1e34,  1e35,  1e36,  1e37,  1e38,  1e39,
-    1e40,  1e41,  1e42,  1e43,  1e44,  1e45,  1e46,  1e47,  1e48,  1e49,  1e50,  1e51,  1e52,
-    1e53,  1e54,  1e55,  1e56,  1e57,  1e58,  1e59,  1e60,  1e61,  1e62,  1e63,  1e64};
+#include "floatconv_tables.h"
 
-static const uint64_t ipow10[10] = {1,      10,      100,      1000,      10000,
-                                    100000, 1000000, 10000000, 100000000, 1000000000};
+/* 10^k for |k| <= 22: exact doubles (Clinger's fast path). */
+static const double exact_pow10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                       1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                       1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
-/* Significant digits kept for strtof; must exceed 113 (see top). */
-#define SLOW_DIGITS 120
-/* Exponents beyond this are clamped: with <= 121 digits the value is then
- * far outside float range either way. */
+/* Significant digits kept for the slow path; must exceed 113 (float32) and
+ * 767 (float64) (see top). */
+#define SLOW_DIGITS_F32 120
+#define SLOW_DIGITS_F64 800
+/* Exponents beyond this are clamped: with <= 801 digits the value is then
+ * far outside double range either way. */
 #define EXP_CLAMP 999999
 #define EXP_SATURATE 1000000000000000ll /* 1e15 */
 
 typedef enum { SCALE_OK, SCALE_RANGE, SCALE_UNSURE } scale_result;
 
-/* w * 10^k (w > 0; `tail`: nonzero digits were dropped after w's 19) rounded
- * to float, when doubles can decide it. */
-static inline scale_result scale_to_f32(uint64_t w, int64_t k, int tail, float *f)
-{
-    double d;
-    uint64_t tol;
-    if (!tail && w < (1ull << 53) && k >= -22 && k <= 22) {
-        d = k >= 0 ? (double)w * pow10_tab[k + 64] : (double)w / pow10_tab[-k + 64];
-        tol = 0; /* d is correctly rounded: only an exact midpoint misleads */
-    } else if (k >= -64 && k <= 64) {
-        d = (double)w * pow10_tab[k + 64];
-        tol = 4; /* |d - true| < 3.03 ulp(d) */
-    } else {
-        return SCALE_UNSURE;
-    }
-    if (d >= 0x1p128)
-        return SCALE_RANGE; /* even 4 ulps lower it is past FLT_MAX + ulp/2 */
-    uint64_t bits;
-    memcpy(&bits, &d, sizeof bits);
-    int be = (int)(bits >> 52) - 1023; /* d >= 1e-64 is a normal double */
-    int shift;                         /* double mantissa bits below the float ulp at d */
-    if (be >= -126)
-        shift = 29;
-    else if (be >= -149)
-        shift = -97 - be; /* subnormal floats: ulp 2^-149 */
-    else
-        return SCALE_UNSURE; /* near or below half the smallest subnormal */
-    uint64_t low = bits & ((1ull << shift) - 1), half = 1ull << (shift - 1);
-    if ((low > half ? low - half : half - low) <= tol)
-        return SCALE_UNSURE;
-    *f = (float)d;
-    return isinf(*f) ? SCALE_RANGE : SCALE_OK;
-}
-
-/* strtof on text this file built (digits, 'e', exponent; no '.'). */
-static scale_result strtof_canonical(const char *buf, float *f)
-{
-    int saved = errno;
-    errno = 0;
-    *f = strtof(buf, NULL);
-    int range = errno == ERANGE && isinf(*f);
-    errno = saved;
-    return range ? SCALE_RANGE : SCALE_OK;
-}
-
-static size_t put_exp(char *o, int64_t e)
-{
-    if (e > EXP_CLAMP)
-        e = EXP_CLAMP;
-    if (e < -EXP_CLAMP)
-        e = -EXP_CLAMP;
-    return (size_t)sprintf(o, "e%d", (int)e);
-}
-
-/* The undecided case: m..end is the validated mantissa without its sign
- * (digits and at most one '.'), e10 its explicit exponent. */
-static scale_result parse_slow(const char *m, const char *end, int64_t e10, float *f)
-{
-    char buf[SLOW_DIGITS + 1 + 16];
-    size_t o = 0, kept = 0;
-    int after_point = 0, sticky = 0;
-    int64_t scale = e10; /* value = kept digits * 10^scale */
-    for (; m < end; m++) {
-        if (*m == '.') {
-            after_point = 1;
-        } else if (kept == 0 && *m == '0') {
-            scale -= after_point;
-        } else if (kept < SLOW_DIGITS) {
-            buf[o++] = *m;
-            kept++;
-            scale -= after_point;
-        } else {
-            sticky |= *m != '0';
-            scale += !after_point;
-        }
-    }
-    if (sticky) {
-        buf[o++] = '1';
-        scale--;
-    }
-    o += put_exp(buf + o, scale);
-    return strtof_canonical(buf, f);
-}
+/* ---- the scanner ---------------------------------------------------------- */
 
 static int word_is(const char *s, size_t n, const char *word, int any_case)
 {
@@ -179,7 +103,7 @@ static int is_na_word(const char *s, size_t n)
 }
 
 /* Not a number: missing if it is one of pandas' spellings. */
-static ms_num_result invalid(const char *s, size_t n, float *out)
+static ms_num_result invalid(const char *s, size_t n, double *out)
 {
     *out = NAN;
     return is_na_word(s, n) ? MS_NUM_MISSING : MS_NUM_INVALID;
@@ -188,7 +112,7 @@ static ms_num_result invalid(const char *s, size_t n, float *out)
 /* Fields with no digits: the words that mean missing or infinite. The
  * missing spellings are pandas' defaults (na_words) plus any-case nan
  * (strtof reads "nan" in any case, with a sign, and C writes "-nan"). */
-static ms_num_result parse_word(const char *s, size_t n, float *out)
+static ms_num_result parse_word(const char *s, size_t n, double *out)
 {
     *out = NAN;
     if (n == 0 || is_na_word(s, n))
@@ -254,7 +178,22 @@ static inline int is_blank(char c)
     return c == ' ' || c == '\t';
 }
 
-ms_num_result ms_parse_f32(const char *s, size_t n, float *out)
+/* A validated decimal: value = (w + t) 10^k with 0 <= t < 1, t > 0 iff
+ * tail (nonzero digits dropped after w's 19 significant ones); mant ..
+ * mant_end is the mantissa text without its sign, e10 the explicit
+ * exponent (saturated). */
+typedef struct {
+    uint64_t w;
+    int64_t k;
+    int tail, neg;
+    const char *mant, *mant_end;
+    int64_t e10;
+} decimal;
+
+/* MS_NUM_OK when s[0..n) is a number (described in *d); otherwise the
+ * field's class, with its value (NaN or a signed infinity) in *special. */
+static inline __attribute__((always_inline)) ms_num_result scan(const char *s, size_t n, decimal *d,
+                                                                double *special)
 {
     if (n && (is_blank(s[0]) || is_blank(s[n - 1]))) {
         while (n > 0 && is_blank(*s)) {
@@ -265,12 +204,13 @@ ms_num_result ms_parse_f32(const char *s, size_t n, float *out)
             n--;
     }
     const char *p = s, *end = s + n;
-    int neg = 0;
+    d->w = 0; /* read by the callers only on MS_NUM_OK; this quiets -Wmaybe-uninitialized */
+    d->neg = 0;
     if (p < end && (*p == '+' || *p == '-')) {
-        neg = *p == '-';
+        d->neg = *p == '-';
         p++;
     }
-    const char *mant = p;
+    d->mant = p;
     uint64_t w = 0;
     int64_t k = 0; /* int64: a field of billions of digits must not overflow it */
     int digits, t, tail = 0, any;
@@ -278,7 +218,7 @@ ms_num_result ms_parse_f32(const char *s, size_t n, float *out)
      * so 19 of them always fit in 64 bits. */
     while (p < end && *p == '0')
         p++;
-    any = p > mant;
+    any = p > d->mant;
     p = take_digits(p, end, &w, &t, 19);
     digits = t;
     any |= t > 0;
@@ -302,8 +242,8 @@ ms_num_result ms_parse_f32(const char *s, size_t n, float *out)
         any |= p > f;
     }
     if (!any)
-        return parse_word(s, n, out);
-    const char *mant_end = p;
+        return parse_word(s, n, special);
+    d->mant_end = p;
     int64_t e10 = 0;
     if (p < end && (*p == 'e' || *p == 'E')) {
         p++;
@@ -313,343 +253,533 @@ ms_num_result ms_parse_f32(const char *s, size_t n, float *out)
             p++;
         }
         if (p == end || (unsigned)(*p - '0') >= 10)
-            return invalid(s, n, out);
+            return invalid(s, n, special);
         /* Saturated far beyond any field length, so a huge exponent still
          * outweighs every digit count it is added to, and int64 is safe. */
         for (; p < end && (unsigned)(*p - '0') < 10; p++)
             if (e10 < EXP_SATURATE)
                 e10 = e10 * 10 + (*p - '0');
-        k += eneg ? -e10 : e10;
-        e10 = eneg ? -e10 : e10;
+        if (eneg)
+            e10 = -e10;
+        k += e10;
     }
     if (p != end)
-        return invalid(s, n, out);
-    if (w == 0) {
-        *out = neg ? -0.0f : 0.0f;
-        return MS_NUM_OK;
-    }
-    float f;
-    scale_result r = scale_to_f32(w, k, tail, &f);
-    if (r == SCALE_UNSURE)
-        r = parse_slow(mant, mant_end, e10, &f);
-    if (r == SCALE_RANGE) {
-        *out = neg ? -INFINITY : INFINITY;
-        return MS_NUM_RANGE;
-    }
-    *out = neg ? -f : f;
+        return invalid(s, n, special);
+    d->w = w;
+    d->k = k;
+    d->tail = tail;
+    d->e10 = e10;
     return MS_NUM_OK;
 }
 
-/* ---- shortest printing ---------------------------------------------------- */
+/* ---- the slow path -------------------------------------------------------- */
 
-/* Does d * 10^e read back exactly as v (v > 0, finite)? */
-static int round_trips(uint64_t d, int e, float v)
+static size_t put_exp(char *o, int64_t e)
 {
-    float f;
-    scale_result r = scale_to_f32(d, e, 0, &f);
-    if (r == SCALE_UNSURE) {
-        char buf[48];
-        snprintf(buf, sizeof buf, "%llue%d", (unsigned long long)d, e);
-        r = strtof_canonical(buf, &f);
-    }
-    return r == SCALE_OK && f == v;
+    if (e > EXP_CLAMP)
+        e = EXP_CLAMP;
+    if (e < -EXP_CLAMP)
+        e = -EXP_CLAMP;
+    return (size_t)sprintf(o, "e%d", (int)e);
 }
 
-/* Unsigned integer with 32-bit limbs, least significant first, no leading
- * zero limb. 10 limbs hold every product below (< 2^160). */
-typedef struct {
-    uint32_t limb[10];
-    int n;
-} bignum;
-
-static void big_set(bignum *b, uint64_t v)
+/* The undecided case: strtof (f64 == 0) or strtod on the canonical copy of
+ * d's mantissa (see top); *out receives the value, widened for float32. */
+static scale_result parse_slow(const decimal *d, int f64, double *out)
 {
-    b->n = 0;
-    for (; v; v >>= 32)
-        b->limb[b->n++] = (uint32_t)v;
-}
-
-static void big_mul(bignum *b, uint32_t m)
-{
-    uint64_t carry = 0;
-    for (int i = 0; i < b->n; i++) {
-        carry += (uint64_t)b->limb[i] * m;
-        b->limb[i] = (uint32_t)carry;
-        carry >>= 32;
-    }
-    if (carry)
-        b->limb[b->n++] = (uint32_t)carry;
-}
-
-static void big_mul_pow5(bignum *b, int e)
-{
-    for (; e >= 13; e -= 13)
-        big_mul(b, 1220703125u); /* 5^13, the largest power of 5 below 2^32 */
-    uint32_t m = 1;
-    for (; e > 0; e--)
-        m *= 5;
-    big_mul(b, m);
-}
-
-static void big_shl(bignum *b, int s)
-{
-    int words = s / 32, bits = s % 32;
-    if (b->n == 0)
-        return;
-    if (bits) {
-        uint32_t carry = 0;
-        for (int i = 0; i < b->n; i++) {
-            uint32_t x = b->limb[i];
-            b->limb[i] = (x << bits) | carry;
-            carry = x >> (32 - bits);
+    char buf[SLOW_DIGITS_F64 + 1 + 16];
+    const size_t max_digits = f64 ? SLOW_DIGITS_F64 : SLOW_DIGITS_F32;
+    size_t o = 0, kept = 0;
+    int after_point = 0, sticky = 0;
+    int64_t scale = d->e10; /* value = kept digits * 10^scale */
+    for (const char *m = d->mant; m < d->mant_end; m++) {
+        if (*m == '.') {
+            after_point = 1;
+        } else if (kept == 0 && *m == '0') {
+            scale -= after_point;
+        } else if (kept < max_digits) {
+            buf[o++] = *m;
+            kept++;
+            scale -= after_point;
+        } else {
+            sticky |= *m != '0';
+            scale += !after_point;
         }
-        if (carry)
-            b->limb[b->n++] = carry;
     }
-    if (words) {
-        memmove(b->limb + words, b->limb, (size_t)b->n * sizeof b->limb[0]);
-        memset(b->limb, 0, (size_t)words * sizeof b->limb[0]);
-        b->n += words;
+    if (sticky) {
+        buf[o++] = '1';
+        scale--;
     }
-}
-
-static int big_cmp(const bignum *a, const bignum *b)
-{
-    if (a->n != b->n)
-        return a->n < b->n ? -1 : 1;
-    for (int i = a->n - 1; i >= 0; i--)
-        if (a->limb[i] != b->limb[i])
-            return a->limb[i] < b->limb[i] ? -1 : 1;
-    return 0;
-}
-
-/* Sign of v - (lo + 1/2) * 10^e, exactly: < 0 when lo * 10^e is the nearer. */
-static int cmp_to_midpoint(float v, uint64_t lo, int e)
-{
-    uint32_t bits;
-    memcpy(&bits, &v, sizeof bits);
-    uint32_t ef = bits >> 23 & 0xFF, m = bits & 0x7FFFFF;
-    int q = ef ? (int)ef - 150 : -149;
-    if (ef)
-        m |= 1u << 23;
-    /* 2 m 2^q vs (2 lo + 1) 2^e 5^e, powers moved to whichever side keeps
-     * them nonnegative. Sizes: m 5^53 < 2^148, (2 lo + 1) 5^38 < 2^120,
-     * shifts < 2^96 on the side they land. */
-    bignum a, b;
-    big_set(&a, m);
-    big_set(&b, 2 * lo + 1);
-    if (e >= 0)
-        big_mul_pow5(&b, e);
-    else
-        big_mul_pow5(&a, -e);
-    int s = q + 1 - e;
-    if (s >= 0)
-        big_shl(&a, s);
-    else
-        big_shl(&b, -s);
-    return big_cmp(&a, &b);
-}
-
-/* The p-digit decimal nearest v that reads back as v, if any, as digits and
- * exponent. scaled9 ~ v * 10^(8 - e10) in [1e8, 1e9), d9 its floor; both may
- * be off by a few 1e-7 — then the true floor/ceil pair differs from lo/hi
- * only when v sits within 1e-6 of a p-digit decimal, which is then one of
- * lo/hi, reads back, and is the nearer, so the answer is the same. */
-static int candidate(float v, double scaled9, uint64_t d9, int e10, int p, uint64_t *dout,
-                     int *eout)
-{
-    int e = e10 - p + 1;
-    uint64_t lo = d9 / ipow10[9 - p], hi = lo + 1;
-    int ok_lo = lo > 0 && round_trips(lo, e, v);
-    int ok_hi = round_trips(hi, e, v);
-    if (ok_lo && ok_hi) {
-        /* sp is within 3.4e-7 of v * 10^-e, so a margin of 1e-5 decides */
-        double sp = scaled9 / (double)ipow10[9 - p];
-        double diff = 2 * sp - (double)(lo + hi);
-        int c = diff < -1e-5 ? -1 : diff > 1e-5 ? 1 : cmp_to_midpoint(v, lo, e);
-        *dout = c < 0 ? lo : c > 0 ? hi : (lo % 2 == 0 ? lo : hi); /* tie: even */
-    } else if (ok_lo) {
-        *dout = lo;
-    } else if (ok_hi) {
-        *dout = hi;
+    o += put_exp(buf + o, scale);
+    int saved = errno;
+    errno = 0;
+    int range;
+    if (f64) {
+        *out = strtod(buf, NULL);
+        range = errno == ERANGE && isinf(*out);
     } else {
-        return 0;
+        float f = strtof(buf, NULL);
+        range = errno == ERANGE && isinf(f);
+        *out = f;
     }
-    *eout = e;
-    return 1;
+    errno = saved;
+    return range ? SCALE_RANGE : SCALE_OK;
 }
 
-/* Writes digits[0..nd) (no trailing zeros) whose first digit has decimal
- * exponent dexp: plain notation when dexp is in [-4, plain_hi), otherwise
- * scientific with at least two exponent digits, as Python's repr does. */
-static size_t lay_out(const char *digits, int nd, int dexp, int plain_hi, char *out)
+/* ---- Eisel-Lemire --------------------------------------------------------- */
+
+/* An IEEE binary format: explicit significand bits, exponent bias - 1 (as
+ * fast_float's minimum_exponent), the all-ones biased exponent, the decimal
+ * exponents outside which w 10^q (w < 2^64) is surely 0 or infinite, and
+ * those within which a product can be an exact tie (5^q < 2^64 and the
+ * tie needs a low product word of 0 or 1). */
+typedef struct {
+    int mbits, min_exp, inf_exp, q_min, q_max, tie_q_min, tie_q_max;
+} ieee_fmt;
+
+static const ieee_fmt FMT_F32 = {23, -127, 0xFF, -64, 38, -17, 10};
+static const ieee_fmt FMT_F64 = {52, -1023, 0x7FF, -342, 308, -4, 23};
+
+/* w 10^q (w > 0) correctly rounded, as the IEEE bits without sign; -1 when
+ * the 128-bit product cannot decide. Inlined with a constant format. */
+static inline int64_t eisel_lemire(uint64_t w, int64_t q, const ieee_fmt *f)
 {
-    size_t o = 0;
+    if (q < f->q_min)
+        return 0;
+    if (q > f->q_max)
+        return (int64_t)f->inf_exp << f->mbits;
+    int lz = __builtin_clzll(w);
+    w <<= lz;
+    const uint64_t *p5 = ms_pow5_128[q - MS_POW5_QMIN];
+    unsigned __int128 prod = (unsigned __int128)w * p5[0];
+    uint64_t hi = (uint64_t)(prod >> 64), lo = (uint64_t)prod;
+    const uint64_t precision = UINT64_MAX >> (f->mbits + 3);
+    if ((hi & precision) == precision) {
+        /* the bits that decide the rounding may still take a carry from
+         * the second word of 5^q */
+        uint64_t second = (uint64_t)(((unsigned __int128)w * p5[1]) >> 64);
+        lo += second;
+        hi += lo < second;
+    }
+    if (lo == UINT64_MAX && (q < -27 || q > 55))
+        return -1; /* the truncated tail could still carry into hi */
+    int upper = (int)(hi >> 63);
+    int shift = upper + 64 - f->mbits - 3;
+    uint64_t mant = hi >> shift;
+    /* floor(log2(10^q)) + 63 (for |q| < 350), the binary exponent */
+    int32_t p2 = ((((152170 + 65536) * (int32_t)q) >> 16) + 63) + upper - lz - f->min_exp;
+    if (p2 <= 0) { /* subnormal, or rounds up to the smallest normal */
+        if (-p2 + 1 >= 64)
+            return 0;
+        mant >>= -p2 + 1;
+        mant += mant & 1; /* no ties this far from q = 0 */
+        mant >>= 1;
+        /* mant == 2^mbits is the smallest normal: the OR below makes it so */
+        return (int64_t)mant;
+    }
+    /* an exact tie: only zeros were shifted out and the product is exact */
+    if (lo <= 1 && q >= f->tie_q_min && q <= f->tie_q_max && (mant & 3) == 1 &&
+        (mant << shift) == hi)
+        mant &= ~1ull; /* round to even: down */
+    mant += mant & 1;
+    mant >>= 1;
+    if (mant >= (2ull << f->mbits)) {
+        mant = 1ull << f->mbits;
+        p2++;
+    }
+    mant &= ~(1ull << f->mbits);
+    if (p2 >= f->inf_exp)
+        return (int64_t)f->inf_exp << f->mbits;
+    return ((int64_t)p2 << f->mbits) | (int64_t)mant;
+}
+
+/* d (w > 0) in format f by Eisel-Lemire, both ends when digits were
+ * dropped; -1 when undecided. */
+static inline int64_t eisel_lemire_decimal(const decimal *d, const ieee_fmt *f)
+{
+    int64_t bits = eisel_lemire(d->w, d->k, f);
+    if (d->tail && bits >= 0 && eisel_lemire(d->w + 1, d->k, f) != bits)
+        return -1;
+    return bits;
+}
+
+/* ---- parsing -------------------------------------------------------------- */
+
+ms_num_result ms_parse_f32(const char *s, size_t n, float *out)
+{
+    decimal d;
+    double special;
+    ms_num_result r = scan(s, n, &d, &special);
+    if (r != MS_NUM_OK) {
+        *out = (float)special;
+        return r;
+    }
+    if (d.w == 0) {
+        *out = d.neg ? -0.0f : 0.0f;
+        return MS_NUM_OK;
+    }
+    float f;
+    if (!d.tail && d.w < (1ull << 53) && d.k >= -22 && d.k <= 22) {
+        double x = d.k >= 0 ? (double)d.w * exact_pow10[d.k] : (double)d.w / exact_pow10[-d.k];
+        uint64_t bits;
+        memcpy(&bits, &x, sizeof bits);
+        /* x >= 1e-22 is a normal float: the 29 low bits are what float
+         * rounding drops; exactly half is a float midpoint */
+        if ((bits & 0x1FFFFFFFull) != 0x10000000ull) {
+            f = (float)x;
+            if (isinf(f))
+                goto range;
+            *out = d.neg ? -f : f;
+            return MS_NUM_OK;
+        }
+    }
+    int64_t bits = eisel_lemire_decimal(&d, &FMT_F32);
+    if (bits >= 0) {
+        if (bits == 0x7F800000)
+            goto range;
+        uint32_t b = (uint32_t)bits | (d.neg ? 0x80000000u : 0);
+        memcpy(out, &b, sizeof b);
+        return MS_NUM_OK;
+    }
+    double x;
+    if (parse_slow(&d, 0, &x) == SCALE_RANGE)
+        goto range;
+    f = (float)x;
+    *out = d.neg ? -f : f;
+    return MS_NUM_OK;
+range:
+    *out = d.neg ? -INFINITY : INFINITY;
+    return MS_NUM_RANGE;
+}
+
+ms_num_result ms_parse_f64(const char *s, size_t n, double *out)
+{
+    decimal d;
+    ms_num_result r = scan(s, n, &d, out);
+    if (r != MS_NUM_OK)
+        return r;
+    if (d.w == 0) {
+        *out = d.neg ? -0.0 : 0.0;
+        return MS_NUM_OK;
+    }
+    double x;
+    if (!d.tail && d.w <= (1ull << 53) && d.k >= -22 && d.k <= 22) {
+        x = d.k >= 0 ? (double)d.w * exact_pow10[d.k] : (double)d.w / exact_pow10[-d.k];
+        if (isinf(x))
+            goto range;
+        *out = d.neg ? -x : x;
+        return MS_NUM_OK;
+    }
+    int64_t bits = eisel_lemire_decimal(&d, &FMT_F64);
+    if (bits >= 0) {
+        if (bits == 0x7FF0000000000000ll)
+            goto range;
+        uint64_t b = (uint64_t)bits | (d.neg ? 0x8000000000000000ull : 0);
+        memcpy(out, &b, sizeof b);
+        return MS_NUM_OK;
+    }
+    if (parse_slow(&d, 1, &x) == SCALE_RANGE)
+        goto range;
+    *out = d.neg ? -x : x;
+    return MS_NUM_OK;
+range:
+    *out = d.neg ? -INFINITY : INFINITY;
+    return MS_NUM_RANGE;
+}
+
+/* ---- printing: Schubfach ---------------------------------------------------- */
+
+/* A decimal digits 10^exp. */
+typedef struct {
+    uint64_t digits;
+    int exp;
+} shortest;
+
+/* floor(g cp / 2^128) for a 128-bit g, made odd when the rest is above 1:
+ * Schubfach's round-to-odd of cp 2^q 10^-k (the rest is 0 or 1 only when
+ * the product is exact or g's overestimate made it so). */
+static inline uint64_t round_to_odd64(const uint64_t g[2], uint64_t cp)
+{
+    unsigned __int128 x = (unsigned __int128)g[1] * cp, y = (unsigned __int128)g[0] * cp;
+    uint64_t x1 = (uint64_t)(x >> 64), y0 = (uint64_t)y, y1 = (uint64_t)(y >> 64);
+    uint64_t z = y0 + x1;
+    y1 += z < x1;
+    return y1 | (z > 1);
+}
+
+/* The same with a 64-bit g and a 32-bit result (float32). */
+static inline uint32_t round_to_odd32(uint64_t g, uint32_t cp)
+{
+    unsigned __int128 p = (unsigned __int128)g * cp;
+    return (uint32_t)(uint64_t)(p >> 64) | ((uint32_t)((uint64_t)p >> 32) > 1);
+}
+
+/* floor(log10(2^q)), or of 3/4 2^q at a binade's bottom (|q| <= 1500);
+ * floor(log2(10^e)) (|e| <= 1233). */
+static inline int32_t floor_log10_pow2(int32_t q, int closer)
+{
+    return (q * 1262611 - (closer ? 524031 : 0)) >> 22;
+}
+
+static inline int32_t floor_log2_pow10(int32_t e)
+{
+    return (e * 1741647) >> 19;
+}
+
+/* The shortest, nearest decimal of a positive finite float32 (bits). */
+static inline __attribute__((always_inline)) shortest schubfach32(uint32_t bits)
+{
+    uint32_t m = bits & 0x7FFFFFu, be = bits >> 23, c;
+    int32_t q;
+    if (be) {
+        c = m | 0x800000u;
+        q = (int32_t)be - 150;
+        if (q <= 0 && q > -24 && (c & ((1u << -q) - 1)) == 0)
+            return (shortest){c >> -q, 0}; /* an integer: itself */
+    } else {
+        c = m;
+        q = -149;
+    }
+    int even = !(c & 1), closer = m == 0 && be > 1;
+    uint32_t cb = 4 * c, cbl = cb - 2 + (uint32_t)closer, cbr = cb + 2;
+    int32_t k = floor_log10_pow2(q, closer);
+    int32_t h = q + floor_log2_pow10(-k) + 1; /* 1..4 */
+    const uint64_t *g128 = ms_pow10_g[-k - MS_POW10_EMIN];
+    uint64_t g = g128[0] + (g128[1] != 0); /* ceil of the top 64 bits */
+    uint32_t vbl = round_to_odd32(g, cbl << h), vb = round_to_odd32(g, cb << h),
+             vbr = round_to_odd32(g, cbr << h);
+    uint32_t lower = vbl + !even, upper = vbr - !even, s = vb / 4;
+    /* every case computed and selected without branches: for random
+     * values each test is a coin flip, and a mispredicted branch costs
+     * more than the arithmetic */
+    uint32_t sp = s / 10;
+    int up_in = lower <= 40 * sp, wp_in = 40 * sp + 40 <= upper;
+    int u_in = lower <= 4 * s, w_in = 4 * s + 4 <= upper;
+    uint32_t mid = 4 * s + 2;
+    int round_up = vb > mid || (vb == mid && (s & 1));
+    uint32_t at_k = s + (uint32_t)(u_in != w_in ? w_in : round_up);
+    int coarser = s >= 10 && up_in != wp_in; /* a multiple of 10^(k+1) is inside */
+    return (shortest){coarser ? sp + (uint32_t)wp_in : at_k, k + coarser};
+}
+
+/* The same for a positive finite float64. */
+static inline __attribute__((always_inline)) shortest schubfach64(uint64_t bits)
+{
+    uint64_t m = bits & 0xFFFFFFFFFFFFFull, c;
+    uint32_t be = (uint32_t)(bits >> 52);
+    int32_t q;
+    if (be) {
+        c = m | (1ull << 52);
+        q = (int32_t)be - 1075;
+        if (q <= 0 && q > -53 && (c & ((1ull << -q) - 1)) == 0)
+            return (shortest){c >> -q, 0};
+    } else {
+        c = m;
+        q = -1074;
+    }
+    int even = !(c & 1), closer = m == 0 && be > 1;
+    uint64_t cb = 4 * c, cbl = cb - 2 + (uint64_t)closer, cbr = cb + 2;
+    int32_t k = floor_log10_pow2(q, closer);
+    int32_t h = q + floor_log2_pow10(-k) + 1;
+    const uint64_t *g = ms_pow10_g[-k - MS_POW10_EMIN];
+    uint64_t vbl = round_to_odd64(g, cbl << h), vb = round_to_odd64(g, cb << h),
+             vbr = round_to_odd64(g, cbr << h);
+    uint64_t lower = vbl + !even, upper = vbr - !even, s = vb / 4;
+    /* every case computed and selected without branches: for random
+     * values each test is a coin flip, and a mispredicted branch costs
+     * more than the arithmetic */
+    uint64_t sp = s / 10;
+    int up_in = lower <= 40 * sp, wp_in = 40 * sp + 40 <= upper;
+    int u_in = lower <= 4 * s, w_in = 4 * s + 4 <= upper;
+    uint64_t mid = 4 * s + 2;
+    int round_up = vb > mid || (vb == mid && (s & 1));
+    uint64_t at_k = s + (uint64_t)(u_in != w_in ? w_in : round_up);
+    int coarser = s >= 10 && up_in != wp_in; /* a multiple of 10^(k+1) is inside */
+    return (shortest){coarser ? sp + (uint64_t)wp_in : at_k, k + coarser};
+}
+
+static const char two_digits[201] =
+    "0001020304050607080910111213141516171819202122232425262728293031323334353637383940414243444546"
+    "4748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293"
+    "949596979899";
+
+/* v < 10^8 as 8 ASCII digits, the first in the low byte (so a
+ * little-endian store writes them in order): two 4-digit halves split into
+ * 2-digit and then 1-digit lanes by multiply-shift reciprocals, with no
+ * table and no chain of divisions (the SWAR method of Lemire and others).
+ * Exact: x * 10486 >> 20 = x / 100 for x < 43699, x * 103 >> 10 = x / 10
+ * for x < 179, and no lane's product reaches the next lane. */
+static inline uint64_t ascii8(uint32_t v)
+{
+    uint64_t merged = (uint64_t)(v / 10000) | ((uint64_t)(v % 10000) << 32);
+    uint64_t hundreds = ((merged * 10486) >> 20) & 0x0000007F0000007Full;
+    uint64_t pairs = hundreds | ((merged - hundreds * 100) << 16);
+    uint64_t tens = ((pairs * 103) >> 10) & 0x000F000F000F000Full;
+    return (tens | ((pairs - tens * 10) << 8)) + 0x3030303030303030ull;
+}
+
+/* The nd digits of v (exactly nd of them, nd <= 17) at p[0..nd), written
+ * straight into the output: building them in a scratch buffer and copying
+ * that with wide loads stalls on store forwarding. */
+static inline void put_digits(char *p, uint64_t v, int nd)
+{
+    if (nd >= 8) { /* the low 8 (and next 8) digits, split off v directly */
+        uint64_t q = v / 100000000;
+        uint64_t w = ascii8((uint32_t)(v - q * 100000000));
+        memcpy(p + nd - 8, &w, 8);
+        if (nd >= 16) {
+            uint64_t q2 = v / 10000000000000000ull;
+            w = ascii8((uint32_t)(q - q2 * 100000000));
+            memcpy(p + nd - 16, &w, 8);
+            q = q2;
+            nd -= 16;
+        } else {
+            nd -= 8;
+        }
+        v = q;
+    }
+    if (nd) { /* v < 10^nd: drop the 8 - nd leading zeros, store nd bytes */
+        uint64_t w = ascii8((uint32_t)v) >> (8 * (8 - nd));
+        if (nd & 4) {
+            uint32_t t = (uint32_t)w;
+            memcpy(p, &t, 4);
+            p += 4;
+            w >>= 32;
+        }
+        if (nd & 2) {
+            uint16_t t = (uint16_t)w;
+            memcpy(p, &t, 2);
+            p += 2;
+            w >>= 16;
+        }
+        if (nd & 1)
+            *p = (char)w;
+    }
+}
+
+static const uint64_t pow10_u64[18] = {1ull,
+                                       10ull,
+                                       100ull,
+                                       1000ull,
+                                       10000ull,
+                                       100000ull,
+                                       1000000ull,
+                                       10000000ull,
+                                       100000000ull,
+                                       1000000000ull,
+                                       10000000000ull,
+                                       100000000000ull,
+                                       1000000000000ull,
+                                       10000000000000ull,
+                                       100000000000000ull,
+                                       1000000000000000ull,
+                                       10000000000000000ull,
+                                       100000000000000000ull};
+
+/* Number of decimal digits of 0 < v < 10^17. */
+static inline int count_digits(uint64_t v)
+{
+    int t = ((64 - __builtin_clzll(v)) * 1233) >> 12; /* ~ log10(2^bits) */
+    return t + (v >= pow10_u64[t]);
+}
+
+/* d (digits > 0, at most 17 of them) as text: trailing zeros dropped, then
+ * plain notation when the first digit's decimal exponent is in [-4,
+ * plain_hi), otherwise scientific with at least two exponent digits, as
+ * Python's repr does. Writes exactly the returned length. */
+static inline __attribute__((always_inline)) size_t emit(shortest d, int plain_hi, char *out)
+{
+    uint64_t v = d.digits;
+    int e = d.exp;
+    while (v % 10 == 0) { /* integers, and Schubfach's 10^(k+1) case */
+        v /= 10;
+        e++;
+    }
+    int nd = count_digits(v), dexp = e + nd - 1;
     if (dexp >= -4 && dexp < plain_hi) {
         if (dexp < 0) { /* 0.000ddd */
-            out[o++] = '0';
-            out[o++] = '.';
+            size_t o = 2;
+            out[0] = '0';
+            out[1] = '.';
             for (int i = -1; i > dexp; i--)
                 out[o++] = '0';
-            memcpy(out + o, digits, (size_t)nd);
-            o += (size_t)nd;
-        } else if (nd <= dexp + 1) { /* ddd000 */
-            memcpy(out + o, digits, (size_t)nd);
-            o += (size_t)nd;
-            for (int i = nd; i <= dexp; i++)
-                out[o++] = '0';
-        } else { /* ddd.ddd */
-            memcpy(out + o, digits, (size_t)dexp + 1);
-            o += (size_t)dexp + 1;
-            out[o++] = '.';
-            memcpy(out + o, digits + dexp + 1, (size_t)(nd - dexp - 1));
-            o += (size_t)(nd - dexp - 1);
+            put_digits(out + o, v, nd);
+            return o + (size_t)nd;
         }
-        return o;
+        if (nd <= dexp + 1) { /* ddd000 */
+            put_digits(out, v, nd);
+            for (int i = nd; i <= dexp; i++)
+                out[i] = '0';
+            return (size_t)dexp + 1;
+        }
+        /* ddd.ddd: the digits one place right, then the integer part moved
+         * back over the gap (byte moves: each load sits inside one store) */
+        put_digits(out + 1, v, nd);
+        for (int i = 0; i <= dexp; i++)
+            out[i] = out[i + 1];
+        out[dexp + 1] = '.';
+        return (size_t)nd + 1;
     }
-    out[o++] = digits[0];
-    if (nd > 1) {
-        out[o++] = '.';
-        memcpy(out + o, digits + 1, (size_t)nd - 1);
-        o += (size_t)nd - 1;
+    size_t o;
+    if (nd > 1) { /* d.ddd */
+        put_digits(out + 1, v, nd);
+        out[0] = out[1];
+        out[1] = '.';
+        o = (size_t)nd + 1;
+    } else {
+        out[0] = (char)('0' + v);
+        o = 1;
     }
     out[o++] = 'e';
     out[o++] = dexp < 0 ? '-' : '+';
     int ae = dexp < 0 ? -dexp : dexp;
-    if (ae >= 100)
+    if (ae >= 100) {
         out[o++] = (char)('0' + ae / 100);
-    out[o++] = (char)('0' + ae / 10 % 10);
-    out[o++] = (char)('0' + ae % 10);
-    return o;
+        ae %= 100;
+    }
+    memcpy(out + o, two_digits + 2 * ae, 2);
+    return o + 2;
 }
 
 size_t ms_format_f32(float v, char *out)
 {
-    if (isnan(v))
-        return 0;
+    uint32_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    if ((bits & 0x7F800000u) == 0x7F800000u && (bits & 0x7FFFFFu))
+        return 0; /* NaN: an empty field */
     size_t o = 0;
-    if (signbit(v)) {
+    if (bits >> 31)
         out[o++] = '-';
-        v = -v;
-    }
-    if (isinf(v)) {
+    bits &= 0x7FFFFFFFu;
+    if (bits == 0x7F800000u) {
         memcpy(out + o, "inf", 3);
         return o + 3;
     }
-    if (v == 0) {
+    if (bits == 0) {
         out[o++] = '0';
         return o;
     }
-    int e2;
-    frexpf(v, &e2);
-    int e10 = (int)floor((e2 - 1) * 0.30102999566398120);
-    /* No float lies between 10^e and its double rounding (the test checks
-     * every power's neighbours), so these comparisons are exact in effect. */
-    while ((double)v < pow10_tab[e10 + 64])
-        e10--;
-    while ((double)v >= pow10_tab[e10 + 1 + 64])
-        e10++;
-    double scaled9 = (double)v * pow10_tab[8 - e10 + 64];
-    uint64_t d9 = (uint64_t)scaled9;
-    uint64_t best_d = 0, cand_d;
-    int best_e = 0, best_p = 0, cand_e;
-    int lo = 1, hi = 9;
-    while (lo < hi) {
-        int mid = (lo + hi) / 2;
-        if (candidate(v, scaled9, d9, e10, mid, &cand_d, &cand_e)) {
-            hi = mid;
-            best_p = mid;
-            best_d = cand_d;
-            best_e = cand_e;
-        } else {
-            lo = mid + 1;
-        }
-    }
-    if (best_p != lo && candidate(v, scaled9, d9, e10, lo, &cand_d, &cand_e)) {
-        best_d = cand_d;
-        best_e = cand_e;
-    }
-    /* best_d > 0: nine digits always read back. hi may have carried to 10^p. */
-    while (best_d % 10 == 0 && best_d > 0) {
-        best_d /= 10;
-        best_e++;
-    }
-    char buf[20];
-    char *digits = buf + sizeof buf;
-    do {
-        *--digits = (char)('0' + best_d % 10);
-        best_d /= 10;
-    } while (best_d);
-    int nd = (int)(buf + sizeof buf - digits);
-    return o + lay_out(digits, nd, best_e + nd - 1, 9, out + o);
-}
-
-/* float64: a correct first version (strtod / printf with a round-trip
- * check); the grammar is ms_parse_f32's, so both precisions accept and
- * refuse exactly the same texts. */
-ms_num_result ms_parse_f64(const char *s, size_t n, double *out)
-{
-    float f;
-    ms_num_result r = ms_parse_f32(s, n, &f);
-    if (r != MS_NUM_OK && r != MS_NUM_RANGE) {
-        *out = (double)f;
-        return r;
-    }
-    while (n && is_blank(*s)) {
-        s++;
-        n--;
-    }
-    while (n && is_blank(s[n - 1]))
-        n--;
-    char small[256];
-    char *buf = n < sizeof small ? small : malloc(n + 1);
-    if (!buf) { /* out of memory: the float result, widened, is the best we have */
-        *out = (double)f;
-        return r;
-    }
-    memcpy(buf, s, n);
-    buf[n] = 0;
-    double d = strtod(buf, NULL);
-    if (buf != small)
-        free(buf);
-    *out = d;
-    return isinf(d) ? MS_NUM_RANGE : MS_NUM_OK;
+    return o + emit(schubfach32(bits), 9, out + o);
 }
 
 size_t ms_format_f64(double v, char *out)
 {
-    if (isnan(v))
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    const uint64_t exp_mask = 0x7FF0000000000000ull;
+    if ((bits & exp_mask) == exp_mask && (bits & ~exp_mask & ~(1ull << 63)))
         return 0;
     size_t o = 0;
-    if (signbit(v)) {
+    if (bits >> 63)
         out[o++] = '-';
-        v = -v;
-    }
-    if (isinf(v)) {
+    bits &= ~(1ull << 63);
+    if (bits == exp_mask) {
         memcpy(out + o, "inf", 3);
         return o + 3;
     }
-    if (v == 0) {
+    if (bits == 0) {
         out[o++] = '0';
         return o;
     }
-    char tmp[40];
-    int p;
-    for (p = 1; p < 17; p++) {
-        snprintf(tmp, sizeof tmp, "%.*e", p - 1, v);
-        if (strtod(tmp, NULL) == v)
-            break;
-    }
-    snprintf(tmp, sizeof tmp, "%.*e", p - 1, v);
-    /* tmp = d[.ddd]e[+-]XX */
-    char digits[20];
-    int nd = 0;
-    const char *q = tmp;
-    for (; *q && *q != 'e'; q++)
-        if (*q != '.')
-            digits[nd++] = *q;
-    int dexp = atoi(q + 1);
-    while (nd > 1 && digits[nd - 1] == '0')
-        nd--;
-    return o + lay_out(digits, nd, dexp, 16, out + o);
+    return o + emit(schubfach64(bits), 16, out + o);
 }

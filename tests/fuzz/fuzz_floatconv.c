@@ -2,11 +2,13 @@
  * fuzz_floatconv.c — the float parser and printer (floatconv.h) on their
  * own, where inputs are short and executions cheap.
  *
- * The input is one CSV field: ms_parse_f32 must agree with the reference in
- * fuzz_float_ref.h (grammar + strtof) bit for bit, and every value it reads
- * must print (ms_format_f32) as the shortest text that reads back. The
- * first four bytes, taken as a float's bits, are printed too, so NaN
- * payloads, subnormals and every exponent get printed whatever the text.
+ * The input is one CSV field: ms_parse_f32 / ms_parse_f64 must agree with
+ * the reference in fuzz_float_ref.h (grammar + strtof / strtod) bit for
+ * bit, and every value they read must print (ms_format_f32 / _f64) as the
+ * shortest text that reads back (float64: also the nearest). The first
+ * four and eight bytes, taken as a float's and a double's bits, are printed
+ * too, so NaN payloads, subnormals and every exponent get printed whatever
+ * the text.
  */
 #include <stdint.h>
 #include <string.h>
@@ -27,6 +29,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size >= 4) {
         memcpy(&v, data, sizeof v);
         ref_check_format(v);
+    }
+    ref_check_parse64(s, size);
+    double d;
+    if (ms_parse_f64(s, size, &d) == MS_NUM_OK)
+        ref_check_format64(d);
+    if (size >= 8) {
+        memcpy(&d, data, sizeof d);
+        ref_check_format64(d);
     }
     return 0;
 }

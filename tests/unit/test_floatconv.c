@@ -1,10 +1,12 @@
 /*
- * test_floatconv.c — ms_parse_f32 against glibc strtof (bit for bit, and the
- * overflow class) on millions of random strings of many shapes, every
- * special class, and ms_format_f32 on millions of random bit patterns:
- * reads back, nothing one digit shorter reads back, nearest among its
- * length (judged on the exact decimal expansion glibc prints), layout
- * rules. Prints ns per field (information only).
+ * test_floatconv.c — ms_parse_f32 / ms_parse_f64 against glibc strtof /
+ * strtod (bit for bit, and the overflow class) on millions of random strings
+ * of many shapes, every special class, and ms_format_f32 / ms_format_f64 on
+ * millions of random bit patterns: reads back, nothing one digit shorter
+ * reads back, nearest among its length (float32: judged on the exact decimal
+ * expansion glibc prints; float64: against the first version's printf +
+ * strtod search, kept here as the reference), layout rules. Prints ns per
+ * field and value (information only).
  */
 #include <errno.h>
 #include <float.h>
@@ -41,6 +43,13 @@ static float bits_to_float(uint32_t b)
     return f;
 }
 
+static double bits_to_double(uint64_t b)
+{
+    double d;
+    memcpy(&d, &b, sizeof d);
+    return d;
+}
+
 static uint32_t float_bits(float f)
 {
     uint32_t b;
@@ -59,9 +68,17 @@ static double now_ns(void)
 
 /* ---- parser vs strtof ---------------------------------------------------- */
 
-static long parse_checked, parse_bad;
+static long parse_checked, parse_bad, parse64_bad;
 
-/* s is NUL-terminated and has the grammar, so strtof reads all of it. */
+static uint64_t double_bits(double d)
+{
+    uint64_t b;
+    memcpy(&b, &d, sizeof b);
+    return b;
+}
+
+/* s is NUL-terminated and has the grammar, so strtof and strtod read all
+ * of it: ms_parse_f32 must equal strtof and ms_parse_f64 strtod. */
 static void expect_like_strtof(const char *s, size_t n)
 {
     errno = 0;
@@ -70,8 +87,8 @@ static void expect_like_strtof(const char *s, size_t n)
     int overflow = errno == ERANGE && isinf(want);
     float got = 0;
     ms_num_result r = ms_parse_f32(s, n, &got);
-    int ok;
-    if ((size_t)(end - s) != n && !(n && (s[n - 1] == ' ' || s[n - 1] == '\t')))
+    int ok, full = (size_t)(end - s) == n || (n && (s[n - 1] == ' ' || s[n - 1] == '\t'));
+    if (!full)
         ok = 0; /* the generator made something strtof does not read fully */
     else if (overflow)
         ok = r == MS_NUM_RANGE && got == want;
@@ -81,6 +98,21 @@ static void expect_like_strtof(const char *s, size_t n)
     if (!ok && parse_bad++ < 10)
         fprintf(stderr, "parse \"%.200s\"%s: got %a (class %d), strtof %a\n", s,
                 n > 200 ? "..." : "", (double)got, (int)r, (double)want);
+
+    errno = 0;
+    double want64 = strtod(s, NULL);
+    overflow = errno == ERANGE && isinf(want64);
+    double got64 = 0;
+    r = ms_parse_f64(s, n, &got64);
+    if (!full)
+        ok = 0;
+    else if (overflow)
+        ok = r == MS_NUM_RANGE && got64 == want64;
+    else
+        ok = r == MS_NUM_OK && double_bits(got64) == double_bits(want64);
+    if (!ok && parse64_bad++ < 10)
+        fprintf(stderr, "parse64 \"%.200s\"%s: got %a (class %d), strtod %a\n", s,
+                n > 200 ? "..." : "", got64, (int)r, want64);
 }
 
 /* A random decimal of the accepted grammar. */
@@ -152,6 +184,46 @@ static size_t exact_decimal(double d, char *s)
     return strlen(s);
 }
 
+/* s holds a midpoint's exact decimal "D.DDDe+XX" (after an optional sign):
+ * leave it, or move it a hair: a far nonzero digit after far_min +
+ * rnd(far_span) zeros (the sticky digit), the last digit lowered, a cut to
+ * keep_min + rnd(keep_span) characters (near, not on), or trailing zeros. */
+static size_t near_midpoint(char *s, int far_min, uint32_t far_span, size_t keep_min,
+                            uint32_t keep_span, uint32_t pad_max)
+{
+    char *e = strchr(s, 'e');
+    char exp[16];
+    strcpy(exp, e);
+    size_t mant = (size_t)(e - s);
+    if (!strchr(s, '.')) /* "5e-45": give it a point so digits can follow */
+        s[mant++] = '.';
+    switch (rnd(5)) {
+    case 0: /* exact */
+        break;
+    case 1: /* just above: a far nonzero digit (tests the sticky digit) */
+        for (int z = far_min + (int)rnd(far_span); z > 0; z--)
+            s[mant++] = '0';
+        s[mant++] = '1';
+        break;
+    case 2: /* just below: last digit lowered */
+        if (s[mant - 1] >= '1' && s[mant - 1] <= '9')
+            s[mant - 1]--;
+        break;
+    case 3: { /* cut short: near, not on */
+        size_t keep = keep_min + rnd(keep_span);
+        if (keep < mant)
+            mant = keep;
+        break;
+    }
+    default: /* exact, padded with trailing zeros */
+        for (int z = (int)rnd(pad_max); z > 0; z--)
+            s[mant++] = '0';
+        break;
+    }
+    strcpy(s + mant, exp);
+    return strlen(s);
+}
+
 /* Float midpoints and their near neighbours: where double rounding, the
  * 120-digit cut and the sticky digit are all tested. */
 static size_t random_midpoint(char *s)
@@ -178,38 +250,7 @@ static size_t random_midpoint(char *s)
     if (rnd(6) == 0) /* what printf makes of it: 17 digits sit within 1e-17 */
         return (size_t)(m - s) + (size_t)sprintf(m, rnd(2) ? "%.17g" : "%.16e", mid);
     exact_decimal(mid, m);
-    char *e = strchr(s, 'e');
-    char exp[16];
-    strcpy(exp, e);
-    size_t mant = (size_t)(e - s);
-    if (!strchr(s, '.')) { /* "5e-45": give it a point so digits can follow */
-        s[mant++] = '.';
-    }
-    switch (rnd(5)) {
-    case 0: /* exact */
-        break;
-    case 1: /* just above: a far nonzero digit (tests the sticky digit) */
-        for (int z = 100 + (int)rnd(200); z > 0; z--)
-            s[mant++] = '0';
-        s[mant++] = '1';
-        break;
-    case 2: /* just below: last digit lowered */
-        if (s[mant - 1] >= '1' && s[mant - 1] <= '9')
-            s[mant - 1]--;
-        break;
-    case 3: { /* cut to 9..60 significant digits: near, not on */
-        size_t keep = 10 + rnd(52);
-        if (keep < mant)
-            mant = keep;
-        break;
-    }
-    default: /* exact, padded with trailing zeros */
-        for (int z = (int)rnd(200); z > 0; z--)
-            s[mant++] = '0';
-        break;
-    }
-    strcpy(s + mant, exp);
-    return strlen(s);
+    return near_midpoint(s, 100, 200, 10, 52, 200);
 }
 
 /* Text other programs write for a random float or double. */
@@ -239,6 +280,72 @@ static size_t random_long(char *s)
     }
     if (rnd(2))
         p += (size_t)sprintf(s + p, "e%d", (int)rnd(700) - 400);
+    s[p] = '\0';
+    return p;
+}
+
+/* Exact decimal of a long double (every digit; a float64 midpoint has at
+ * most 767 significant ones), trailing zeros of the mantissa removed. */
+static size_t exact_decimal_ld(long double d, char *s)
+{
+    static char tmp[1024];
+    snprintf(tmp, sizeof tmp, "%.800Le", d);
+    char *e = strchr(tmp, 'e');
+    char *m = e;
+    while (m[-1] == '0')
+        m--;
+    if (m[-1] == '.')
+        m--;
+    size_t n = (size_t)(m - tmp);
+    memcpy(s, tmp, n);
+    strcpy(s + n, e);
+    return strlen(s);
+}
+
+/* float64 midpoints and their near neighbours, from long double (x86's
+ * 64-bit significand holds the 54 bits a midpoint needs): the 800-digit cut
+ * and its sticky digit, the ties Eisel-Lemire must leave undecided. */
+static size_t random_midpoint64(char *s)
+{
+    uint64_t b;
+    switch (rnd(4)) {
+    case 0:
+        b = rnd64() & ((1ull << 53) - 1); /* subnormal / first binade */
+        break;
+    case 1:
+        b = 0x7FEFFFFFFFFFFFFFull - rnd(1000); /* near DBL_MAX; its midpoint overflows */
+        break;
+    default:
+        b = rnd64() % 0x7FF0000000000000ull;
+        break;
+    }
+    double a = bits_to_double(b);
+    long double c = b == 0x7FEFFFFFFFFFFFFFull ? (long double)DBL_MAX + 0x1p971L
+                                               : (long double)nextafter(a, INFINITY);
+    long double mid = ((long double)a + c) / 2; /* exact */
+    char *m = s;
+    if (rnd(4) == 0)
+        *m++ = '-';
+    if (rnd(6) == 0)
+        return (size_t)(m - s) + (size_t)sprintf(m, rnd(2) ? "%.17Lg" : "%.25Le", mid);
+    exact_decimal_ld(mid, m);
+    /* the sticky digit often past the 800-digit cut; cuts to 17..800 digits */
+    return near_midpoint(s, 20, 900, 18, 784, 900);
+}
+
+/* Many digits for float64: past 19, and past the 800 the slow path keeps. */
+static size_t random_long64(char *s)
+{
+    size_t p = 0;
+    int nd = 20 + (int)rnd(rnd(3) == 0 ? 1200 : 60);
+    int dot = (int)rnd((uint32_t)nd + 1);
+    for (int j = 0; j < nd; j++) {
+        if (j == dot)
+            s[p++] = '.';
+        s[p++] = (char)('0' + (j == 0 ? 1 + rnd(9) : rnd(4) == 0 ? 0 : rnd(10)));
+    }
+    if (rnd(4))
+        p += (size_t)sprintf(s + p, "e%d", (int)rnd(1300) - 650);
     s[p] = '\0';
     return p;
 }
@@ -275,7 +382,56 @@ static void parse_vs_strtof(void)
         len = (size_t)sprintf(s, "%.9g", (double)edges[i]);
         expect_like_strtof(s, len);
     }
+    /* float64's own shapes (the loop above compares with strtod too) */
+    const long n64 = 800000;
+    for (long i = 0; i < n64; i++) {
+        size_t len;
+        switch (i % 4) {
+        case 0:
+        case 1:
+            len = random_midpoint64(s);
+            break;
+        case 2:
+            len = random_long64(s);
+            break;
+        default:
+            len = random_printed(s);
+            break;
+        }
+        expect_like_strtof(s, len);
+    }
+    static const double edges64[] = {DBL_MIN, DBL_MAX, DBL_TRUE_MIN,       0x1.ffffffffffffep-1023,
+                                     1.0,     0.1,     9007199254740993.0, 1e23};
+    for (size_t i = 0; i < sizeof edges64 / sizeof *edges64; i++) {
+        size_t len = exact_decimal_ld((long double)edges64[i], s);
+        expect_like_strtof(s, len);
+        len = (size_t)sprintf(s, "%.17g", edges64[i]);
+        expect_like_strtof(s, len);
+    }
+    static const char *texts64[] = {
+        "9007199254740993", /* 2^53 + 1: a tie, to even */
+        "9007199254740995",
+        "1e23",
+        "8.98846567431158e307",
+        "2.2250738585072011e-308",
+        "2.2250738585072012e-308",
+        "4.9406564584124654e-324",
+        "2.4703282292062327e-324",
+        "2.4703282292062328e-324",
+        "1.7976931348623158e308",
+        "1.7976931348623159e308",
+        "0.000000000000000000000000000000000000000000000000000000000000001",
+        "123456789012345678901234567890e-30",
+        "7.2057594037927933e16",
+        "1448997445238699",
+        "2.2250738585072014e-308"};
+    for (size_t i = 0; i < sizeof texts64 / sizeof *texts64; i++) {
+        strcpy(s, texts64[i]);
+        expect_like_strtof(s, strlen(s));
+    }
     CHECK_MSG(parse_bad == 0, "%ld of %ld strings differ from strtof", parse_bad, parse_checked);
+    CHECK_MSG(parse64_bad == 0, "%ld of %ld strings differ from strtod", parse64_bad,
+              parse_checked);
 }
 
 /* ---- classes ------------------------------------------------------------- */
@@ -379,6 +535,24 @@ static void classes(void)
             CHECK_MSG(isinf(v) && (v < 0) == (strchr(cases[i].s, '-') != NULL),
                       "\"%s\": should give a signed infinity", cases[i].s);
     }
+    /* float64: the same classes, but what overflows a float may fit a
+     * double; values equal strtod's */
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        double v;
+        ms_num_result r = ms_parse_f64(cases[i].s, strlen(cases[i].s), &v), want = cases[i].r;
+        double ref = strtod(cases[i].s, NULL);
+        if (want == MS_NUM_RANGE && isfinite(ref))
+            want = MS_NUM_OK;
+        CHECK_MSG(r == want, "\"%s\": f64 class %d, expected %d", cases[i].s, (int)r, (int)want);
+        if (r == MS_NUM_MISSING || r == MS_NUM_INVALID)
+            CHECK_MSG(isnan(v), "\"%s\": f64 should give NaN", cases[i].s);
+        if (r == MS_NUM_RANGE || r == MS_NUM_INFINITE)
+            CHECK_MSG(isinf(v) && (v < 0) == (strchr(cases[i].s, '-') != NULL),
+                      "\"%s\": f64 should give a signed infinity", cases[i].s);
+        if (r == MS_NUM_OK)
+            CHECK_MSG(double_bits(v) == double_bits(ref), "\"%s\": f64 %a, strtod %a", cases[i].s,
+                      v, ref);
+    }
     /* values, not just classes */
     static const struct {
         const char *s;
@@ -410,7 +584,21 @@ static void classes(void)
         CHECK_MSG(r == MS_NUM_OK && float_bits(v) == float_bits(values[i].v),
                   "\"%s\": got %a (class %d), expected %a", values[i].s, (double)v, (int)r,
                   (double)values[i].v);
+        double d = NAN, ref = strtod(values[i].s, NULL);
+        r = ms_parse_f64(values[i].s, strlen(values[i].s), &d);
+        CHECK_MSG(r == MS_NUM_OK && double_bits(d) == double_bits(ref),
+                  "\"%s\": f64 got %a (class %d), strtod %a", values[i].s, d, (int)r, ref);
     }
+    double d;
+    CHECK(ms_parse_f64("-0", 2, &d) == MS_NUM_OK && d == 0 && signbit(d));
+    CHECK(ms_parse_f64("-0e99999", 8, &d) == MS_NUM_OK && d == 0 && signbit(d));
+    CHECK(ms_parse_f64("-1e-99999", 9, &d) == MS_NUM_OK && d == 0 && signbit(d));
+    CHECK(ms_parse_f64("0.0", 3, &d) == MS_NUM_OK && d == 0 && !signbit(d));
+    CHECK(ms_parse_f64("-inf", 4, &d) == MS_NUM_INFINITE && isinf(d) && d < 0);
+    CHECK(ms_parse_f64("-1e999", 6, &d) == MS_NUM_RANGE && isinf(d) && d < 0);
+    CHECK(ms_parse_f64("-1e99", 5, &d) == MS_NUM_OK && d == -1e99);
+    CHECK(ms_parse_f64("12345", 2, &d) == MS_NUM_OK && d == 12.0);
+    CHECK(ms_parse_f64("1.5e3x", 5, &d) == MS_NUM_OK && d == 1500.0);
     float v;
     CHECK(ms_parse_f32("-0", 2, &v) == MS_NUM_OK && v == 0 && signbit(v));
     CHECK(ms_parse_f32("-0e99999", 8, &v) == MS_NUM_OK && v == 0 && signbit(v));
@@ -429,18 +617,22 @@ static void classes(void)
     memset(s, '7', big);
     s[big] = '\0';
     CHECK(ms_parse_f32(s, big, &v) == MS_NUM_RANGE);
+    CHECK(ms_parse_f64(s, big, &d) == MS_NUM_RANGE && d == INFINITY);
     s[0] = '.';
     expect_like_strtof(s, big);
     s[0] = '0';
     s[1] = '.';
     memset(s + 2, '0', big - 3); /* 0.000...07 */
     CHECK(ms_parse_f32(s, big, &v) == MS_NUM_OK && v == 0);
+    CHECK(ms_parse_f64(s, big, &d) == MS_NUM_OK && d == 0);
     memset(s, '0', big);
     s[big / 2] = '.';
     s[big - 1] = '1'; /* 0...0.0...01: underflows to 0 */
     CHECK(ms_parse_f32(s, big, &v) == MS_NUM_OK && v == 0);
+    CHECK(ms_parse_f64(s, big, &d) == MS_NUM_OK && d == 0);
     s[1] = '5'; /* 050...0.0...01: about 5e(big/2 - 2), overflows */
     CHECK(ms_parse_f32(s, big, &v) == MS_NUM_RANGE);
+    CHECK(ms_parse_f64(s, big, &d) == MS_NUM_RANGE);
     /* 1 followed by ~10M zeros, scaled back by an exponent beyond any
      * clamp: the value is exactly 1e5 */
     memset(s, '0', big);
@@ -448,15 +640,26 @@ static void classes(void)
     size_t ez = big - 16;
     sprintf(s + ez, "e-%zu", ez - 1 - 5);
     CHECK(ms_parse_f32(s, strlen(s), &v) == MS_NUM_OK && v == 1e5f);
+    CHECK(ms_parse_f64(s, strlen(s), &d) == MS_NUM_OK && d == 1e5);
     expect_like_strtof(s, strlen(s));
     s[ez] = '.';
     s[ez + 1] = '5'; /* 1000...0.5e+...: overflows */
     s[ez + 2] = 'e';
     s[ez + 3] = '+';
     CHECK(ms_parse_f32(s, strlen(s), &v) == MS_NUM_RANGE);
+    CHECK(ms_parse_f64(s, strlen(s), &d) == MS_NUM_RANGE);
     memset(s, '1', big);
     s[big - 1] = 'x';
     CHECK(ms_parse_f32(s, big, &v) == MS_NUM_INVALID);
+    CHECK(ms_parse_f64(s, big, &d) == MS_NUM_INVALID && isnan(d));
+    /* 300 significant digits then 10M zeros: float64's slow path keeps 800
+     * digits on the stack (the first version copied the field to the heap) */
+    memset(s, '0', big);
+    for (int i = 0; i < 300; i++)
+        s[i] = (char)('1' + i % 9);
+    sprintf(s + ez, "e-%zu", ez - 1); /* scaled back to 1.234... */
+    expect_like_strtof(s, strlen(s));
+    CHECK(ms_parse_f64(s, strlen(s), &d) == MS_NUM_OK && d > 1.2345 && d < 1.2346);
     free(s);
 }
 
@@ -495,11 +698,11 @@ static int sig_digits(const char *s, char *dig, int *dexp)
     return nd;
 }
 
-/* What ms_format_f32 must write for digits dig and first-digit exponent,
- * built independently of it. */
-static void layout(const char *dig, int nd, int dexp, char *out)
+/* What ms_format_f32 (plain_hi 9) or ms_format_f64 (16) must write for
+ * digits dig and first-digit exponent, built independently of them. */
+static void layout(const char *dig, int nd, int dexp, int plain_hi, char *out)
 {
-    if (dexp < -4 || dexp >= 9) {
+    if (dexp < -4 || dexp >= plain_hi) {
         sprintf(out, "%c%s%se%c%02d", dig[0], nd > 1 ? "." : "", dig + 1, dexp < 0 ? '-' : '+',
                 abs(dexp));
         return;
@@ -607,7 +810,7 @@ static void check_format(float v)
         char dig[32], xdig[128];
         int dexp, nd = ok ? sig_digits(out, dig, &dexp) : 0;
         if (ok) {
-            layout(dig, nd, dexp, want);
+            layout(dig, nd, dexp, 9, want);
             ok = nd > 0 && strcmp(out + (out[0] == '-'), want) == 0;
             why = "layout";
         }
@@ -759,11 +962,147 @@ static void format_fixed(void)
 
 /* ---- float64 ------------------------------------------------------------- */
 
-static double bits_to_double(uint64_t b)
+/* The first version of ms_format_f64, kept as the reference: the fewest
+ * digits p (from p_min to p_max) for which printf's correctly rounded
+ * p-digit decimal of a > 0, or one of its two p-digit neighbours, reads
+ * back through strtod. The printf one wins when it reads back (it is the
+ * nearest p-digit decimal; glibc breaks exact ties to even, as the spec
+ * does), else the neighbour that does (only the one on the other side of a
+ * can). Returns p (0: none), the digits as an integer and the exponent of
+ * the last one. Complete: the decimals that read back form an interval
+ * around a, so if any p-digit one does, the nearest on its side of a does,
+ * and that is one of the three. */
+static int ref_shortest64(double a, int p_min, int p_max, unsigned long long *dig, int *e_last)
 {
-    double d;
-    memcpy(&d, &b, sizeof d);
-    return d;
+    for (int p = p_min; p <= p_max; p++) {
+        char buf[64];
+        snprintf(buf, sizeof buf, "%.*e", p - 1, a);
+        unsigned long long m = 0;
+        const char *c = buf;
+        for (; *c != 'e'; c++)
+            if (*c != '.')
+                m = m * 10 + (unsigned long long)(*c - '0');
+        int e = atoi(c + 1) - (p - 1);
+        static const int order[3] = {0, -1, 1};
+        for (int j = 0; j < 3; j++) {
+            unsigned long long cand = m + (unsigned long long)(long long)order[j];
+            if (cand == 0)
+                continue;
+            snprintf(buf, sizeof buf, "%llue%d", cand, e);
+            if (double_bits(strtod(buf, NULL)) == double_bits(a)) {
+                *dig = cand;
+                *e_last = e;
+                return p;
+            }
+        }
+    }
+    return 0;
+}
+
+static long fmt64_checked, fmt64_bad;
+
+/* ms_format_f64(v): no overrun, reads back (strtod and ms_parse_f64),
+ * layout, and the reference's digits: the search from one digit when
+ * full_search, else only at the printed length and one below (the same
+ * verdict: a p-digit decimal that reads back is also a (p+1)-digit one). */
+static void check_format64(double v, int full_search)
+{
+    char out[MS_F64_TEXT_MAX + 8], want[64];
+    memset(out, '#', sizeof out);
+    size_t len = ms_format_f64(v, out);
+    int ok = len <= MS_F64_TEXT_MAX && out[len] == '#';
+    out[len < sizeof out ? len : sizeof out - 1] = '\0';
+    fmt64_checked++;
+    const char *why = "overran";
+    if (ok && isnan(v)) {
+        ok = len == 0;
+        why = "NaN not empty";
+    } else if (ok && isinf(v)) {
+        ok = strcmp(out, v < 0 ? "-inf" : "inf") == 0;
+        why = "infinity";
+    } else if (ok && v == 0) {
+        ok = strcmp(out, signbit(v) ? "-0" : "0") == 0;
+        why = "zero";
+    } else if (ok) {
+        double a = fabs(v), back = NAN;
+        ok = double_bits(strtod(out, NULL)) == double_bits(v) &&
+             ms_parse_f64(out, len, &back) == MS_NUM_OK && double_bits(back) == double_bits(v);
+        why = "does not read back";
+        if (ok && (signbit(v) != 0) != (out[0] == '-')) {
+            ok = 0;
+            why = "sign";
+        }
+        char dig[32], wdig[32];
+        int dexp, wexp, nd = ok ? sig_digits(out, dig, &dexp) : 0;
+        if (ok) {
+            layout(dig, nd, dexp, 16, want);
+            ok = nd > 0 && strcmp(out + (out[0] == '-'), want) == 0;
+            why = "layout";
+        }
+        unsigned long long rd = 0;
+        int re = 0;
+        if (ok && !full_search && nd > 1 && ref_shortest64(a, nd - 1, nd - 1, &rd, &re)) {
+            ok = 0;
+            why = "a shorter decimal reads back";
+        }
+        if (ok) {
+            int p = full_search ? ref_shortest64(a, 1, 17, &rd, &re)
+                                : ref_shortest64(a, nd, nd, &rd, &re);
+            if (p)
+                norm_decimal(rd, re, wdig, &wexp);
+            ok = p == nd && strcmp(wdig, dig) == 0 && wexp == dexp;
+            why = "not the reference's (shortest, then nearest)";
+        }
+    }
+    if (!ok && fmt64_bad++ < 10)
+        fprintf(stderr, "format64 %a (%.17g) -> \"%s\": %s\n", v, v, out, why);
+}
+
+static void format_f64_reference(void)
+{
+    for (long i = 0; i < 2000000; i++) {
+        double v = bits_to_double(rnd64());
+        check_format64(v, i % 64 == 0);
+    }
+    for (long i = 0; i < 300000; i++) { /* [0,1), and bench-like values */
+        double u = (double)(rnd64() >> 11) / 0x1p53;
+        check_format64(i % 2 ? u : (u - 0.5) * 20, i % 64 == 0);
+    }
+    check_format64(0.0, 1);
+    check_format64(-0.0, 1);
+    check_format64(NAN, 1);
+    check_format64(INFINITY, 1);
+    check_format64(-INFINITY, 1);
+    /* every power of two and of ten with neighbours: the binade bottoms
+     * (asymmetric intervals), the exponent estimates, the 1e16 / 1e-4
+     * layout switches */
+    for (int e = -1074; e <= 1023; e++)
+        for (int d = -3; d <= 3; d++) {
+            uint64_t b = double_bits(ldexp(1.0, e)) + (uint64_t)(int64_t)d;
+            if (b <= 0x7FEFFFFFFFFFFFFFull)
+                check_format64(bits_to_double(b), d == 0);
+        }
+    for (int e = -324; e <= 308; e++) {
+        char t[16];
+        snprintf(t, sizeof t, "1e%d", e);
+        double p10 = strtod(t, NULL);
+        for (int d = -4; d <= 4; d++) {
+            uint64_t b = double_bits(p10) + (uint64_t)(int64_t)d;
+            if (b <= 0x7FEFFFFFFFFFFFFFull && (int64_t)b >= 0)
+                check_format64(bits_to_double(b), d == 0);
+        }
+    }
+    for (uint64_t b = 0; b < 20000; b++) { /* smallest subnormals and largest doubles */
+        check_format64(bits_to_double(b), 0);
+        check_format64(bits_to_double(0x7FEFFFFFFFFFFFFFull - b), 0);
+        check_format64(-bits_to_double(0x0010000000000000ull + b), 0);
+    }
+    for (int i = 0; i < 100000; i++) /* integers, and the 2^53 gap */
+        check_format64((double)i, 0);
+    for (int i = -1000; i <= 1000; i++)
+        check_format64((double)(9007199254740992ll + i), 0);
+    CHECK_MSG(fmt64_bad == 0, "%ld of %ld formatted doubles differ from the reference", fmt64_bad,
+              fmt64_checked);
 }
 
 /* Python's repr for a few doubles; random bit patterns read back exactly,
@@ -818,56 +1157,114 @@ static void format_f64_checks(void)
 
 /* ---- speed (information only) -------------------------------------------- */
 
+enum { T_FIELDS = 1 << 16, T_ROUNDS = 20 };
+
+static double rnd_unit(void)
+{
+    return (double)(rnd64() >> 11) / 0x1p53;
+}
+
+/* Fields of one shape, as the bench and other programs write them. */
+static size_t timing_text(int shape, char *text, size_t *off)
+{
+    size_t o = 0;
+    for (int i = 0; i < T_FIELDS; i++) {
+        off[i] = o;
+        switch (shape) {
+        case 0: /* the bench CSV: "0.73914282", "-1.2345678" */
+            o += (size_t)sprintf(text + o, i % 2 ? "%.8f" : "%.7f",
+                                 i % 2 ? rnd_unit() : (rnd_unit() - 0.5) * 20);
+            break;
+        case 1: /* random float bits, shortest ("%.9g" would be longer) */
+            o += ms_format_f32(bits_to_float((uint32_t)rnd64() & 0x7F7FFFFFu), text + o);
+            break;
+        case 2: { /* random doubles (finite bit patterns), shortest */
+            double d;
+            do
+                memcpy(&d, &(uint64_t){rnd64()}, sizeof d);
+            while (!isfinite(d));
+            o += (size_t)sprintf(text + o, "%.17g", d);
+            break;
+        }
+        default: /* [0,1) doubles, "%.17g" */
+            o += (size_t)sprintf(text + o, "%.17g", rnd_unit());
+            break;
+        }
+    }
+    off[T_FIELDS] = o;
+    return o;
+}
+
 static void timing(void)
 {
-    enum { FIELDS = 1 << 16, ROUNDS = 40 };
-    static const char *shapes[] = {"typical", "%.6f", "%.9g", "%.17g", "%.18e"};
-    char *text = malloc((size_t)FIELDS * 32);
-    size_t *off = malloc((FIELDS + 1) * sizeof *off);
-    CHECK_FATAL(text && off);
-    float sink = 0;
-    for (size_t sh = 0; sh < sizeof shapes / sizeof *shapes; sh++) {
-        size_t o = 0;
-        for (int i = 0; i < FIELDS; i++) {
-            off[i] = o;
-            double x = ((double)(rnd64() >> 11) / 0x1p53 - 0.5) * 200;
-            if (sh == 0) {
-                static const char *typ[] = {"0.123456", "-12.5", "3.2e-05", "1", "0.5", "42.75"};
-                o += (size_t)sprintf(text + o, "%s", typ[i % 6]);
-            } else {
-                o += (size_t)sprintf(text + o, shapes[sh], x);
-            }
-        }
-        off[FIELDS] = o;
+    static const char *shapes[] = {"bench", "f32 bits", "f64 bits", "[0,1) f64"};
+    char *text = malloc((size_t)T_FIELDS * 32);
+    size_t *off = malloc((T_FIELDS + 1) * sizeof *off);
+    float *fv = malloc(T_FIELDS * sizeof *fv);
+    double *dv = malloc(T_FIELDS * sizeof *dv);
+    CHECK_FATAL(text && off && fv && dv);
+    double sink = 0;
+    for (int sh = 0; sh < 4; sh++) {
+        size_t bytes = timing_text(sh, text, off);
         double t0 = now_ns();
-        for (int r = 0; r < ROUNDS; r++)
-            for (int i = 0; i < FIELDS; i++) {
+        for (int r = 0; r < T_ROUNDS; r++)
+            for (int i = 0; i < T_FIELDS; i++) {
                 float v;
                 ms_parse_f32(text + off[i], off[i + 1] - off[i], &v);
-                sink += v;
+                sink += isfinite(v) ? v : 0;
             }
-        double ns = (now_ns() - t0) / ((double)FIELDS * ROUNDS);
-        printf("parse %-8s %5.1f ns/field  %6.0f MB/s\n", shapes[sh], ns,
-               (double)o / FIELDS / ns * 1e3);
+        double ns32 = (now_ns() - t0) / ((double)T_FIELDS * T_ROUNDS);
+        t0 = now_ns();
+        for (int r = 0; r < T_ROUNDS; r++)
+            for (int i = 0; i < T_FIELDS; i++) {
+                double v;
+                ms_parse_f64(text + off[i], off[i + 1] - off[i], &v);
+                sink += isfinite(v) ? v : 0;
+            }
+        double ns64 = (now_ns() - t0) / ((double)T_FIELDS * T_ROUNDS);
+        printf("parse  %-10s f32 %6.1f ns/field  f64 %6.1f ns/field  (%.1f bytes/field)\n",
+               shapes[sh], ns32, ns64, (double)bytes / T_FIELDS);
     }
-    float *vals = malloc(FIELDS * sizeof *vals);
-    CHECK_FATAL(vals != NULL);
-    char out[32];
-    for (int kind = 0; kind < 2; kind++) {
-        for (int i = 0; i < FIELDS; i++)
-            vals[i] = kind == 0 ? (float)((double)(rnd64() >> 11) / 0x1p53)
-                                : fabsf(bits_to_float((uint32_t)rnd64() & 0x7F7FFFFFu));
-        size_t tot = 0;
+    char out[40];
+    for (int kind = 0; kind < 4; kind++) {
+        for (int i = 0; i < T_FIELDS; i++) {
+            uint64_t b = rnd64();
+            switch (kind) {
+            case 0: /* bench-like values */
+                dv[i] = i % 2 ? rnd_unit() : (rnd_unit() - 0.5) * 20;
+                break;
+            case 1:
+                dv[i] = (double)fabsf(bits_to_float((uint32_t)b & 0x7F7FFFFFu));
+                break;
+            case 2:
+                b &= 0x7FFFFFFFFFFFFFFFull;
+                if ((b >> 52) == 0x7FF)
+                    b -= 1ull << 52;
+                memcpy(&dv[i], &b, sizeof b);
+                break;
+            default:
+                dv[i] = rnd_unit();
+                break;
+            }
+            fv[i] = (float)dv[i];
+        }
+        size_t tot32 = 0, tot64 = 0;
         double t0 = now_ns();
-        for (int r = 0; r < ROUNDS / 4; r++)
-            for (int i = 0; i < FIELDS; i++)
-                tot += ms_format_f32(vals[i], out);
-        double ns = (now_ns() - t0) / ((double)FIELDS * (ROUNDS / 4));
-        printf("format %-12s %5.1f ns/value (%zu bytes)\n", kind == 0 ? "[0,1)" : "random bits", ns,
-               tot);
+        for (int r = 0; r < T_ROUNDS / 4; r++)
+            for (int i = 0; i < T_FIELDS; i++)
+                tot32 += ms_format_f32(fv[i], out);
+        double ns32 = (now_ns() - t0) / ((double)T_FIELDS * (T_ROUNDS / 4));
+        t0 = now_ns();
+        for (int r = 0; r < T_ROUNDS / 4; r++)
+            for (int i = 0; i < T_FIELDS; i++)
+                tot64 += ms_format_f64(dv[i], out);
+        double ns64 = (now_ns() - t0) / ((double)T_FIELDS * (T_ROUNDS / 4));
+        printf("format %-10s f32 %6.1f ns/value  f64 %6.1f ns/value  (%zu, %zu bytes)\n",
+               shapes[kind], ns32, ns64, tot32, tot64);
     }
-    printf("(information only; %g)\n", (double)sink);
-    free(vals);
+    printf("(information only; %g)\n", sink);
+    free(dv);
+    free(fv);
     free(text);
     free(off);
 }
@@ -880,8 +1277,9 @@ int main(void)
     format_fixed();
     format_checks();
     format_f64_checks();
-    printf("checked %ld parses, %ld formats in %.1f s\n", parse_checked, fmt_checked,
-           (now_ns() - t0) / 1e9);
+    format_f64_reference();
+    printf("checked %ld parses, %ld + %ld formats in %.1f s\n", parse_checked, fmt_checked,
+           fmt64_checked, (now_ns() - t0) / 1e9);
     timing();
     return ms_test_done("test_floatconv");
 }
