@@ -41,6 +41,20 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* libhdf5 1.10 leaks on its error paths when it reads damaged bytes (an
+ * object header H5O_protect loaded when H5Aexists then fails, and more;
+ * H5Fclose does not free them). That is HDF5's leak, only on damaged files,
+ * which only this harness feeds it; the stacks end inside libhdf5 (no frame
+ * pointers there), so the module is what can be matched. Leaks of memory
+ * libhdf5 allocates for us on sound files (vlen strings and the like) are
+ * fuzz_model.c's to catch, which suppresses nothing. Read by LeakSanitizer
+ * at start-up; unused without it. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+    return "leak:libhdf5_serial.so\nleak:libhdf5.so\n";
+}
+
 /* the seal line as ms_model_save writes it, over img[512..n): the
  * reference the loader's verdict is checked against */
 static void reseal(unsigned char *img, size_t n)
@@ -110,15 +124,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_ASSERT(st == MS_EMODEL && strcmp(e.msg, want) == 0,
                     "a seal that does not verify gave status %d: %s", st, e.msg);
     }
-    if (st == MS_OK) {
-        FUZZ_ASSERT(m != NULL, "MS_OK without a model");
-        check_accepted(m, 1, path, path2);
-        ms_model_free(m);
-    } else {
-        FUZZ_ASSERT(m == NULL, "a refused model was handed out");
-        FUZZ_ASSERT(st == MS_EMODEL, "status %d (%s): %s", st, ms_strerror(st), e.msg);
-        fuzz_check_message(e.msg, path, data, size);
-    }
+    check_load_result(st, m, &e, path, path2, data, size);
     free(img);
     unlink(path);
     unlink(path2);

@@ -9,10 +9,8 @@
 # one line naming the rank and the signal, Open MPI's handler silent, nothing
 # under the final name, and `--resume` then byte-identical to a clean run.
 source "$MS_SRC/tests/lib.sh"
-"$MS_PYTHON" "$MS_SRC/scripts/make_dataset.py" synthetic --rows 50000 --features 8 \
-    --out "$T" --format csv >/dev/null
-args=(--model "$T/model.h5" --input "$T/data.csv" --id-column row_id --mini-batch-rows 10
-    --journal-every 0.05)
+make_synthetic 50000
+args=("${run_args[@]}")
 "$MPISCORE" run "${args[@]}" --output "$T/ref.csv"
 BOUND=20
 
