@@ -54,6 +54,16 @@ finish() {
     [ "$fails" -eq 0 ]
 }
 
+# make_synthetic ROWS: $T/data.csv (row_id, f0..f7) and $T/model.h5 for it,
+# with the arguments of a slow, often-journaled run in run_args (10-row
+# batches), for tests that interrupt runs.
+make_synthetic() {
+    "$MS_PYTHON" "$MS_SRC/scripts/make_dataset.py" synthetic --rows "$1" --features 8 \
+        --out "$T" --format csv >/dev/null
+    run_args=(--model "$T/model.h5" --input "$T/data.csv" --id-column row_id
+        --mini-batch-rows 10 --journal-every 0.05)
+}
+
 # A small binary logistic model on features a,b,c (tests/fixtures.py).
 make_fixtures() {
     "$MS_PYTHON" "$MS_SRC/tests/fixtures.py" "$T"

@@ -469,6 +469,7 @@ int ms_cmd_run(int argc, char **argv)
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL);
     int rank;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    ms_catch_fatal_signals(rank);
     int code;
     if (help || st != MS_OK) {
         if (rank == 0) {

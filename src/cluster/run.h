@@ -84,6 +84,11 @@ extern volatile sig_atomic_t ms_stop_signal;
  * is not a kill by the default action. */
 void ms_catch_stop_signals(void);
 
+/* SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT: one line naming the rank and
+ * the signal on stderr, then death by the signal (never a hang in a crash
+ * handler). Called after MPI_Init, which installs Open MPI's own. */
+void ms_catch_fatal_signals(int rank);
+
 /* Run on every rank of comm; returns the process exit status (same on all
  * ranks). Rank 0 prints the error line, if any. */
 int ms_run_main(const ms_run_opts *o, MPI_Comm comm);

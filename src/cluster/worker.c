@@ -10,6 +10,8 @@
  * batch (bytes transport) and a worker waiting for the coordinator to take
  * its result can never wait for each other.
  */
+#include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +44,8 @@ typedef struct worker {
     size_t rcap;
     unsigned idle;
     double wait_s;
+    int crash_sig; /* MPISCORE_FAULT=crash-worker (tests only), else 0 */
+    unsigned scored;
 } worker;
 
 /* Take in every work message that has arrived. */
@@ -130,6 +134,39 @@ static ms_status send_message(worker *w, const ms_result_hdr *h, const char *dat
     return MS_OK;
 }
 
+/* Fault injection for the crash test: MPISCORE_FAULT=crash-worker[:SIG]
+ * (SIG one of segv bus fpe ill abrt; segv by default) makes the last rank
+ * die of that signal after it scored 20 batches, mid-run. segv is a real
+ * invalid write, the others are raised. Returns the signal, or 0. */
+static int crash_fault(const ms_run *r)
+{
+    const char *f = getenv("MPISCORE_FAULT");
+    if (!f || strncmp(f, "crash-worker", 12) != 0 || r->rank == 0 || r->rank != r->size - 1)
+        return 0;
+    static const struct {
+        const char *name;
+        int sig;
+    } sigs[] = {
+        {"segv", SIGSEGV}, {"bus", SIGBUS}, {"fpe", SIGFPE}, {"ill", SIGILL}, {"abrt", SIGABRT}};
+    if (f[12] == '\0')
+        return SIGSEGV;
+    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++)
+        if (f[12] == ':' && !strcmp(f + 13, sigs[i].name))
+            return sigs[i].sig;
+    return 0;
+}
+
+static int *volatile wild_pointer = (int *)(uintptr_t)16; /* page 0 is never mapped */
+
+static void maybe_crash(worker *w)
+{
+    if (w->crash_sig <= 0 || ++w->scored < 20)
+        return;
+    if (w->crash_sig == SIGSEGV)
+        *wild_pointer = 1;
+    raise(w->crash_sig);
+}
+
 /* Score the next queued batch and send its result (or the fatal error).
  * The slot's bytes stay untouched while they are scored: nothing is taken
  * in until send_message, and by then the scorer is done with them. */
@@ -160,6 +197,7 @@ static ms_status score_next(worker *w)
     h.errors_len = res.errors_len;
     h.msg_len = res.n_bad ? strlen(res.first_error) + 1 : 0;
     h.summary_len = res.summary_len;
+    maybe_crash(w);
     return send_message(w, &h, res.data, res.errors, res.first_error, res.summary);
 }
 
@@ -169,6 +207,7 @@ ms_status ms_worker(ms_run *r)
     memset(&w, 0, sizeof w);
     w.r = r;
     w.slots[0].req = w.slots[1].req = MPI_REQUEST_NULL;
+    w.crash_sig = crash_fault(r);
     double t_begin = ms_now();
     ms_status st = MS_OK;
 

@@ -3,7 +3,7 @@
  * chunk parser.
  *
  * The tokenizing rules are libcsv 3.0.3's with two hooks set (is_term = LF
- * only, is_space = SP, TAB, CR) and CSV_STRICT's rule after a closing quote
+ * and CR, is_space = SP, TAB) and CSV_STRICT's rule after a closing quote
  * (but a '"' inside an unquoted field stays literal), and they exist three
  * times here, which must stay in lockstep:
  *  - qscan: a quote-state machine that only finds where records end (the
@@ -12,16 +12,24 @@
  *  - parse_libcsv: libcsv itself, the reference, fed only records that qscan
  *    found well quoted (libcsv's lenient rule would merge the rest).
  * The rules that follow from those hooks:
- *  - a record ends at an LF outside quotes; a lone CR never ends one, so the
- *    scanner's LF-based boundaries and the parsers always agree;
- *  - SP/TAB/CR around an unquoted field and after a closing quote are
- *    dropped (never the delimiter itself), which removes the CR of CRLF;
+ *  - a record ends at a line end outside quotes: LF, CRLF, or a lone CR
+ *    (classic Mac files, as pandas and the csv module read them); the
+ *    scanner never cuts between the CR and LF of a CRLF, so every chunk
+ *    ends at a whole line end and a CR at a chunk's end is a lone one.
+ *    Inside quotes CR and LF are data;
+ *  - SP/TAB around an unquoted field and after a closing quote are dropped
+ *    (never the delimiter itself), and so is the CR of a CRLF;
  *  - a line holding only such blanks is not a record;
  *  - '"' opens a quoted field only as the first non-blank byte of a field;
  *    inside, "" is a quote; after the closing quote anything but blanks, a
- *    delimiter or LF makes the record bad (ST_BAD) up to its next LF.
+ *    delimiter or a line end makes the record bad (ST_BAD) up to its line
+ *    end;
+ *  - an id field keeps its text as written (RFC 4180: spaces are part of a
+ *    field): an unquoted one is every byte between its delimiters, a quoted
+ *    one its content between the quotes.
  * Invariants: a chunk boundary is always in state ST_ROW (data start, just
- * after a record's LF, or EOF); line numbers count every LF, quoted or not.
+ * after a record's line end, or EOF); line numbers count every LF, quoted
+ * or not, and every lone CR outside quotes.
  */
 #include "mpiscore/csv_reader.h"
 
@@ -70,6 +78,9 @@ typedef struct qscan {
     unsigned char bad_char;
     uint64_t bad_line;
     size_t bad_col, bad_fld;
+    /* The last byte consumed was a CR outside quotes: the unit ended there
+     * unless the next byte is the LF of a CRLF. */
+    int cr_tail;
 } qscan;
 
 static void qscan_init(qscan *q, unsigned char delim, uint64_t line, int64_t line_start)
@@ -89,6 +100,17 @@ static int qscan_run(qscan *q, const char *p, size_t n, int64_t base, size_t *us
     const unsigned char d = q->delim;
     int st = q->state;
     size_t i = 0;
+    if (q->cr_tail && n > 0) {
+        q->cr_tail = 0;
+        if (p[0] != '\n') { /* a lone CR ended the unit with the last call's bytes */
+            q->line++;
+            q->line_start = base;
+            q->rec = st != ST_ROW;
+            q->state = ST_ROW;
+            *used = 0;
+            return 1;
+        }
+    }
     while (i < n) {
         if (st == ST_QUO) {
             /* only a quote can end this state; skip to it, counting lines */
@@ -114,6 +136,21 @@ static int qscan_run(qscan *q, const char *p, size_t n, int64_t base, size_t *us
             q->state = ST_ROW;
             *used = i + 1;
             return 1;
+        }
+        /* A lone CR outside quotes ends a line as LF does (classic Mac);
+         * the CR of a CRLF is a blank before the LF. At the end of the
+         * bytes it is decided by the next one (cr_tail). */
+        if (c == '\r') {
+            if (i + 1 == n) {
+                q->cr_tail = 1;
+            } else if (p[i + 1] != '\n') {
+                q->line++;
+                q->line_start = base + (int64_t)i + 1;
+                q->rec = st != ST_ROW;
+                q->state = ST_ROW;
+                *used = i + 1;
+                return 1;
+            }
         }
         switch (st) {
         case ST_ROW:
@@ -160,7 +197,7 @@ static int qscan_run(qscan *q, const char *p, size_t n, int64_t base, size_t *us
                 }
             }
             break;
-        case ST_BAD: /* quotes mean nothing until the LF */
+        case ST_BAD: /* quotes mean nothing until the line ends */
             break;
         }
         i++;
@@ -205,7 +242,7 @@ typedef struct scan_unit {
     off_t start;
     size_t len;
     uint64_t line; /* physical line of the first byte */
-    uint64_t nlf;  /* LFs inside the unit */
+    uint64_t nlf;  /* line ends inside the unit (LF, CRLF, a lone CR outside quotes) */
     int is_record;
 } scan_unit;
 
@@ -221,6 +258,8 @@ struct ms_csv_scanner {
     int eof;
     size_t quote_at; /* next '"' in buf at or after it was last searched, or buf_len */
     int quote_known;
+    size_t cr_at; /* the same for CR */
+    int cr_known;
     size_t unit_limit; /* header only: longest unit accepted, 0 = any */
     /* A unit read but not yet placed in a chunk (it did not fit the last one). */
     int have_pending;
@@ -289,6 +328,7 @@ static ms_status refill(ms_csv_scanner *sc, ms_error *err)
     sc->buf_off += (off_t)sc->buf_len;
     sc->buf_len = sc->cur = 0;
     sc->quote_known = 0;
+    sc->cr_known = 0;
     size_t got = 0;
     ms_status st = read_full(sc->fd, sc->buf, sc->block, sc->buf_off, &got, sc->path, err);
     if (st != MS_OK)
@@ -301,7 +341,9 @@ static ms_status refill(ms_csv_scanner *sc, ms_error *err)
 
 /* Fast path for a unit that starts here in state ST_ROW: if its LF comes
  * before the next quote in the buffer, the line cannot hide a quoted field,
- * so one memchr finds its end. */
+ * and if no CR but a CRLF's comes before it, no lone CR ends it earlier:
+ * one memchr finds its end (the next '"' and CR are searched once and
+ * remembered, so files without them pay nothing per line). */
 static int fast_line(ms_csv_scanner *sc, scan_unit *u)
 {
     const char *b = sc->buf;
@@ -314,6 +356,13 @@ static int fast_line(ms_csv_scanner *sc, scan_unit *u)
     const char *nl = memchr(b + cur, '\n', sc->quote_at - cur);
     if (!nl)
         return 0;
+    if (!sc->cr_known || sc->cr_at < cur) {
+        const char *cp = memchr(b + cur, '\r', n - cur);
+        sc->cr_at = cp ? (size_t)(cp - b) : n;
+        sc->cr_known = 1;
+    }
+    if (sc->cr_at + 1 < (size_t)(nl - b))
+        return 0; /* a lone CR: the slow path ends the unit there */
     const char *s = b + cur;
     while (s < nl && is_blank((unsigned char)*s, sc->q.delim))
         s++;
@@ -335,23 +384,22 @@ static ms_status next_unit(ms_csv_scanner *sc, scan_unit *u, ms_error *err)
     for (;;) {
         if (sc->unit_limit &&
             (size_t)(sc->buf_off + (off_t)sc->buf_len - u->start) > sc->unit_limit) {
-            /* a big CR-only file is one endless line: say why */
-            if (q->line == u->line && memchr(sc->buf, '\r', sc->buf_len))
-                return ms_error_set(err, MS_EINPUT,
-                                    "%s: line endings are CR only (classic Mac); convert them to "
-                                    "LF or CRLF",
-                                    sc->path);
             return ms_error_set(err, MS_EINPUT, "%s: header row longer than %zu MiB", sc->path,
                                 sc->unit_limit >> 20);
         }
         if (sc->cur == sc->buf_len) {
-            if (sc->eof)
+            if (sc->eof) {
+                if (q->cr_tail) { /* the file's last byte is a lone CR */
+                    q->cr_tail = 0;
+                    q->line++;
+                }
                 break;
+            }
             if ((st = refill(sc, err)) != MS_OK)
                 return st;
             continue;
         }
-        if (q->state == ST_ROW && fast_line(sc, u))
+        if (q->state == ST_ROW && !q->cr_tail && fast_line(sc, u))
             return MS_OK;
         size_t used;
         int ended = qscan_run(q, sc->buf + sc->cur, sc->buf_len - sc->cur,
@@ -457,14 +505,16 @@ typedef struct hdr_ctx {
     int oom;
 } hdr_ctx;
 
+/* CR is a terminator for libcsv, not a blank: a lone CR ends a record, and
+ * the LF of a CRLF then ends an empty row, which libcsv drops. */
 static int lc_is_space(unsigned char c)
 {
-    return c == ' ' || c == '\t' || c == '\r';
+    return c == ' ' || c == '\t';
 }
 
 static int lc_is_term(unsigned char c)
 {
-    return c == '\n';
+    return c == '\n' || c == '\r';
 }
 
 static void hdr_field(void *s, size_t n, void *data)
@@ -636,22 +686,6 @@ ms_status ms_csv_read_header(const char *path, char delim, ms_csv_header *hdr, m
         st = ms_error_set(err, MS_EIO, "%s: file shrank while reading the header", path);
         goto done;
     }
-    /* Records end at LF only. A file with no LF whose one line holds a CR
-     * before more text is CR-terminated (classic Mac, Excel "CSV
-     * (Macintosh)"): read as it is it would be a header and no rows. */
-    if (u.nlf == 0) {
-        const char *cr = memchr(text, '\r', u.len);
-        while (cr && cr + 1 < text + u.len && cr[1] == '\r')
-            cr++;
-        if (cr && cr + 1 < text + u.len) {
-            st = ms_error_set(err, MS_EINPUT,
-                              "%s: line endings are CR only (classic Mac); convert them to LF or "
-                              "CRLF",
-                              path);
-            goto done;
-        }
-    }
-
     if (csv_init(&p, 0) != 0) {
         st = ms_error_set(err, MS_EINTERNAL, "libcsv: init failed");
         goto done;
@@ -725,6 +759,11 @@ typedef struct row_ctx {
     size_t prob_col;
     size_t prob_len;
     char prob_text[VALUE_EXCERPT_MAX + 1]; /* enough of the field for its excerpt */
+    /* The id field's bytes as written (blanks kept), set by the tokenizer
+     * just before it passes that field; NULL: the field's value is its text
+     * (a quoted field). */
+    const char *id_raw;
+    size_t id_raw_len;
     ms_error *err;
     ms_status st; /* allocation failure inside a libcsv callback */
 } row_ctx;
@@ -782,7 +821,10 @@ static inline void row_field(row_ctx *rc, const char *s, size_t n)
         }
     }
     if ((long)j == rc->id_col) {
-        ms_status st = ms_batch_set_last_id(rc->b, s, n, rc->err);
+        /* the id as written when the tokenizer had it, else its value */
+        ms_status st = rc->id_raw ? ms_batch_set_last_id(rc->b, rc->id_raw, rc->id_raw_len, rc->err)
+                                  : ms_batch_set_last_id(rc->b, s, n, rc->err);
+        rc->id_raw = NULL;
         if (st != MS_OK)
             rc->st = st;
     }
@@ -862,11 +904,22 @@ static ms_status parse_fast(const char *buf, size_t len, uint64_t line, row_ctx 
     ms_status st = MS_OK;
     const unsigned char d = rc->delim;
     const char *p = buf, *end = buf + len;
+    const int has_cr = memchr(buf, '\r', len) != NULL;
     while (p < end) {
         const char *eol = memchr(p, '\n', (size_t)(end - p));
         const char *next = eol ? eol + 1 : end;
         if (!eol)
             eol = end;
+        /* a lone CR ends the line first; a CR at the chunk's end is one
+         * too, and the same as a trailing blank */
+        const char *cr = has_cr ? memchr(p, '\r', (size_t)(eol - p)) : NULL;
+        if (cr && cr + 1 < eol) {
+            eol = cr;
+            next = cr + 1;
+        }
+        /* the id's text as written: the line without a CRLF's CR (or the
+         * CR a chunk ends with) */
+        const char *text_end = eol > p && eol[-1] == '\r' ? eol - 1 : eol;
         const char *s = p;
         while (s < eol && is_blank((unsigned char)*s, d))
             s++;
@@ -886,6 +939,11 @@ static ms_status parse_fast(const char *buf, size_t len, uint64_t line, row_ctx 
                 a++;
             while (z > a && is_blank((unsigned char)z[-1], d))
                 z--;
+            if ((long)rc->nf == rc->id_col) {
+                const char *raw_end = fe < text_end ? fe : text_end;
+                rc->id_raw = fs;
+                rc->id_raw_len = (size_t)(raw_end - fs);
+            }
             row_field(rc, a, (size_t)(z - a));
             if (fe == eol)
                 break;
@@ -906,10 +964,45 @@ done:
 
 typedef struct lc_ctx {
     row_ctx *rc;
-    uint64_t rec_lf; /* LFs inside the current record's (quoted) fields */
-    int ended;       /* a record ended since the flag was cleared */
-    int draining;    /* csv_fini after a chunk that ended inside quotes */
+    const char *rec; /* the unit being fed: rec[0..rec_len) without its line end */
+    size_t rec_len;
+    int ended;    /* a record ended since the flag was cleared */
+    int draining; /* csv_fini after a chunk that ended inside quotes */
 } lc_ctx;
+
+/* Field j of the record rec[0..n) as written, when it is unquoted (its first
+ * non-blank byte is not '"'): every byte between its delimiters. Returns 0
+ * for a quoted field, whose value libcsv gives exactly. The quoting rules
+ * are qscan's; the record is well quoted (qscan checked it). */
+static int raw_unquoted_field(const char *rec, size_t n, unsigned char d, size_t j, const char **s,
+                              size_t *len)
+{
+    size_t i = 0;
+    for (size_t k = 0;; k++) {
+        size_t f = i;
+        while (i < n && is_blank((unsigned char)rec[i], d))
+            i++;
+        int quoted = i < n && rec[i] == '"';
+        if (quoted) {
+            for (i++; i < n; i++)
+                if (rec[i] == '"' && !(i + 1 < n && rec[i + 1] == '"' && ++i))
+                    break;
+            i++;
+        }
+        const char *e = i < n ? memchr(rec + i, d, n - i) : NULL;
+        size_t fe = e ? (size_t)(e - rec) : n;
+        if (k == j) {
+            if (quoted)
+                return 0;
+            *s = rec + f;
+            *len = fe - f;
+            return 1;
+        }
+        if (!e)
+            return 0;
+        i = fe + 1;
+    }
+}
 
 static void lc_field(void *s, size_t n, void *data)
 {
@@ -919,10 +1012,10 @@ static void lc_field(void *s, size_t n, void *data)
         return;
     if (!rc->row && (rc->st = row_begin(rc)) != MS_OK)
         return;
-    const char *p = s;
-    for (const char *l = p; (l = memchr(l, '\n', (size_t)(p + n - l))) != NULL; l++)
-        lc->rec_lf++;
-    row_field(rc, p, n);
+    if ((long)rc->nf == rc->id_col &&
+        !raw_unquoted_field(lc->rec, lc->rec_len, rc->delim, rc->nf, &rc->id_raw, &rc->id_raw_len))
+        rc->id_raw = NULL;
+    row_field(rc, s, n);
 }
 
 static void lc_record(int c, void *data)
@@ -931,35 +1024,28 @@ static void lc_record(int c, void *data)
     ((lc_ctx *)data)->ended = 1;
 }
 
-/* The record that ended at buf[e] (its LF, or e == len) sits on end_line.
- * libcsv gives no positions, so its start line comes from the LFs inside its
- * fields (an LF outside quotes would have ended it) and its first byte is
- * found by walking back over that many LFs, only when the row is bad. */
-static ms_status lc_end_record(lc_ctx *lc, const char *buf, size_t e, uint64_t end_line)
+/* The record rec[0..n) (without its line end), which starts on line, ended. */
+static ms_status lc_end_record(lc_ctx *lc, const char *rec, size_t n, uint64_t line)
 {
     row_ctx *rc = lc->rc;
     ms_status st = MS_OK;
-    uint64_t start_line = end_line - lc->rec_lf;
-    if (rc->row && row_is_bad(rc)) {
-        size_t s = e;
-        uint64_t k = lc->rec_lf;
-        for (;;) {
-            const char *x = memrchr(buf, '\n', s);
-            if (!x) {
-                s = 0;
-                break;
-            }
-            if (k-- == 0) {
-                s = (size_t)(x - buf) + 1;
-                break;
-            }
-            s = (size_t)(x - buf);
-        }
-        st = row_mark_bad(rc, start_line, buf + s, e - s);
-    }
+    if (rc->row && row_is_bad(rc))
+        st = row_mark_bad(rc, line, rec, n);
     rc->row = NULL;
-    lc->rec_lf = 0;
     return st;
+}
+
+/* Length of the unit u[0..n) without its line end (LF, CRLF or lone CR),
+ * the way ids and raw records are kept. */
+static size_t without_line_end(const char *u, size_t n, int ended)
+{
+    if (ended && n)
+        n--;
+    if (ended && n && u[n] == '\n' && u[n - 1] == '\r')
+        n--;
+    else if (!ended && n && u[n - 1] == '\r')
+        n--; /* a chunk that ends with a lone CR */
+    return n;
 }
 
 static ms_status parse_libcsv(const char *buf, size_t len, uint64_t first_line, row_ctx *rc)
@@ -976,45 +1062,47 @@ static ms_status parse_libcsv(const char *buf, size_t len, uint64_t first_line, 
     lc_ctx lc = {.rc = rc};
     uint64_t line = first_line, tail_line = first_line;
     size_t pos = 0, tail = 0; /* tail: just after the last record */
-    size_t unit_end = 0;      /* end of the record or blank line being fed */
-    /* Fed one line at a time, so a record can only end at the last byte
-     * fed; that gives each record's end position and line. libcsv's lenient
+    size_t u_start = 0;       /* the unit fed last, and its first line */
+    uint64_t u_line = first_line;
+    /* Fed one unit (a record or a blank line, as qscan, the scanner's rules,
+     * finds them) at a time, so a record can only end inside the unit fed
+     * last; that gives each record's start, end and line. libcsv's lenient
      * rule re-opens a quoted field at a stray byte after its closing quote
-     * and would merge the records that follow, so each record is first
-     * checked with qscan (the scanner's rules) and a bad one is reported and
-     * skipped whole, never fed. */
+     * and would merge the records that follow, so a unit qscan found bad is
+     * reported and skipped whole, never fed. */
     while (pos < len) {
-        if (pos == unit_end) {
-            qscan q;
-            size_t used;
-            qscan_init(&q, rc->delim, line, (int64_t)pos);
-            int ended = qscan_run(&q, buf + pos, len - pos, (int64_t)pos, &used);
-            unit_end = pos + used;
-            if (q.bad) {
-                MS_CHECK(row_begin(rc));
-                MS_CHECK(row_mark_stray(rc, &q, buf + pos, unit_end - pos - (ended != 0)));
-                rc->row = NULL;
-                pos = tail = unit_end;
-                line = tail_line = q.line;
-                continue;
-            }
+        qscan q;
+        size_t used;
+        qscan_init(&q, rc->delim, line, (int64_t)pos);
+        int ended = qscan_run(&q, buf + pos, len - pos, (int64_t)pos, &used);
+        size_t unit_end = pos + used;
+        if (!ended && q.cr_tail)
+            q.line++; /* the chunk's last byte is a lone CR */
+        if (q.bad) {
+            MS_CHECK(row_begin(rc));
+            MS_CHECK(row_mark_stray(rc, &q, buf + pos, without_line_end(buf + pos, used, ended)));
+            rc->row = NULL;
+            pos = tail = unit_end;
+            line = tail_line = q.line;
+            continue;
         }
-        const char *nl = memchr(buf + pos, '\n', len - pos);
-        size_t stop = nl ? (size_t)(nl - buf) + 1 : len;
         lc.ended = 0;
-        if (csv_parse(&p, buf + pos, stop - pos, lc_field, lc_record, &lc) != stop - pos) {
+        lc.rec = buf + pos;
+        lc.rec_len = without_line_end(buf + pos, used, ended);
+        u_start = pos;
+        u_line = line;
+        if (csv_parse(&p, buf + pos, used, lc_field, lc_record, &lc) != used) {
             st = ms_error_set(err, MS_EINTERNAL, "libcsv: %s", csv_strerror(csv_error(&p)));
             goto done;
         }
         MS_CHECK(rc->st);
-        pos = stop;
         if (lc.ended) {
-            MS_CHECK(lc_end_record(&lc, buf, nl ? stop - 1 : len, line));
-            tail = pos;
-            tail_line = line + (nl != NULL);
+            MS_CHECK(lc_end_record(&lc, lc.rec, lc.rec_len, line));
+            tail = unit_end;
+            tail_line = q.line;
         }
-        if (nl)
-            line++;
+        pos = unit_end;
+        line = q.line;
     }
     /* A virtual LF ends a last record without one exactly as csv_fini would,
      * and leaves a still-open quoted field open, which csv_fini would hide. */
@@ -1025,7 +1113,8 @@ static ms_status parse_libcsv(const char *buf, size_t len, uint64_t first_line, 
     }
     MS_CHECK(rc->st);
     if (lc.ended) {
-        MS_CHECK(lc_end_record(&lc, buf, len, line));
+        MS_CHECK(lc_end_record(&lc, buf + u_start,
+                               without_line_end(buf + u_start, len - u_start, 0), u_line));
     } else {
         lc.draining = 1;
         csv_fini(&p, lc_field, lc_record, &lc);

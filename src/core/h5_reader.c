@@ -30,6 +30,7 @@ typedef enum { ID_NONE = 0, ID_INT, ID_UINT, ID_VLEN, ID_FIXED } id_kind;
 
 struct ms_h5_input {
     char *path;
+    char *dset_name, *id_name; /* as given, for messages */
     hid_t file, data, ids;
     hid_t id_type; /* memory type for string ids (ID_VLEN, ID_FIXED) */
     id_kind id_kind;
@@ -63,6 +64,8 @@ void ms_h5_input_close(ms_h5_input *in)
         H5Fclose(in->file);
     ms_h5_free_strs(in->names, in->cols);
     free(in->path);
+    free(in->dset_name);
+    free(in->id_name);
     free(in->buf);
     free(in->idbuf);
     free(in);
@@ -74,6 +77,68 @@ static hid_t open_dataset(hid_t file, const char *name)
     if (!ms_h5_exists(file, name))
         return H5I_INVALID_HID;
     return H5Dopen2(file, name, H5P_DEFAULT);
+}
+
+/* Common third-party filters by id (https://portal.hdfgroup.org/documentation/
+ * "Registered filter plugins"), for a message a user recognises. */
+static const char *filter_label(H5Z_filter_t id, const char *stored)
+{
+    switch (id) {
+    case 32000:
+        return "LZF";
+    case 32001:
+        return "Blosc";
+    case 32004:
+        return "LZ4";
+    case 32008:
+        return "bitshuffle";
+    case 32015:
+        return "Zstandard";
+    case 307:
+        return "bzip2";
+    default:
+        return stored && *stored ? stored : NULL;
+    }
+}
+
+/* A dataset compressed with a filter this libhdf5 lacks (h5py's LZF is the
+ * common one: h5py carries it, libhdf5 does not) would fail at the first
+ * compressed chunk, mid-run; it is refused while planning, by name. Every
+ * filter is checked, optional ones too: an optional filter skips only the
+ * chunks it could not shrink, the others still need it. */
+static ms_status check_filters(const char *path, hid_t d, const char *dataset, ms_error *err)
+{
+    hid_t dcpl = H5Dget_create_plist(d);
+    if (dcpl < 0)
+        return ms_error_set(err, MS_EINPUT, "%s: %s: cannot read its storage properties", path,
+                            dataset);
+    ms_status st = MS_OK;
+    int n = H5Pget_nfilters(dcpl);
+    for (int i = 0; i < n && st == MS_OK; i++) {
+        unsigned flags = 0, cfg = 0;
+        size_t nvals = 0;
+        char name[64] = "";
+        H5Z_filter_t id =
+            H5Pget_filter2(dcpl, (unsigned)i, &flags, &nvals, NULL, sizeof name, name, &cfg);
+        name[sizeof name - 1] = '\0';
+        if (id < 0) {
+            st = ms_error_set(err, MS_EINPUT, "%s: %s: cannot read its filter pipeline", path,
+                              dataset);
+        } else if (H5Zfilter_avail(id) <= 0) {
+            const char *label = filter_label(id, name);
+            char what[96];
+            if (label)
+                snprintf(what, sizeof what, "%s (filter id %d)", label, (int)id);
+            else
+                snprintf(what, sizeof what, "id %d", (int)id);
+            st = ms_error_set(err, MS_EINPUT,
+                              "%s: %s: filter %s is not available in this HDF5 library; rewrite "
+                              "the dataset with gzip (compression=\"gzip\") or uncompressed",
+                              path, dataset, what);
+        }
+    }
+    H5Pclose(dcpl);
+    return st;
 }
 
 static ms_status open_data(ms_h5_input *in, const char *dataset, ms_error *err)
@@ -103,6 +168,9 @@ static ms_status open_data(ms_h5_input *in, const char *dataset, ms_error *err)
                             dataset);
     if (dims[1] == 0)
         return ms_error_set(err, MS_EINPUT, "%s: %s has no columns", path, dataset);
+    ms_status st = check_filters(path, in->data, dataset, err);
+    if (st != MS_OK)
+        return st;
     in->rows = dims[0];
     in->cols = (size_t)dims[1];
     return MS_OK;
@@ -224,6 +292,8 @@ static ms_status open_ids(ms_h5_input *in, const char *dataset, const char *id_d
             st = ms_error_set(err, MS_EINPUT, "%s: cannot read the type of %s", path, id_dataset);
     }
     H5Tclose(t);
+    if (st == MS_OK)
+        st = check_filters(path, in->ids, id_dataset, err);
     return st;
 }
 
@@ -251,6 +321,10 @@ ms_status ms_h5_input_open(const char *path, const char *dataset, char *const *n
     in->file = in->data = in->ids = in->id_type = H5I_INVALID_HID;
     if (!dataset)
         dataset = "/features";
+    if (!(in->dset_name = strdup(dataset)) || (id_dataset && !(in->id_name = strdup(id_dataset)))) {
+        st = ms_error_set(err, MS_EINTERNAL, "out of memory");
+        goto done;
+    }
     in->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (in->file < 0) {
         st = ms_error_set(err, MS_EINPUT, "%s: cannot open the HDF5 file (truncated or damaged?)",
@@ -285,23 +359,53 @@ char *const *ms_h5_input_names(const ms_h5_input *in)
     return in->names;
 }
 
-/* Rows [first, first + count) of a 1-D (cols == 0) or 2-D dataset. */
+static herr_t find_pline(unsigned n, const H5E_error2_t *e, void *data)
+{
+    (void)n;
+    if (e->maj_num == H5E_PLINE)
+        *(int *)data = 1;
+    return 0;
+}
+
+/* Rows [first, first + count) of a 1-D (cols == 0) or 2-D dataset: 0, or
+ * -1 on failure, -2 when a filter failed (the error stack says so only until
+ * the next API call, hence here). */
 static int read_rows(hid_t d, hid_t memtype, uint64_t first, size_t count, size_t cols, void *buf)
 {
     int rank = cols ? 2 : 1;
     hsize_t start[2] = {first, 0}, cnt[2] = {count, cols};
     hid_t fs = H5Dget_space(d);
     hid_t ms = H5Screate_simple(rank, cnt, NULL);
-    int rc = fs < 0 || ms < 0 ||
-                     H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, cnt, NULL) < 0 ||
-                     H5Dread(d, memtype, ms, fs, H5P_DEFAULT, buf) < 0
+    int rc = fs < 0 || ms < 0 || H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, cnt, NULL) < 0
                  ? -1
                  : 0;
+    if (rc == 0 && H5Dread(d, memtype, ms, fs, H5P_DEFAULT, buf) < 0) {
+        int pline = 0;
+        H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, find_pline, &pline);
+        rc = pline ? -2 : -1;
+    }
     if (ms >= 0)
         H5Sclose(ms);
     if (fs >= 0)
         H5Sclose(fs);
     return rc;
+}
+
+/* A failed read of rows first+1..first+count of dataset. A filter that
+ * failed (a damaged compressed chunk: inflate refused its bytes) is an input
+ * error; anything else (the disk, the network) an I/O error, which the
+ * loader may retry. Both name the file, the dataset and the rows. */
+static ms_status read_failed(const ms_h5_input *in, int rc, const char *what, const char *dataset,
+                             uint64_t first, size_t count, ms_error *err)
+{
+    if (rc == -2)
+        return ms_error_set(err, MS_EINPUT,
+                            "%s: %s: cannot read %s %llu..%llu: a compressed chunk is damaged "
+                            "(its filter failed to decode it)",
+                            in->path, dataset, what, (unsigned long long)first + 1,
+                            (unsigned long long)(first + count));
+    return ms_error_set(err, MS_EIO, "%s: %s: cannot read %s %llu..%llu", in->path, dataset, what,
+                        (unsigned long long)first + 1, (unsigned long long)(first + count));
 }
 
 /* Shortest "%.Ng" text that reads back as exactly d: the value the file
@@ -355,9 +459,9 @@ static ms_status read_ids(ms_h5_input *in, uint64_t first, size_t count, ms_erro
     hid_t mt = in->id_kind == ID_INT    ? H5T_NATIVE_INT64
                : in->id_kind == ID_UINT ? H5T_NATIVE_UINT64
                                         : in->id_type;
-    if (read_rows(in->ids, mt, first, count, 0, in->idbuf) < 0)
-        return ms_error_set(err, MS_EIO, "%s: cannot read ids %llu..%llu", in->path,
-                            (unsigned long long)first + 1, (unsigned long long)(first + count));
+    int rc = read_rows(in->ids, mt, first, count, 0, in->idbuf);
+    if (rc < 0)
+        return read_failed(in, rc, "ids", in->id_name, first, count, err);
     return MS_OK;
 }
 
@@ -450,10 +554,10 @@ ms_status ms_h5_input_read(ms_h5_input *in, uint64_t first, size_t count, const 
         in->buf = nb;
         in->buf_rows = count;
     }
-    if (read_rows(in->data, in->wide ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT, first, count, in->cols,
-                  in->buf) < 0)
-        return ms_error_set(err, MS_EIO, "%s: cannot read rows %llu..%llu", in->path,
-                            (unsigned long long)first + 1, (unsigned long long)(first + count));
+    int rc = read_rows(in->data, in->wide ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT, first, count,
+                       in->cols, in->buf);
+    if (rc < 0)
+        return read_failed(in, rc, "rows", in->dset_name, first, count, err);
     if (in->id_kind != ID_NONE) {
         MS_CHECK(read_ids(in, first, count, err));
         have_vlen = in->id_kind == ID_VLEN;

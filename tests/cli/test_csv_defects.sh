@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CSV dialect defects of issue 12 (#13, #19-#21, #23, #24), end to end under
+# CSV dialect defects of issue 12 (#13, #19-#24), end to end under
 # mpirun -n 2: each either the exact one-line error and exit code, or the
 # scored output compared with what pandas reads from the same file.
 source "$MS_SRC/tests/lib.sh"
@@ -75,23 +75,89 @@ run_abort 2 "^mpiscore: error: stray_num\.csv:2:4: column \"c\": unexpected char
 printf 'id,a,b,c\nr1,1,2,3\nr2,1,"2\n' >unterm.csv
 run_abort 2 '^mpiscore: error: unterm\.csv:3:3: unterminated quoted field \(opened at character 6\)$' unterm.csv
 
-# ---- #20: CR-only line endings are refused by name -------------------------
-printf 'a,b,c\r1,2,3\r4,5,6\r' >cr_only.csv
-run_abort 2 '^mpiscore: error: cr_only\.csv: line endings are CR only \(classic Mac\); convert them to LF or CRLF$' \
-    cr_only.csv
-# a lone CR inside an LF file is data: that record is a row error (pandas
-# would split it in two), the records around it are scored
+# ---- #20: a lone CR is a line end, as pandas reads it ----------------------
+# CR-only (classic Mac, Excel "CSV (Macintosh)"), and a mix of LF, CRLF and
+# lone CR: the rows pandas reads, scored exactly as the LF file, at any batch
+# size and rank count (the scanner cuts batches at every line end)
+tr '\n' '\r' <good.csv >cr_only.csv
+"$MS_PYTHON" - <<'EOF'
+import random
+random.seed(20)
+lines = open("good.csv", newline="").read().split("\n")[:-1]
+with open("mixed_ends.csv", "w", newline="") as f:
+    for i, l in enumerate(lines):
+        f.write(l + random.choice(["\n", "\r\n", "\r"]) + ("\r" if i % 7 == 3 else ""))
+EOF
+for f in cr_only mixed_ends; do
+    "$MS_PYTHON" -c "import pandas as pd, sys; assert len(pd.read_csv(sys.argv[1])) == 50" "$f.csv" &&
+        ok "$f: pandas reads 50 rows" || bad "$f: pandas does not read 50 rows"
+    for n in 0 2 3; do
+        for rows in 1 2 7 1000; do
+            rm -f "$f.out.csv"
+            mpis "$n" run --model "$M" --input "$f.csv" --output "$f.out.csv" --id-column id \
+                --mini-batch-rows "$rows" 2>"$T/score.err" || bad "$f: $(cat "$T/score.err")"
+            cmp -s "$f.out.csv" expected_ms.csv || bad "$f, $n ranks, batches of $rows: output differs"
+        done
+    done
+    ok "$f: the output of the LF file, for 1/2/3 ranks and batches of 1, 2, 7, 1000"
+done
+# the issue's own case: a header and two rows, never a header and no rows
+printf 'a,b,c\r1,2,3\r4,5,6\r' >cr_small.csv
+score cr_small.csv cr_small_out.csv
+[ "$(wc -l <cr_small_out.csv)" = 3 ] && ok "CR-only: 2 rows scored" || bad "CR-only: $(cat cr_small_out.csv)"
+# a lone CR inside an LF file ends a record (pandas reads id,x\na,1\rb,2\nc,3\n
+# as 3 rows): rows 2 and 3 on one line are both scored
 {
     echo "id,a,b,c"
     row 1
     printf '%s\r%s\n' "$(row 2)" "$(row 3)"
     row 4
 } >lone_cr.csv
-score lone_cr.csv lone_out.csv --id-column id --on-error continue
-[ "$(sed -n 3p lone_out.csv)" = "id1,,," ] && [ "$(sed -n 2p lone_out.csv)" = "$(scored 1)" ] &&
-    [ "$(sed -n 4p lone_out.csv)" = "$(scored 4)" ] &&
-    grep -q '^lone_cr.csv,3,,"expected 4 fields, found 7"' lone_out.csv.errors.csv &&
-    ok "lone CR: a row error, the rows around it scored" || bad "lone CR: $(cat lone_out.csv)"
+score lone_cr.csv lone_out.csv --id-column id
+want=$(printf 'id,p_no,p_yes,label\n%s\n%s\n%s\n%s\n' "$(scored 1)" "$(scored 2)" "$(scored 3)" \
+    "$(scored 4)")
+[ "$(cat lone_out.csv)" = "$want" ] && ok "lone CR in an LF file: 4 rows, as pandas reads them" ||
+    bad "lone CR: $(cat lone_out.csv)"
+# a row error after lone CRs names the line an editor shows
+printf 'id,a,b,c\rr1,1,2,3\rr2,x,2,3\rr3,1,2,3\r' >cr_bad.csv
+run_abort 2 '^mpiscore: error: cr_bad\.csv:3:2: column "a": not a number: "x"$' cr_bad.csv --id-column id
+# inside quotes CR and CRLF are data, as pandas keeps them
+printf 'id,a,b,c\r"x\ry",1,2,3\r"u\r\nv",1,2,3\r' >cr_quoted.csv
+score cr_quoted.csv cr_quoted_out.csv --id-column id
+if "$MS_PYTHON" - <<'EOF'; then
+import pandas as pd
+ours = pd.read_csv("cr_quoted_out.csv", dtype=str)
+theirs = pd.read_csv("cr_quoted.csv", dtype=str)
+assert list(ours["id"]) == list(theirs["id"]) == ["x\ry", "u\r\nv"], (list(ours["id"]), list(theirs["id"]))
+EOF
+    ok "quoted CR and CRLF are kept in ids, as pandas reads them"
+else
+    bad "quoted CRs: $(od -c cr_quoted_out.csv | head)"
+fi
+
+# ---- #22: id values are kept exactly as written (RFC 4180) ------------------
+# blanks around an unquoted id are part of it, as pandas reads them; a quoted
+# id is the text between its quotes
+{
+    echo "id,a,b,c"
+    echo " $(row 1 | cut -d, -f1) ,$(row 1 | cut -d, -f2-)"
+    printf '\t%s,%s\r\n' "$(row 2 | cut -d, -f1)" "$(row 2 | cut -d, -f2-)"
+    echo "\" $(row 3 | cut -d, -f1)  \",$(row 3 | cut -d, -f2-)"
+    echo "$(row 4 | cut -d, -f1) x,$(row 4 | cut -d, -f2-)"
+} >blank_ids.csv
+for rows in 1 1000; do
+    score blank_ids.csv blank_ids_out.csv --id-column id --mini-batch-rows "$rows"
+    if "$MS_PYTHON" - <<'EOF'; then
+import pandas as pd
+ours = pd.read_csv("blank_ids_out.csv", dtype=str, keep_default_na=False)
+theirs = pd.read_csv("blank_ids.csv", dtype=str, keep_default_na=False)
+assert list(ours["id"]) == list(theirs["id"]) == [" id0 ", "\tid1", " id2  ", "id3 x"], (list(ours["id"]), list(theirs["id"]))
+EOF
+        ok "ids keep their blanks as pandas reads them (batches of $rows)"
+    else
+        bad "blank ids (batches of $rows): $(cat blank_ids_out.csv)"
+    fi
+done
 
 # ---- #21: empty header names (pandas' index column, a trailing comma) ------
 "$MS_PYTHON" -c '

@@ -359,15 +359,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ms_status st = ms_model_load(path, &m, &e);
     if (getenv("MPISCORE_FUZZ_VERBOSE")) /* what an input builds, when reading one by hand */
         fprintf(stderr, "fuzz_model: %s\n", st == MS_OK ? ms_kind_name(m->kind) : e.msg);
-    if (st == MS_OK) {
-        FUZZ_ASSERT(m != NULL, "MS_OK without a model");
-        check_accepted(m, 1, path, path2);
-        ms_model_free(m);
-    } else {
-        FUZZ_ASSERT(m == NULL, "a refused model was handed out");
-        FUZZ_ASSERT(st == MS_EMODEL, "status %d (%s): %s", st, ms_strerror(st), e.msg);
-        fuzz_check_message(e.msg, path, data, size);
-    }
+    check_load_result(st, m, &e, path, path2, data, size);
     unlink(path);
     unlink(path2);
     return 0;

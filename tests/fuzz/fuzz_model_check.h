@@ -87,4 +87,20 @@ static inline void check_accepted(ms_model *m, int loaded, const char *path, con
         score_rows(m);
 }
 
+/* The verdict of a load: MS_OK with a model that passes check_accepted, or
+ * MS_EMODEL with no model and one line naming the file. Frees the model. */
+static inline void check_load_result(ms_status st, ms_model *m, const ms_error *e, const char *path,
+                                     const char *path2, const void *input, size_t input_len)
+{
+    if (st == MS_OK) {
+        FUZZ_ASSERT(m != NULL, "MS_OK without a model");
+        check_accepted(m, 1, path, path2);
+        ms_model_free(m);
+    } else {
+        FUZZ_ASSERT(m == NULL, "a refused model was handed out");
+        FUZZ_ASSERT(st == MS_EMODEL, "status %d (%s): %s", st, ms_strerror(st), e->msg);
+        fuzz_check_message(e->msg, path, input, input_len);
+    }
+}
+
 #endif

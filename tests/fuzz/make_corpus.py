@@ -12,6 +12,8 @@ input format (see the comment at the top of each tests/fuzz/fuzz_*.c):
              here from real containers written by scripts/export_sklearn.py
              (linear, trees, MLP) plus h5py variants (fixed-length strings,
              float32 weights, int32/float attributes)
+  model_file a mode byte + a sealed container's bytes as the exporter wrote
+             it (fuzz_model_file.c): mode 0 keeps the seal, mode 1 erases it
   xgb        XGBoost JSON models saved by xgboost itself (binary, multi-class,
              regression, a few trees each); also tests/fuzz/xgb.dict, the
              JSON keys and objective names as a libFuzzer dictionary
@@ -195,6 +197,10 @@ def enc_container(path, flags=0):
     return out
 
 
+# whole-file seeds for fuzz_model_file.c: one of each kind, kept small
+FILE_SEEDS = ("logistic-binary", "forest-classifier", "hgb-regressor", "mlp-classifier")
+
+
 def model_seeds(tmp):
     from sklearn.ensemble import (GradientBoostingClassifier, HistGradientBoostingRegressor,
                                   RandomForestClassifier)
@@ -235,6 +241,12 @@ def model_seeds(tmp):
             continue
         # vary the file-level flags across seeds
         put("model", name, enc_container(p, flags=i % 16))
+        if name in FILE_SEEDS:
+            with open(p, "rb") as f:
+                image = f.read()
+            assert image.startswith(b"mpiscore-model-checksum v1 "), name
+            put("model_file", name + "-sealed", bytes([0]) + image)
+            put("model_file", name + "-unsealed", bytes([1]) + image)
         made += 1
 
     # h5py variants of the binary logistic model: fixed-length strings,

@@ -8,10 +8,8 @@
 # boundary and the run resumes exactly. A completed run's --resume says the
 # output is complete.
 source "$MS_SRC/tests/lib.sh"
-"$MS_PYTHON" "$MS_SRC/scripts/make_dataset.py" synthetic --rows 50000 --features 8 \
-    --out "$T" --format csv >/dev/null
-args=(--model "$T/model.h5" --input "$T/data.csv" --id-column row_id --mini-batch-rows 10
-    --journal-every 0.05)
+make_synthetic 50000
+args=("${run_args[@]}")
 "$MPISCORE" run "${args[@]}" --output "$T/ref.csv"
 
 wait_running() {
