@@ -11,6 +11,8 @@ int ms_cmd_submit(int argc, char **argv);
 int ms_cmd_status(int argc, char **argv);
 int ms_cmd_cancel(int argc, char **argv);
 int ms_cmd_logs(int argc, char **argv);
+int ms_cmd_endpoint(int argc, char **argv);
+int ms_cmd_serve(int argc, char **argv);
 
 /* `run -n N ...`: start the ranks through mpirun/srun (launch.c). */
 #define MS_LAUNCH_NOT_MINE (-1)

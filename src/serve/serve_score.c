@@ -1,0 +1,179 @@
+/*
+ * serve_score.c — request table -> batch -> kernel -> outputs
+ * (serve_score.h). Written against the row-major float batch
+ * (ms_batch_add_row + ms_predict); the column batch replaces only this file.
+ */
+#include "serve/serve_score.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpiscore/batch.h"
+#include "mpiscore/floatconv.h"
+
+struct ms_serve_scorer {
+    ms_batch batch;
+    int batch_ready;
+    long *col_of; /* feature -> table column */
+    size_t col_cap;
+    float *out, *scratch;
+    size_t out_cap, scratch_cap;
+    double *values;
+    int32_t *label;
+    size_t values_cap, label_cap;
+};
+
+ms_serve_scorer *ms_serve_scorer_create(void)
+{
+    return calloc(1, sizeof(ms_serve_scorer));
+}
+
+void ms_serve_scorer_destroy(ms_serve_scorer *s)
+{
+    if (!s)
+        return;
+    if (s->batch_ready)
+        ms_batch_free(&s->batch);
+    free(s->col_of);
+    free(s->out);
+    free(s->scratch);
+    free(s->values);
+    free(s->label);
+    free(s);
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t c = *cap ? *cap : 64;
+    while (c < need)
+        c *= 2;
+    void *q = realloc(*p, c * elem);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
+static int fail(ms_req_err *e, int http, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(ms_req_err *e, int http, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    return e->http = http;
+}
+
+int ms_serve_score(ms_serve_scorer *s, const ms_model *m, ms_isa isa, const ms_rtable *t,
+                   ms_scored_rows *out, ms_req_err *e)
+{
+    size_t nf = m->n_features, n = t->n_rows, k = m->n_outputs;
+    ms_error err;
+    e->http = 0;
+    if (grow((void **)&s->col_of, &s->col_cap, nf, sizeof *s->col_of))
+        return fail(e, 500, "out of memory");
+    for (size_t f = 0; f < nf; f++) {
+        const char *name = m->feature_names[f];
+        long c = -1;
+        /* most clients send the features in the model's order */
+        if (f < t->n_cols && !strcmp(t->names[f], name))
+            c = (long)f;
+        for (size_t j = 0; c < 0 && j < t->n_cols; j++)
+            if (!strcmp(t->names[j], name))
+                c = (long)j;
+        if (c < 0)
+            return fail(e, 400, "missing feature column \"%.200s\" (the model takes %zu: %s%s)",
+                        name, nf, m->feature_names[0], nf > 1 ? ", ..." : "");
+        s->col_of[f] = c;
+    }
+    if (s->batch_ready && s->batch.n_features != nf) {
+        ms_batch_free(&s->batch);
+        s->batch_ready = 0;
+    }
+    if (!s->batch_ready) {
+        ms_batch_init(&s->batch, nf, 0);
+        s->batch_ready = 1;
+    }
+    ms_batch *b = &s->batch;
+    ms_batch_reset(b);
+    if (ms_batch_reserve(b, n ? n : 1, &err) != MS_OK)
+        return fail(e, 500, "%s", err.msg);
+    int allow_missing = ms_model_allows_missing(m);
+    for (size_t r = 0; r < n; r++) {
+        float *row = ms_batch_add_row(b, &err);
+        if (!row)
+            return fail(e, 500, "%s", err.msg);
+        for (size_t f = 0; f < nf; f++) {
+            size_t cell = r * t->n_cols + (size_t)s->col_of[f];
+            ms_num_result res = MS_NUM_OK;
+            float v = NAN;
+            if (t->tag[cell] == MS_CELL_NUM) {
+                double d = t->num[cell];
+                /* beyond FLT_MAX + half an ulp a float32 overflows (a CSV field of the
+                 * same value is "out of range"); below it the cast rounds as strtof does */
+                if (fabs(d) >= (double)FLT_MAX + 0x1p103)
+                    res = MS_NUM_RANGE;
+                else
+                    v = (float)d;
+            } else if (t->tag[cell] == MS_CELL_TEXT) {
+                res = ms_parse_f32(t->text + t->off[cell], t->len[cell], &v);
+            } else {
+                res = MS_NUM_MISSING;
+            }
+            if (res == MS_NUM_MISSING && allow_missing)
+                res = MS_NUM_OK;
+            if (res != MS_NUM_OK) {
+                const char *why = res == MS_NUM_MISSING    ? "missing value (the model cannot "
+                                                             "score missing values)"
+                                  : res == MS_NUM_RANGE    ? "value out of float32 range"
+                                  : res == MS_NUM_INFINITE ? "infinite value"
+                                                           : "not a number";
+                char val[80] = "";
+                if (t->tag[cell] == MS_CELL_TEXT && res != MS_NUM_MISSING) {
+                    char q[64];
+                    ms_quote_excerpt(t->text + t->off[cell], t->len[cell], 40, q, sizeof q);
+                    snprintf(val, sizeof val, ": \"%s\"", q);
+                }
+                return fail(e, 400, "row %zu, column \"%.200s\": %s%s", r, m->feature_names[f], why,
+                            val);
+            }
+            row[f] = v;
+        }
+    }
+    if (m->has_missing_value) {
+        /* XGBoost's `missing`, as ms_scorer_run treats it */
+        for (size_t i = 0; i < n * nf; i++)
+            if (b->x[i] == m->missing_value)
+                b->x[i] = NAN;
+    }
+    size_t rows = n ? n : 1;
+    if (grow((void **)&s->out, &s->out_cap, rows * k, sizeof *s->out) ||
+        grow((void **)&s->scratch, &s->scratch_cap, ms_predict_scratch_floats(m, rows),
+             sizeof *s->scratch) ||
+        grow((void **)&s->values, &s->values_cap, rows * k, sizeof *s->values) ||
+        grow((void **)&s->label, &s->label_cap, rows, sizeof *s->label))
+        return fail(e, 500, "out of memory");
+    if (n)
+        ms_predict(m, isa, b->x, n, s->out, s->scratch);
+    for (size_t i = 0; i < n * k; i++)
+        s->values[i] = s->out[i];
+    for (size_t r = 0; m->n_classes && r < n; r++)
+        s->label[r] = (int32_t)ms_predict_label(m, s->out + r * k);
+    out->n_rows = n;
+    out->n_outputs = k;
+    out->values = s->values;
+    out->label = m->n_classes ? s->label : NULL;
+    out->prec = MS_PREC_F32;
+    out->output_names = (const char *const *)m->output_names;
+    out->class_labels = (const char *const *)m->class_labels;
+    out->n_classes = m->n_classes;
+    return 0;
+}
