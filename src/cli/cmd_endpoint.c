@@ -291,8 +291,8 @@ static ms_status update_edit(ms_endpoint *ep, void *arg, ms_error *err)
     }
     if (u->traffic)
         MS_CHECK(set_split(ep, "--traffic", u->traffic, 0, err));
-    else if (ep->n_dep == 1)
-        ep->dep[0].traffic = 100;
+    else if (ep->n_dep == 1 && ep->dep[0].traffic == 0 && ep->dep[0].mirror == 0)
+        ep->dep[0].traffic = 100; /* the first deployment; never a silent promotion */
     if (u->mirror)
         MS_CHECK(set_split(ep, "--mirror", u->mirror, 1, err));
 done:
