@@ -1068,6 +1068,18 @@ int ms_serve_run(const ms_serve_opts *o)
         fprintf(stderr, "mpiscore: error: %s\n", err.msg);
         return st;
     }
+    struct sockaddr_storage ss;
+    if (parse_addr(o->bind, 0, &ss) < 0) {
+        fprintf(stderr, "mpiscore serve: --bind-address \"%s\" is not an IPv4 or IPv6 address\n",
+                o->bind);
+        return MS_EUSAGE;
+    }
+    const char *tls[2] = {o->tls_cert, o->tls_key};
+    for (int i = 0; i < 2; i++)
+        if (tls[i] && access(tls[i], R_OK) != 0) {
+            fprintf(stderr, "mpiscore: error: %s: %s\n", tls[i], strerror(errno));
+            return MS_EIO;
+        }
     snprintf(ep_dir, sizeof ep_dir, "%s", ep_path);
     char *slash = strrchr(ep_dir, '/');
     if (slash)
