@@ -4,7 +4,14 @@
 # collide; every server started here is stopped on exit.
 export MPISCORE_HOME="$T/home"
 SERVER_PIDS=()
-trap 'for p in "${SERVER_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$T"' EXIT
+cleanup_servers() {
+    local p
+    for p in "${SERVER_PIDS[@]}"; do
+        { kill -9 "$p" && wait "$p"; } 2>/dev/null || true
+    done
+    rm -rf "$T"
+}
+trap cleanup_servers EXIT
 
 # new_endpoint NAME: create it; keys into $PKEY and $SKEY.
 new_endpoint() {
