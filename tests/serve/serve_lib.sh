@@ -85,3 +85,24 @@ metric() {
     curl -s -H "Authorization: Bearer $PKEY" "$URL/metrics" |
         awk -v k="$1" '$1 == k {print $2; found=1} END {if (!found) print 0}'
 }
+
+# wrk_script FILE KEY [EXTRA_HEADER_LUA]: a wrk script POSTing one row to /score.
+wrk_script() {
+    cat >"$1" <<LUA
+wrk.method = "POST"
+wrk.path = "/score"
+wrk.body = '{"columns":["a","b","c"],"data":[[0.1,0.2,0.3]]}'
+wrk.headers["Authorization"] = "Bearer $2"
+wrk.headers["Content-Type"] = "application/json"
+${3:-}
+LUA
+}
+
+# wrk_clean OUT WHAT: wrk's report OUT shows requests and no error of any kind.
+wrk_clean() {
+    if grep -Eq 'Non-2xx|Socket errors' "$1" || ! grep -q 'requests in' "$1"; then
+        bad "$2: $(cat "$1")"
+    else
+        ok "$2: $(grep -o '[0-9]* requests in [^,]*' "$1"), no error"
+    fi
+}
