@@ -638,6 +638,10 @@ static ms_status reload(int first, ms_error *err)
     ms_status st = ms_endpoint_load_file(ep_path, &ep, err);
     if (st != MS_OK)
         return st;
+    /* a SIGHUP and the watcher may both see one change: the same state is no reload */
+    static ms_endpoint last;
+    if (!first && !memcmp(&ep, &last, sizeof ep))
+        return MS_OK;
     if (first && ep.n_dep == 0)
         return ms_error_set(err, MS_EUSAGE,
                             "endpoint \"%s\" has no deployments (mpiscore endpoint update %s "
@@ -651,6 +655,7 @@ static ms_status reload(int first, ms_error *err)
     if (st != MS_OK)
         return st;
     ms_gen_publish(g);
+    last = ep;
     ms_metrics_reload(1, ep.generation);
     char desc[1024] = "";
     size_t o = 0;
