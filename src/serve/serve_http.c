@@ -497,11 +497,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         size_t n = *upload_size;
         *upload_size = 0;
         /* libmicrohttpd takes no answer while a body is arriving: a request
-         * past its time is cut (counted as 408); one too big is read to its
-         * end (up to twice the limit, then cut) and answered 413 */
-        if (ms_now() - r->t0 > opt->request_timeout) {
+         * past its time, or too big, is read to its end without being kept
+         * and answered then (408, 413); one still arriving at twice its
+         * time, or at twice the size limit, is cut */
+        double age = ms_now() - r->t0;
+        if (r->timed_out || age > opt->request_timeout) {
             r->timed_out = 1;
-            return MHD_NO;
+            return age > 2 * opt->request_timeout ? MHD_NO : MHD_YES;
         }
         if (r->too_big || r->len + n > opt->max_body) {
             r->too_big = 1;
@@ -524,7 +526,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (r->too_big)
         return answer_error(c, r, 413, "request body over %zu bytes (--max-body)", opt->max_body);
-    if (ms_now() - r->t0 > opt->request_timeout)
+    if (r->timed_out || ms_now() - r->t0 > opt->request_timeout)
         return answer_error(c, r, 408, "request not received within %g s (--request-timeout)",
                             opt->request_timeout);
     return route(c, r, url, method);
