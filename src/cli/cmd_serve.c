@@ -36,6 +36,10 @@ static const char serve_usage[] =
     "  --max-connections N      open connections, else 503 (default 1000)\n"
     "  --max-inflight N         requests being received or scored at once, else 429\n"
     "                           (default 256)\n"
+    "  --max-batch-delay-us N   micro-batching: concurrent requests for one model are\n"
+    "                           scored in one kernel call, the batch closing N us after\n"
+    "                           it opened (default 0: each request alone)\n"
+    "  --max-batch-rows N       ...or once it holds N rows (default 1024)\n"
     "  --id-column NAME         input column passed through to answers (default id)\n"
     "  --access-log FILE        one JSON line per request (- for stdout)\n"
     "  --port-file FILE         write the port once listening (for --port 0)\n"
@@ -148,6 +152,14 @@ int ms_cmd_serve(int argc, char **argv)
             if (num(key, v, 1, 1e6, &d))
                 return MS_EUSAGE;
             o.max_inflight = (unsigned)d;
+        } else if (!strcmp(key, "--max-batch-rows")) {
+            if (num(key, v, 1, 1e7, &d))
+                return MS_EUSAGE;
+            o.max_batch_rows = (size_t)d;
+        } else if (!strcmp(key, "--max-batch-delay-us")) {
+            if (num(key, v, 0, 1e7, &d))
+                return MS_EUSAGE;
+            o.max_batch_delay_us = (long)d;
         } else if (!strcmp(key, "--id-column")) {
             o.id_column = v;
         } else if (!strcmp(key, "--access-log")) {

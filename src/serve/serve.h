@@ -35,6 +35,8 @@ typedef struct ms_serve_opts {
     const char *port_file;    /* the bound port is written here once listening */
     const char *id_column;    /* passed through to answers (default "id") */
     uint64_t seed;            /* traffic split RNG */
+    size_t max_batch_rows;    /* micro-batch: closes at this many rows... */
+    long max_batch_delay_us;  /* ...or this long after it opened (0: no micro-batching) */
 } ms_serve_opts;
 
 void ms_serve_opts_default(ms_serve_opts *o);

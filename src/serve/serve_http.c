@@ -35,6 +35,7 @@
 #include "cluster/bind_core.h"
 #include "mpiscore/scorer.h"
 #include "mpiscore/sha256.h"
+#include "serve/serve_batch.h"
 #include "serve/serve_deploy.h"
 #include "serve/serve_metrics.h"
 #include "serve/serve_score.h"
@@ -55,6 +56,8 @@ void ms_serve_opts_default(ms_serve_opts *o)
     o->threads = 0;
     o->instances = 1;
     o->seed = 42;
+    o->max_batch_rows = 1024;
+    o->max_batch_delay_us = 0;
 }
 
 /* ---- server state ---------------------------------------------------------- */
@@ -291,8 +294,10 @@ static int score_with(struct MHD_Connection *c, const ms_srv_dep *d, int infer, 
     int rc = infer ? ms_decode_infer(r->body ? r->body : "", r->len, &sp, &t, e)
                    : ms_decode_score(r->body ? r->body : "", r->len, csv, &sp, &t, e);
     ms_scored_rows res;
+    ms_mb_ticket *tk = NULL;
     if (!rc)
-        rc = ms_serve_score(thread_scorer(), m, isa, &t, &res, e);
+        rc = ms_mb_score(thread_scorer(), m, isa, &t, opt->max_batch_rows, opt->max_batch_delay_us,
+                         &res, e, &tk);
     if (!rc) {
         if (infer)
             ms_encode_infer(&t, &res, d->model->name, d->model->version, out);
@@ -301,6 +306,7 @@ static int score_with(struct MHD_Connection *c, const ms_srv_dep *d, int infer, 
         *ctype = csv ? "text/csv" : "application/json";
         r->rows = t.n_rows;
     }
+    ms_mb_release(tk);
     ms_rtable_free(&t);
     return rc;
 }

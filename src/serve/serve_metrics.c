@@ -63,14 +63,19 @@ void ms_metrics_request(const char *deployment, int code, double seconds, size_t
         b++;
     d->lat[b]++;
     d->lat_sum += seconds;
-    if (code == 200) {
+    if (code == 200)
         d->rows += rows;
-        size_t rb = 0;
-        while (rb < N_ROWB && rows > ((size_t)1 << rb))
-            rb++;
-        batch_rows[rb]++;
-        batches++;
-    }
+    pthread_mutex_unlock(&mu);
+}
+
+void ms_metrics_batch(size_t rows)
+{
+    size_t rb = 0;
+    while (rb < N_ROWB && rows > ((size_t)1 << rb))
+        rb++;
+    pthread_mutex_lock(&mu);
+    batch_rows[rb]++;
+    batches++;
     pthread_mutex_unlock(&mu);
 }
 
@@ -181,8 +186,9 @@ void ms_metrics_render(ms_sbuf *o)
                            deps[i].name, (unsigned long long)deps[i].mirror_requests, deps[i].name,
                            (unsigned long long)deps[i].mirror_errors, deps[i].name,
                            (unsigned long long)deps[i].mirror_rows);
-    ms_sbuf_puts(o, "# HELP mpiscore_batch_rows Rows per scored batch.\n# TYPE "
-                    "mpiscore_batch_rows histogram\n");
+    ms_sbuf_puts(
+        o, "# HELP mpiscore_batch_rows Rows per kernel call (a micro-batch of requests).\n# TYPE "
+           "mpiscore_batch_rows histogram\n");
     uint64_t cum = 0;
     for (size_t b = 0; b <= N_ROWB; b++) {
         cum += batch_rows[b];

@@ -17,6 +17,8 @@
 #define MS_METRICS_DEPS 32
 
 void ms_metrics_request(const char *deployment, int code, double seconds, size_t rows);
+/* One kernel call over `rows` rows (a request, or a micro-batch of them). */
+void ms_metrics_batch(size_t rows);
 void ms_metrics_mirror(const char *deployment, int code, size_t rows);
 void ms_metrics_model_load(int ok, int n);
 void ms_metrics_reload(int ok, long generation);

@@ -72,10 +72,11 @@ static int fail(ms_req_err *e, int http, const char *fmt, ...)
     return e->http = http;
 }
 
-int ms_serve_score(ms_serve_scorer *s, const ms_model *m, ms_isa isa, const ms_rtable *t,
-                   ms_scored_rows *out, ms_req_err *e)
+/* Map t's columns to m's features and append its rows to the batch; on a
+ * request problem the batch is cut back to where it was. */
+static int append_table(ms_serve_scorer *s, const ms_model *m, const ms_rtable *t, ms_req_err *e)
 {
-    size_t nf = m->n_features, n = t->n_rows, k = m->n_outputs;
+    size_t nf = m->n_features, n = t->n_rows;
     ms_error err;
     e->http = 0;
     if (grow((void **)&s->col_of, &s->col_cap, nf, sizeof *s->col_of))
@@ -94,23 +95,17 @@ int ms_serve_score(ms_serve_scorer *s, const ms_model *m, ms_isa isa, const ms_r
                         name, nf, m->feature_names[0], nf > 1 ? ", ..." : "");
         s->col_of[f] = c;
     }
-    if (s->batch_ready && s->batch.n_features != nf) {
-        ms_batch_free(&s->batch);
-        s->batch_ready = 0;
-    }
-    if (!s->batch_ready) {
-        ms_batch_init(&s->batch, nf, 0);
-        s->batch_ready = 1;
-    }
     ms_batch *b = &s->batch;
-    ms_batch_reset(b);
-    if (ms_batch_reserve(b, n ? n : 1, &err) != MS_OK)
+    size_t start = b->n_rows;
+    if (ms_batch_reserve(b, start + (n ? n : 1), &err) != MS_OK)
         return fail(e, 500, "%s", err.msg);
     int allow_missing = ms_model_allows_missing(m);
     for (size_t r = 0; r < n; r++) {
         float *row = ms_batch_add_row(b, &err);
-        if (!row)
+        if (!row) {
+            b->n_rows = start;
             return fail(e, 500, "%s", err.msg);
+        }
         for (size_t f = 0; f < nf; f++) {
             size_t cell = r * t->n_cols + (size_t)s->col_of[f];
             ms_num_result res = MS_NUM_OK;
@@ -142,6 +137,7 @@ int ms_serve_score(ms_serve_scorer *s, const ms_model *m, ms_isa isa, const ms_r
                     ms_quote_excerpt(t->text + t->off[cell], t->len[cell], 40, q, sizeof q);
                     snprintf(val, sizeof val, ": \"%s\"", q);
                 }
+                b->n_rows = start;
                 return fail(e, 400, "row %zu, column \"%.200s\": %s%s", r, m->feature_names[f], why,
                             val);
             }
@@ -150,11 +146,30 @@ int ms_serve_score(ms_serve_scorer *s, const ms_model *m, ms_isa isa, const ms_r
     }
     if (m->has_missing_value) {
         /* XGBoost's `missing`, as ms_scorer_run treats it */
-        for (size_t i = 0; i < n * nf; i++)
+        for (size_t i = start * nf; i < b->n_rows * nf; i++)
             if (b->x[i] == m->missing_value)
                 b->x[i] = NAN;
     }
-    size_t rows = n ? n : 1;
+    return 0;
+}
+
+static void begin(ms_serve_scorer *s, const ms_model *m)
+{
+    if (s->batch_ready && s->batch.n_features != m->n_features) {
+        ms_batch_free(&s->batch);
+        s->batch_ready = 0;
+    }
+    if (!s->batch_ready) {
+        ms_batch_init(&s->batch, m->n_features, 0);
+        s->batch_ready = 1;
+    }
+    ms_batch_reset(&s->batch);
+}
+
+/* Score every row appended since begin() in one kernel call. */
+static int predict_all(ms_serve_scorer *s, const ms_model *m, ms_isa isa, ms_req_err *e)
+{
+    size_t n = s->batch.n_rows, k = m->n_outputs, rows = n ? n : 1;
     if (grow((void **)&s->out, &s->out_cap, rows * k, sizeof *s->out) ||
         grow((void **)&s->scratch, &s->scratch_cap, ms_predict_scratch_floats(m, rows),
              sizeof *s->scratch) ||
@@ -162,18 +177,69 @@ int ms_serve_score(ms_serve_scorer *s, const ms_model *m, ms_isa isa, const ms_r
         grow((void **)&s->label, &s->label_cap, rows, sizeof *s->label))
         return fail(e, 500, "out of memory");
     if (n)
-        ms_predict(m, isa, b->x, n, s->out, s->scratch);
+        ms_predict(m, isa, s->batch.x, n, s->out, s->scratch);
     for (size_t i = 0; i < n * k; i++)
         s->values[i] = s->out[i];
     for (size_t r = 0; m->n_classes && r < n; r++)
         s->label[r] = (int32_t)ms_predict_label(m, s->out + r * k);
+    return 0;
+}
+
+static void result(ms_serve_scorer *s, const ms_model *m, size_t start, size_t n,
+                   ms_scored_rows *out)
+{
     out->n_rows = n;
-    out->n_outputs = k;
-    out->values = s->values;
-    out->label = m->n_classes ? s->label : NULL;
+    out->n_outputs = m->n_outputs;
+    out->values = s->values + start * m->n_outputs;
+    out->label = m->n_classes ? s->label + start : NULL;
     out->prec = MS_PREC_F32;
     out->output_names = (const char *const *)m->output_names;
     out->class_labels = (const char *const *)m->class_labels;
     out->n_classes = m->n_classes;
-    return 0;
+}
+
+int ms_serve_score(ms_serve_scorer *s, const ms_model *m, ms_isa isa, const ms_rtable *t,
+                   ms_scored_rows *out, ms_req_err *e)
+{
+    begin(s, m);
+    int rc = append_table(s, m, t, e);
+    if (!rc)
+        rc = predict_all(s, m, isa, e);
+    if (!rc)
+        result(s, m, 0, t->n_rows, out);
+    return rc;
+}
+
+void ms_serve_score_many(ms_serve_scorer *s, const ms_model *m, ms_isa isa, size_t n,
+                         const ms_rtable *const *t, ms_scored_rows *out, ms_req_err *e, int *rc)
+{
+    begin(s, m);
+    size_t *start = malloc((n ? n : 1) * sizeof *start);
+    if (!start) {
+        for (size_t i = 0; i < n; i++)
+            rc[i] = fail(&e[i], 500, "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        start[i] = s->batch.n_rows;
+        rc[i] = append_table(s, m, t[i], &e[i]);
+    }
+    ms_req_err pe = {0};
+    int prc = predict_all(s, m, isa, &pe);
+    for (size_t i = 0; i < n; i++) {
+        if (rc[i])
+            continue;
+        if (prc) {
+            rc[i] = prc;
+            e[i] = pe;
+        } else {
+            result(s, m, start[i], t[i]->n_rows, &out[i]);
+        }
+    }
+    free(start);
+}
+
+size_t ms_serve_scorer_rows(const ms_serve_scorer *s)
+{
+    return s->batch_ready ? s->batch.n_rows : 0;
 }

@@ -28,4 +28,12 @@ void ms_serve_scorer_destroy(ms_serve_scorer *s);
 int ms_serve_score(ms_serve_scorer *s, const ms_model *m, ms_isa isa, const ms_rtable *t,
                    ms_scored_rows *out, ms_req_err *e);
 
+/* Micro-batching: score several requests' tables in one kernel call. Each
+ * table succeeds or fails on its own (rc[i], e[i]); out[i] stays valid
+ * until the scorer's next call. */
+void ms_serve_score_many(ms_serve_scorer *s, const ms_model *m, ms_isa isa, size_t n,
+                         const ms_rtable *const *t, ms_scored_rows *out, ms_req_err *e, int *rc);
+/* Rows in the scorer's last batch (the batch-size metric). */
+size_t ms_serve_scorer_rows(const ms_serve_scorer *s);
+
 #endif
