@@ -40,6 +40,10 @@ static const char serve_usage[] =
     "                           scored in one kernel call, the batch closing N us after\n"
     "                           it opened (default 0: each request alone)\n"
     "  --max-batch-rows N       ...or once it holds N rows (default 1024)\n"
+    "  --data-root DIR          POST /v1/jobs (batch jobs: mpiscore submit) may read and\n"
+    "                           write only inside DIR (repeatable; none: jobs are off)\n"
+    "  --jobs-backend local|slurm   how those jobs run (default local)\n"
+    "  --jobs-ranks N           MPI ranks per job (default 1)\n"
     "  --id-column NAME         input column passed through to answers (default id)\n"
     "  --access-log FILE        one JSON line per request (- for stdout)\n"
     "  --port-file FILE         write the port once listening (for --port 0)\n"
@@ -160,6 +164,18 @@ int ms_cmd_serve(int argc, char **argv)
             if (num(key, v, 0, 1e7, &d))
                 return MS_EUSAGE;
             o.max_batch_delay_us = (long)d;
+        } else if (!strcmp(key, "--data-root")) {
+            if (o.n_data_roots == 16)
+                return bad("at most 16 %s options", key);
+            o.data_roots[o.n_data_roots++] = v;
+        } else if (!strcmp(key, "--jobs-backend")) {
+            if (strcmp(v, "local") && strcmp(v, "slurm"))
+                return bad("--jobs-backend takes local or slurm, not \"%s\"", v);
+            o.jobs_backend = v;
+        } else if (!strcmp(key, "--jobs-ranks")) {
+            if (num(key, v, 1, 4096, &d))
+                return MS_EUSAGE;
+            o.jobs_ranks = (int)d;
         } else if (!strcmp(key, "--id-column")) {
             o.id_column = v;
         } else if (!strcmp(key, "--access-log")) {

@@ -23,20 +23,24 @@ typedef struct ms_serve_opts {
     const char *bind;     /* address to listen on */
     const char *tls_cert; /* PEM files: HTTPS when both are given */
     const char *tls_key;
-    double request_timeout;   /* seconds from the first byte of a request to its answer: 408 */
-    unsigned idle_timeout;    /* seconds a connection may stay silent before it is closed */
-    size_t max_body;          /* bytes: 413 beyond */
-    size_t max_rows;          /* rows per request: 413 beyond */
-    unsigned max_connections; /* open connections: 503 beyond */
-    unsigned max_inflight;    /* requests being received or scored at once: 429 beyond */
-    unsigned threads;         /* HTTP worker threads per instance */
-    unsigned instances;       /* processes sharing the port (SO_REUSEPORT) */
-    const char *access_log;   /* JSON lines, or NULL */
-    const char *port_file;    /* the bound port is written here once listening */
-    const char *id_column;    /* passed through to answers (default "id") */
-    uint64_t seed;            /* traffic split RNG */
-    size_t max_batch_rows;    /* micro-batch: closes at this many rows... */
-    long max_batch_delay_us;  /* ...or this long after it opened (0: no micro-batching) */
+    double request_timeout;     /* seconds from the first byte of a request to its answer: 408 */
+    unsigned idle_timeout;      /* seconds a connection may stay silent before it is closed */
+    size_t max_body;            /* bytes: 413 beyond */
+    size_t max_rows;            /* rows per request: 413 beyond */
+    unsigned max_connections;   /* open connections: 503 beyond */
+    unsigned max_inflight;      /* requests being received or scored at once: 429 beyond */
+    unsigned threads;           /* HTTP worker threads per instance */
+    unsigned instances;         /* processes sharing the port (SO_REUSEPORT) */
+    const char *access_log;     /* JSON lines, or NULL */
+    const char *port_file;      /* the bound port is written here once listening */
+    const char *id_column;      /* passed through to answers (default "id") */
+    uint64_t seed;              /* traffic split RNG */
+    const char *data_roots[16]; /* POST /v1/jobs paths must lie inside one (none: jobs off) */
+    size_t n_data_roots;
+    const char *jobs_backend; /* local | slurm */
+    int jobs_ranks;
+    size_t max_batch_rows;   /* micro-batch: closes at this many rows... */
+    long max_batch_delay_us; /* ...or this long after it opened (0: no micro-batching) */
 } ms_serve_opts;
 
 void ms_serve_opts_default(ms_serve_opts *o);

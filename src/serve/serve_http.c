@@ -37,6 +37,7 @@
 #include "mpiscore/sha256.h"
 #include "serve/serve_batch.h"
 #include "serve/serve_deploy.h"
+#include "serve/serve_jobs.h"
 #include "serve/serve_metrics.h"
 #include "serve/serve_score.h"
 
@@ -57,6 +58,8 @@ void ms_serve_opts_default(ms_serve_opts *o)
     o->instances = 1;
     o->seed = 42;
     o->max_batch_rows = 1024;
+    o->jobs_backend = "local";
+    o->jobs_ranks = 1;
     o->max_batch_delay_us = 0;
 }
 
@@ -71,6 +74,7 @@ static volatile sig_atomic_t reload_asked;
 static uint64_t req_seq;
 static pthread_key_t scorer_key;
 static FILE *access_log;
+static ms_jobs_cfg jobs;
 static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
 
 typedef struct req {
@@ -403,6 +407,27 @@ static enum MHD_Result route(struct MHD_Connection *c, req *r, const char *url, 
     if (!strcmp(url, "/score")) {
         rc = post ? route_score(c, r, g, NULL, 0)
                   : answer_error(c, r, 405, "%s /score: use POST", method);
+        goto done;
+    }
+    if (!strcmp(url, "/v1/jobs") || !strncmp(url, "/v1/jobs/", 9)) {
+        const char *id = url[8] == '/' ? url + 9 : NULL;
+        ms_sbuf b = {0};
+        int code;
+        if (!id && post) {
+            const char *pin =
+                MHD_lookup_connection_value(c, MHD_HEADER_KIND, "azureml-model-deployment");
+            if (!pin)
+                pin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "mpiscore-deployment");
+            code = ms_jobs_post(&jobs, g, pin, r->body ? r->body : "", r->len, &b);
+        } else if (id && get) {
+            code = ms_jobs_get(&jobs, id, &b);
+        } else if (id && !strcmp(method, "DELETE")) {
+            code = ms_jobs_delete(&jobs, id, &b);
+        } else {
+            code = 405;
+            ms_encode_error(id ? "use GET or DELETE on /v1/jobs/ID" : "use POST on /v1/jobs", &b);
+        }
+        rc = answer_json(c, r, code, &b, NULL);
         goto done;
     }
     if (!strncmp(url, "/v2/models/", 11)) {
@@ -1097,6 +1122,17 @@ int ms_serve_run(const ms_serve_opts *o)
     char *slash = strrchr(ep_dir, '/');
     if (slash)
         *slash = '\0';
+    jobs.n_roots = o->n_data_roots;
+    for (size_t i = 0; i < o->n_data_roots; i++)
+        jobs.roots[i] = o->data_roots[i];
+    jobs.backend = o->jobs_backend;
+    jobs.ranks = o->jobs_ranks;
+    jobs.ep_dir = ep_dir;
+    char why[1024];
+    if (ms_jobs_init(&jobs, why, sizeof why) != 0) {
+        fprintf(stderr, "mpiscore serve: %s\n", why);
+        return MS_EUSAGE;
+    }
     if (o->access_log) {
         access_log = !strcmp(o->access_log, "-") ? stdout : fopen(o->access_log, "a");
         if (!access_log) {

@@ -44,6 +44,11 @@ static int fail(ms_req_err *e, int http, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(e->msg, sizeof e->msg, fmt, ap);
     va_end(ap);
+    /* one line: request bytes quoted in a message (jansson quotes its input) lose their
+     * control characters */
+    for (char *p = e->msg; *p; p++)
+        if ((unsigned char)*p < 0x20)
+            *p = ' ';
     e->http = http;
     return http;
 }
@@ -599,24 +604,51 @@ void ms_sbuf_printf(ms_sbuf *b, const char *fmt, ...)
         ms_sbuf_put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
+/* Length of the valid UTF-8 sequence at s[0..n), 0 if it is not one
+ * (overlong forms, surrogates and code points past U+10FFFF are not). */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
+    if (!len || c > 0xf4 || len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) || (c == 0xf0 && s[1] < 0x90) ||
+        (c == 0xf4 && s[1] > 0x8f))
+        return 0;
+    return len;
+}
+
 void ms_sbuf_json_str(ms_sbuf *b, const char *s, size_t n)
 {
+    /* JSON text is UTF-8: bytes that are not (a CSV body may hold any) become U+FFFD */
     ms_sbuf_put(b, "\"", 1);
-    size_t run = 0;
-    for (size_t i = 0; i < n; i++) {
+    size_t run = 0, i = 0;
+    while (i < n) {
         unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
+        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+            i++;
             continue;
+        }
+        size_t u = c >= 0x80 ? utf8_len((const unsigned char *)s + i, n - i) : 0;
+        if (u) {
+            i += u;
+            continue;
+        }
         ms_sbuf_put(b, s + run, i - run);
         char esc[8];
         if (c == '"' || c == '\\')
             snprintf(esc, sizeof esc, "\\%c", c);
         else if (c == '\n')
             snprintf(esc, sizeof esc, "\\n");
+        else if (c >= 0x80)
+            snprintf(esc, sizeof esc, "\\ufffd");
         else
             snprintf(esc, sizeof esc, "\\u%04x", c);
         ms_sbuf_puts(b, esc);
-        run = i + 1;
+        run = ++i;
     }
     ms_sbuf_put(b, s + run, n - run);
     ms_sbuf_put(b, "\"", 1);
