@@ -654,13 +654,12 @@ void ms_sbuf_json_str(ms_sbuf *b, const char *s, size_t n)
     ms_sbuf_put(b, "\"", 1);
 }
 
-/* A value as the shortest text in the model's precision; JSON has no NaN
- * or infinity, so those are null there and empty in CSV. */
+/* A value as the shortest text in the model's precision. In CSV as `run`
+ * writes it (NaN empty, "inf"/"-inf"); JSON has neither: null. */
 static void put_value(ms_sbuf *b, double v, ms_precision prec, int json)
 {
-    if (!isfinite(v)) {
-        if (json)
-            ms_sbuf_puts(b, "null");
+    if (json && !isfinite(v)) {
+        ms_sbuf_puts(b, "null");
         return;
     }
     char tmp[MS_F64_TEXT_MAX + 1];
@@ -719,6 +718,7 @@ void ms_encode_score(const ms_rtable *t, const ms_scored_rows *r, ms_sbuf *out)
         ms_sbuf_put(out, "\n", 1);
         for (size_t i = 0; i < r->n_rows; i++) {
             first = 1;
+            size_t line = out->len;
             if (has_id) {
                 size_t cell = i * t->n_cols + (size_t)t->id_col;
                 put_csv_field(out, t->text + t->off[cell], t->len[cell]);
@@ -736,6 +736,9 @@ void ms_encode_score(const ms_rtable *t, const ms_scored_rows *r, ms_sbuf *out)
                 const char *lab = r->class_labels[r->label[i]];
                 put_csv_field(out, lab, strlen(lab));
             }
+            /* an empty line is no record: a lone empty value is written quoted, as run does */
+            if (out->len == line)
+                ms_sbuf_put(out, "\"\"", 2);
             ms_sbuf_put(out, "\n", 1);
         }
         return;
