@@ -936,7 +936,22 @@ void ms_serve_notify(const ms_endpoint *ep)
             pid = 0;
         fclose(f);
     }
-    if (pid > 0)
+    /* a stale pid file may name an unrelated process by now: signal only an
+     * `mpiscore serve` of this endpoint (SIGHUP would end most others) */
+    char cl[512];
+    snprintf(cl, sizeof cl, "/proc/%ld/cmdline", pid);
+    f = pid > 0 ? fopen(cl, "r") : NULL;
+    size_t n = f ? fread(cl, 1, sizeof cl - 1, f) : 0;
+    if (f)
+        fclose(f);
+    int serve = 0, name = 0;
+    for (size_t i = 0; i < n;) {
+        const char *arg = cl + i;
+        serve |= !strcmp(arg, "serve");
+        name |= !strcmp(arg, ep->name);
+        i += strnlen(arg, n - i) + 1;
+    }
+    if (serve && name)
         kill((pid_t)pid, SIGHUP);
 }
 
@@ -1041,8 +1056,12 @@ static int supervise(void)
     pid_t *pids = calloc(n, sizeof *pids);
     if (!pids)
         return MS_EINTERNAL;
-    for (unsigned i = 0; i < n; i++)
+    double started[256];
+    int quick = 0;
+    for (unsigned i = 0; i < n; i++) {
         pids[i] = start_instance(port, (int)i);
+        started[i] = ms_now();
+    }
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -1065,22 +1084,39 @@ static int supervise(void)
         }
         int status;
         pid_t dead;
-        while ((dead = waitpid(-1, &status, WNOHANG)) > 0) {
+        while ((dead = waitpid(-1, &status, WNOHANG)) > 0 && alive > 0) {
             for (unsigned i = 0; i < n; i++) {
                 if (pids[i] != dead)
                     continue;
                 if (stopping) {
-                    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                    if (rc == MS_OK && (!WIFEXITED(status) || WEXITSTATUS(status) != 0))
                         rc = MS_EINTR;
                     pids[i] = 0;
                     alive--;
                 } else {
+                    char live[MS_REGISTRY_PATH_MAX + 64];
+                    snprintf(live, sizeof live, "%s/live.%ld.json", ep_dir, (long)dead);
+                    unlink(live);
+                    /* one that cannot even start (port taken, model gone) is not retried forever */
+                    quick = ms_now() - started[i] < 2 ? quick + 1 : 0;
+                    if (quick >= 5) {
+                        log_line("instance %u died 5 times within 2 s of starting; stopping", i);
+                        stopping = 1;
+                        rc = MS_EIO;
+                        pids[i] = 0;
+                        alive--;
+                        for (unsigned j = 0; j < n; j++)
+                            if (pids[j] > 0)
+                                kill(pids[j], SIGTERM);
+                        continue;
+                    }
                     log_line("instance %u (pid %ld) %s %d; restarting it", i, (long)dead,
                              WIFSIGNALED(status) ? "killed by signal" : "exited with",
                              WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
                     struct timespec ts = {0, 100 * 1000 * 1000};
                     nanosleep(&ts, NULL);
                     pids[i] = start_instance(port, (int)i);
+                    started[i] = ms_now();
                 }
             }
         }

@@ -81,4 +81,19 @@ still_serving "an instance restart"
 stop_server "$SPID"
 [ "$STOP_RC" = 0 ] && ok "supervisor: SIGTERM drains every instance, exit 0" || bad "supervisor exit $STOP_RC"
 [ -z "$(pgrep -P "$SPID")" ] && ok "no instance left" || bad "instances left"
+
+# instances that cannot start (the port is held by another program) are not restarted forever
+"$MS_PYTHON" -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+open(sys.argv[1], "w").write(str(s.getsockname()[1]))
+time.sleep(60)' "$T/held" &
+HOLD=$!
+SERVER_PIDS+=("$HOLD")
+for _ in $(seq 50); do [ -s "$T/held" ] && break; sleep 0.1; done
+rc=0
+timeout 60 "$MPISCORE" serve drain --instances 2 --port "$(cat "$T/held")" 2>"$T/held.err" || rc=$?
+[ "$rc" = 4 ] && grep -q 'died 5 times within 2 s of starting; stopping' "$T/held.err" &&
+    ok "a port held by another program: the supervisor gives up (exit 4)" || bad "held port: exit $rc, $(tail -3 "$T/held.err")"
+kill "$HOLD" 2>/dev/null || true
 finish
