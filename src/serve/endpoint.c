@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mpiscore/fsutil.h"
 #include "mpiscore/sha256.h"
 
 ms_status ms_endpoint_root(char *out, size_t sz, ms_error *err)
@@ -58,25 +59,6 @@ ms_status ms_endpoint_file(const char *name, char *out, size_t sz, ms_error *err
         return st;
     if ((size_t)snprintf(out, sz, "%s/endpoint.json", dir) >= sz)
         return ms_error_set(err, MS_EUSAGE, "%s/endpoint.json: path too long", dir);
-    return MS_OK;
-}
-
-static ms_status make_dirs(const char *path, ms_error *err)
-{
-    char buf[MS_REGISTRY_PATH_MAX];
-    if ((size_t)snprintf(buf, sizeof buf, "%s", path) >= sizeof buf)
-        return ms_error_set(err, MS_EIO, "%s: path too long", path);
-    for (char *p = buf + 1;; p++) {
-        if (*p != '/' && *p != '\0')
-            continue;
-        char c = *p;
-        *p = '\0';
-        if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-            return ms_error_set(err, MS_EIO, "%s: %s", buf, strerror(errno));
-        *p = c;
-        if (!c)
-            break;
-    }
     return MS_OK;
 }
 
@@ -208,30 +190,6 @@ ms_status ms_endpoint_load(const char *name, ms_endpoint *ep, ms_error *err)
     return ms_endpoint_load_file(path, ep, err);
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-static void fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-}
-
 /* Write ep to DIR/endpoint.json through a fsync'd temporary and a rename. */
 static ms_status save(const char *dir, const ms_endpoint *ep, ms_error *err)
 {
@@ -258,7 +216,7 @@ static ms_status save(const char *dir, const ms_endpoint *ep, ms_error *err)
         goto done;
     }
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || write_all(fd, text, strlen(text)) != 0 || write_all(fd, "\n", 1) != 0 ||
+    if (fd < 0 || ms_write_all(fd, text, strlen(text)) != 0 || ms_write_all(fd, "\n", 1) != 0 ||
         fsync(fd) != 0) {
         st = ms_error_set(err, MS_EIO, "%s: %s", tmp, strerror(errno));
         goto done;
@@ -269,7 +227,7 @@ static ms_status save(const char *dir, const ms_endpoint *ep, ms_error *err)
         st = ms_error_set(err, MS_EIO, "%s: %s", final, strerror(errno));
         goto done;
     }
-    fsync_dir(dir);
+    ms_fsync_dir(dir);
 done:
     if (fd >= 0)
         close(fd);
@@ -280,14 +238,22 @@ done:
     return st;
 }
 
-static int lock_dir(const char *dir)
+/* NAME's folder into dir, locked (flock) for a read-modify-write: the
+ * lock's fd into *lk. */
+static ms_status lock_endpoint(const char *name, char *dir, size_t sz, int *lk, ms_error *err)
 {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0 && flock(fd, LOCK_EX) != 0) {
-        close(fd);
-        return -1;
+    ms_status st = ep_dir(name, dir, sz, err);
+    if (st != MS_OK)
+        return st;
+    *lk = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (*lk >= 0 && flock(*lk, LOCK_EX) != 0) {
+        close(*lk);
+        *lk = -1;
     }
-    return fd;
+    if (*lk < 0)
+        return ms_error_set(err, MS_EUSAGE, "no endpoint \"%s\" (see mpiscore endpoint list)",
+                            name);
+    return MS_OK;
 }
 
 ms_status ms_endpoint_create(const char *name, char keys[2][MS_EP_KEY_HEX + 1], ms_error *err)
@@ -297,7 +263,7 @@ ms_status ms_endpoint_create(const char *name, char keys[2][MS_EP_KEY_HEX + 1], 
     if (st == MS_OK)
         st = ms_endpoint_root(root, sizeof root, err);
     if (st == MS_OK)
-        st = make_dirs(root, err);
+        st = ms_make_dirs(root, 0700, err);
     if (st != MS_OK)
         return st;
     /* mkdir is the atomic claim on the name, as in the registry */
@@ -323,20 +289,17 @@ ms_status ms_endpoint_create(const char *name, char keys[2][MS_EP_KEY_HEX + 1], 
     if (st != MS_OK)
         rmdir(dir);
     else
-        fsync_dir(root);
+        ms_fsync_dir(root);
     return st;
 }
 
 ms_status ms_endpoint_modify(const char *name, ms_endpoint_edit_fn edit, void *arg, ms_error *err)
 {
     char dir[MS_REGISTRY_PATH_MAX];
-    ms_status st = ep_dir(name, dir, sizeof dir, err);
+    int lk;
+    ms_status st = lock_endpoint(name, dir, sizeof dir, &lk, err);
     if (st != MS_OK)
         return st;
-    int lk = lock_dir(dir);
-    if (lk < 0)
-        return ms_error_set(err, MS_EUSAGE, "no endpoint \"%s\" (see mpiscore endpoint list)",
-                            name);
     ms_endpoint ep;
     MS_CHECK(ms_endpoint_load(name, &ep, err));
     MS_CHECK(edit(&ep, arg, err));
@@ -351,13 +314,10 @@ done:
 ms_status ms_endpoint_delete(const char *name, ms_error *err)
 {
     char dir[MS_REGISTRY_PATH_MAX], path[MS_REGISTRY_PATH_MAX + 300];
-    ms_status st = ep_dir(name, dir, sizeof dir, err);
+    int lk;
+    ms_status st = lock_endpoint(name, dir, sizeof dir, &lk, err);
     if (st != MS_OK)
         return st;
-    int lk = lock_dir(dir);
-    if (lk < 0)
-        return ms_error_set(err, MS_EUSAGE, "no endpoint \"%s\" (see mpiscore endpoint list)",
-                            name);
     /* the state file goes first: a half-deleted folder is no endpoint */
     snprintf(path, sizeof path, "%s/endpoint.json", dir);
     if (unlink(path) != 0 && errno != ENOENT)

@@ -156,26 +156,26 @@ void ms_gen_release(ms_srv_gen *g)
     pthread_mutex_unlock(&lock);
 }
 
-const ms_srv_dep *ms_gen_route(const ms_srv_gen *g, uint64_t draw)
+/* The deployment whose share (traffic or mirror percent) covers draw % 100. */
+static const ms_srv_dep *weighted(const ms_srv_gen *g, uint64_t draw, int mirror)
 {
     int u = (int)(draw % 100), acc = 0;
     for (size_t i = 0; i < g->n_dep; i++) {
-        acc += g->dep[i].traffic;
+        acc += mirror ? g->dep[i].mirror : g->dep[i].traffic;
         if (u < acc)
             return &g->dep[i];
     }
     return NULL;
 }
 
+const ms_srv_dep *ms_gen_route(const ms_srv_gen *g, uint64_t draw)
+{
+    return weighted(g, draw, 0);
+}
+
 const ms_srv_dep *ms_gen_mirror(const ms_srv_gen *g, uint64_t draw)
 {
-    int u = (int)(draw % 100), acc = 0;
-    for (size_t i = 0; i < g->n_dep; i++) {
-        acc += g->dep[i].mirror;
-        if (u < acc)
-            return &g->dep[i];
-    }
-    return NULL;
+    return weighted(g, draw, 1);
 }
 
 const ms_srv_dep *ms_gen_find(const ms_srv_gen *g, const char *name)

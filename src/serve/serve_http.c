@@ -751,6 +751,18 @@ static void *watcher(void *arg)
     return NULL;
 }
 
+/* The signals the server takes with sigwait: TERM/INT drain, HUP reloads,
+ * CHLD (the supervisor) an instance ended. */
+static void serve_signals(sigset_t *set, int chld)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGHUP);
+    if (chld)
+        sigaddset(set, SIGCHLD);
+}
+
 /* ---- one instance ---------------------------------------------------------------------- */
 
 static char *read_file(const char *path, ms_error *err)
@@ -871,10 +883,7 @@ static int serve_instance(int port, int reuse, int index)
 
     /* signals: TERM/INT drain, HUP reloads now */
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
+    serve_signals(&set, 0);
     for (;;) {
         int sig = 0;
         if (sigwait(&set, &sig) != 0)
@@ -1063,11 +1072,7 @@ static int supervise(void)
         started[i] = ms_now();
     }
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGCHLD);
+    serve_signals(&set, 1);
     int stopping = 0, rc = MS_OK;
     unsigned alive = n;
     while (alive > 0) {
@@ -1180,11 +1185,7 @@ int ms_serve_run(const ms_serve_opts *o)
     pthread_key_create(&scorer_key, scorer_free);
     /* every thread inherits this mask: the signals are taken by sigwait only */
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGCHLD);
+    serve_signals(&set, 1);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 

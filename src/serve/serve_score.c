@@ -61,16 +61,7 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
     return 0;
 }
 
-static int fail(ms_req_err *e, int http, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(ms_req_err *e, int http, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
-    va_end(ap);
-    return e->http = http;
-}
+#define fail ms_req_fail
 
 /* Map t's columns to m's features and append its rows to the batch; on a
  * request problem the batch is cut back to where it was. */

@@ -36,9 +36,7 @@ void ms_rtable_free(ms_rtable *t)
     ms_rtable_init(t);
 }
 
-static int fail(ms_req_err *e, int http, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(ms_req_err *e, int http, const char *fmt, ...)
+int ms_req_fail(ms_req_err *e, int http, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -52,6 +50,8 @@ static int fail(ms_req_err *e, int http, const char *fmt, ...)
     e->http = http;
     return http;
 }
+
+#define fail ms_req_fail
 
 static int oom(ms_req_err *e)
 {

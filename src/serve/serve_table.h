@@ -46,6 +46,10 @@ typedef struct ms_req_err {
     char msg[512];
 } ms_req_err;
 
+/* Fill e (one line: control characters become spaces) and return http. */
+int ms_req_fail(ms_req_err *e, int http, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 void ms_rtable_init(ms_rtable *t);
 void ms_rtable_free(ms_rtable *t);
 

@@ -20,6 +20,15 @@ new_endpoint() {
     SKEY=$(awk '/^secondary: /{print $2}' "$T/keys.$1")
 }
 
+# one_model_endpoint NAME: the fixtures' logistic model registered as
+# churn:1, endpoint NAME created (keys in $PKEY/$SKEY) with blue=churn:1.
+one_model_endpoint() {
+    make_fixtures
+    "$MPISCORE" model register churn "$T/model.h5" >/dev/null
+    new_endpoint "$1"
+    "$MPISCORE" endpoint update "$1" --deployment blue=churn:1 >/dev/null
+}
+
 # start_server NAME [ARGS...]: serve in the background; sets SPID and PORT
 # (waits until it listens, fails the test if it does not within 20 s).
 start_server() {

@@ -5,10 +5,7 @@
 # the right status and a JSON error, and the server keeps serving.
 . "$MS_SRC/tests/lib.sh"
 . "$MS_SRC/tests/serve/serve_lib.sh"
-make_fixtures
-"$MPISCORE" model register churn "$T/model.h5" >/dev/null
-new_endpoint bad
-"$MPISCORE" endpoint update bad --deployment blue=churn:1 >/dev/null
+one_model_endpoint bad
 start_server bad --max-body 1M --max-rows 100 --request-timeout 1.5 --idle-timeout 2 \
     --max-inflight 2 --max-connections 4
 A=(-H "Authorization: Bearer $PKEY")

@@ -5,10 +5,7 @@
 # is killed -9 under load, and the supervisor restarts it.
 . "$MS_SRC/tests/lib.sh"
 . "$MS_SRC/tests/serve/serve_lib.sh"
-make_fixtures
-"$MPISCORE" model register churn "$T/model.h5" >/dev/null
-new_endpoint drain
-"$MPISCORE" endpoint update drain --deployment blue=churn:1 >/dev/null
+one_model_endpoint drain
 start_server drain --idle-timeout 20
 
 "$MS_PYTHON" - "$PORT" "$PKEY" "$SPID" <<'PY' && ok "SIGTERM: no new connections, the in-flight request answered" || bad "drain"

@@ -4,10 +4,7 @@
 # lines `mpiscore run` writes for them), including requests that fail.
 . "$MS_SRC/tests/lib.sh"
 . "$MS_SRC/tests/serve/serve_lib.sh"
-make_fixtures
-"$MPISCORE" model register churn "$T/model.h5" >/dev/null
-new_endpoint mb
-"$MPISCORE" endpoint update mb --deployment blue=churn:1 >/dev/null
+one_model_endpoint mb
 "$MPISCORE" run --model "$T/model.h5" --input "$T/good.csv" --output "$T/run.csv" --id-column id 2>/dev/null
 start_server mb --threads 8 --max-batch-delay-us 3000 --max-batch-rows 64
 

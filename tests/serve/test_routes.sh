@@ -3,10 +3,7 @@
 # secondary, rotated while serving), access log, TLS.
 . "$MS_SRC/tests/lib.sh"
 . "$MS_SRC/tests/serve/serve_lib.sh"
-make_fixtures
-"$MPISCORE" model register churn "$T/model.h5" >/dev/null
-new_endpoint fraud
-"$MPISCORE" endpoint update fraud --deployment blue=churn:1 >/dev/null
+one_model_endpoint fraud
 start_server fraud --access-log "$T/access.log"
 A=(-H "Authorization: Bearer $PKEY")
 
