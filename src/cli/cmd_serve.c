@@ -32,6 +32,8 @@ static const char serve_usage[] =
     "  --idle-timeout S         seconds a connection may stay silent before it is closed\n"
     "                           (default 30)\n"
     "  --max-body BYTES         largest request body, else 413 (default 64M; K/M/G suffixes)\n"
+    "  --max-buffered BYTES     request bodies held at once, all requests together, else\n"
+    "                           503 (default 1G)\n"
     "  --max-rows N             most rows in one request, else 413 (default 100000)\n"
     "  --max-connections N      open connections, else 503 (default 1000)\n"
     "  --max-inflight N         requests being received or scored at once, else 429\n"
@@ -144,6 +146,10 @@ int ms_cmd_serve(int argc, char **argv)
             if (num(key, v, 1, 4.0 * 1024 * 1024 * 1024, &d))
                 return MS_EUSAGE;
             o.max_body = (size_t)d;
+        } else if (!strcmp(key, "--max-buffered")) {
+            if (num(key, v, 4096, 1024.0 * 1024 * 1024 * 1024, &d))
+                return MS_EUSAGE;
+            o.max_buffered = (size_t)d;
         } else if (!strcmp(key, "--max-rows")) {
             if (num(key, v, 1, 1e9, &d))
                 return MS_EUSAGE;

@@ -27,6 +27,7 @@ typedef struct ms_serve_opts {
     unsigned idle_timeout;      /* seconds a connection may stay silent before it is closed */
     size_t max_body;            /* bytes: 413 beyond */
     size_t max_rows;            /* rows per request: 413 beyond */
+    size_t max_buffered;        /* bytes of bodies held by all requests together: 503 beyond */
     unsigned max_connections;   /* open connections: 503 beyond */
     unsigned max_inflight;      /* requests being received or scored at once: 429 beyond */
     unsigned threads;           /* HTTP worker threads per instance */

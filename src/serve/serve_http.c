@@ -51,6 +51,7 @@ void ms_serve_opts_default(ms_serve_opts *o)
     o->request_timeout = 60;
     o->idle_timeout = 30;
     o->max_body = 64u << 20;
+    o->max_buffered = (size_t)1 << 30;
     o->max_rows = 100000;
     o->max_connections = 1000;
     o->max_inflight = 256;
@@ -72,6 +73,7 @@ static ms_isa isa;
 static volatile int draining;
 static volatile sig_atomic_t reload_asked;
 static uint64_t req_seq;
+static size_t buffered; /* bytes of request bodies held, all requests */
 static pthread_key_t scorer_key;
 static FILE *access_log;
 static ms_jobs_cfg jobs;
@@ -81,7 +83,7 @@ typedef struct req {
     double t0, t_answer;
     char *body;
     size_t len, cap, discarded;
-    int too_big, timed_out, answered;
+    int too_big, timed_out, answered, busy;
     int status;
     int counted;
     char dep[MS_REGISTRY_NAME_MAX + 1];
@@ -541,13 +543,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             r->discarded += n;
             return r->discarded > opt->max_body ? MHD_NO : MHD_YES;
         }
+        if (r->busy) {
+            r->discarded += n;
+            return r->discarded > opt->max_body ? MHD_NO : MHD_YES;
+        }
         if (r->len + n + 1 > r->cap) {
             size_t cap = r->cap ? r->cap : 4096;
             while (cap < r->len + n + 1)
                 cap *= 2;
-            char *p = realloc(r->body, cap);
-            if (!p)
-                return answer_error(c, r, 503, "out of memory for the request body");
+            /* bodies held by all requests together stay under --max-buffered */
+            size_t now = __atomic_add_fetch(&buffered, cap - r->cap, __ATOMIC_RELAXED);
+            char *p = now <= opt->max_buffered ? realloc(r->body, cap) : NULL;
+            if (!p) {
+                __atomic_sub_fetch(&buffered, cap - r->cap, __ATOMIC_RELAXED);
+                r->busy = 1;
+                r->discarded += n;
+                return MHD_YES;
+            }
             r->body = p;
             r->cap = cap;
         }
@@ -557,6 +569,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (r->too_big)
         return answer_error(c, r, 413, "request body over %zu bytes (--max-body)", opt->max_body);
+    if (r->busy)
+        return answer_error(c, r, 503,
+                            "the server holds %zu bytes of request bodies already "
+                            "(--max-buffered); retry",
+                            opt->max_buffered);
     if (r->timed_out || ms_now() - r->t0 > opt->request_timeout)
         return answer_error(c, r, 408, "request not received within %g s (--request-timeout)",
                             opt->request_timeout);
@@ -613,6 +630,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     }
     if (r->counted)
         ms_metrics_gauge_inflight(-1);
+    __atomic_sub_fetch(&buffered, r->cap, __ATOMIC_RELAXED);
     free(r->body);
     free(r);
 }

@@ -139,4 +139,37 @@ assert status(d) == 200, d
 PY
 [ "$(metric 'mpiscore_requests_total{deployment="",code="408"}')" -ge 1 ] && ok "408 counted in /metrics" || bad "no 408 in /metrics"
 still_serving "slow clients and limits"
+
+# bodies held by all requests together: --max-buffered
+stop_server "$SPID"
+start_server bad --max-buffered 16K
+"$MS_PYTHON" - "$PORT" "$PKEY" <<'PY' && ok "--max-buffered: a body beyond what all requests may hold is 503, released after" || bad "--max-buffered"
+import socket, sys, time
+port, key = int(sys.argv[1]), sys.argv[2]
+def body(n):
+    b = b'{"columns":["a","b","c"],"data":[[0.1,0.2,0.3]]}'
+    return b + b" " * (n - len(b))
+def send(n, part=None):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.settimeout(10)
+    b = body(n)
+    s.sendall(b"POST /score HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + key.encode() +
+              b"\r\nContent-Length: " + str(n).encode() + b"\r\n\r\n" + (b[:part] if part else b))
+    return s
+def status(s):
+    d = b""
+    while b"\r\n\r\n" not in d:
+        c = s.recv(65536)
+        if not c:
+            break
+        d += c
+    return int(d.split(b" ", 2)[1])
+held = [send(8000, 6000), send(8000, 6000)]
+time.sleep(0.3)
+assert status(send(6000)) == 503
+for h in held:
+    h.close()
+time.sleep(0.3)
+assert status(send(6000)) == 200
+PY
 finish
