@@ -3,6 +3,7 @@
 #   bash scripts/bench.sh            # linear (scripts/bench.py) and trees (scripts/bench_trees.py)
 #   bash scripts/bench.sh --linear [bench.py options, e.g. --rows 200000]
 #   bash scripts/bench.sh --trees  [bench_trees.py options, e.g. --trees 100]
+#   bash scripts/bench.sh --serve  [bench_serve.py options, e.g. --seconds 4]: the endpoint server vs FastAPI
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 bash "$here/scripts/setup.sh"
@@ -10,12 +11,15 @@ build=$(bash "$here/scripts/build.sh")
 py=$(bash "$here/scripts/find-python.sh")
 what=all
 case "${1:-}" in
---linear | --trees)
+--linear | --trees | --serve)
     what=${1#--}
     shift
     ;;
 esac
 common=(--mpiscore "$build/mpiscore" --doc "$here/docs/benchmarks.md")
+if [ "$what" = serve ]; then
+    exec "$py" "$here/scripts/bench_serve.py" "${common[@]}" "$@"
+fi
 if [ "$what" != trees ]; then
     "$py" "$here/scripts/bench.py" "${common[@]}" "$@"
 fi
