@@ -15,6 +15,8 @@
 #include "mpiscore/batch.h"
 #include "mpiscore/floatconv.h"
 
+#define MS_SERVE_TREES_SCALAR_ROWS 8
+
 struct ms_serve_scorer {
     ms_batch batch;
     int batch_ready;
@@ -167,6 +169,13 @@ static int predict_all(ms_serve_scorer *s, const ms_model *m, ms_isa isa, ms_req
         grow((void **)&s->values, &s->values_cap, rows * k, sizeof *s->values) ||
         grow((void **)&s->label, &s->label_cap, rows, sizeof *s->label))
         return fail(e, 500, "out of memory");
+    /* The wide tree kernels walk 16-row blocks: for the few rows of a
+     * real-time request the scalar one is faster, and the tree kernels give
+     * the same bits on every ISA (tests/unit/test_trees.c compares them with
+     * memcmp), so answers still equal `run`'s. Linear and MLP kernels may
+     * sum in another order per ISA: they keep the chosen one. */
+    if (m->kind == MS_KIND_TREES && n < MS_SERVE_TREES_SCALAR_ROWS)
+        isa = MS_ISA_SCALAR;
     if (n)
         ms_predict(m, isa, s->batch.x, n, s->out, s->scratch);
     for (size_t i = 0; i < n * k; i++)

@@ -90,6 +90,16 @@ for k, name in enumerate(outs):
         assert f32(repr(col[i])) == f32(want[1 + k]), (name, i, col[i], want)
 if "label" in run_head:
     assert [str(v) for v in o["label"]["data"]] == [w[-1] for w in run]
+# short requests (the tree kernels take their scalar path below 8 rows): the same lines
+raw = open(rows_path).read().splitlines()
+out = open(run_path).read().splitlines()
+s = requests.Session()
+for k in (1, 2, 3, 7, 8, 9):
+    for i in range(0, 60, k):
+        body = "\n".join([raw[0]] + raw[1 + i:1 + i + k]) + "\n"
+        r = s.post(url + "/score", headers={**h, "Content-Type": "text/csv"}, data=body)
+        assert r.status_code == 200, r.text
+        assert r.text == "\n".join([out[0]] + out[1 + i:1 + i + k]) + "\n", (k, i, r.text)
 PY
 done
 finish
