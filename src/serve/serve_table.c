@@ -132,7 +132,16 @@ static int put_text(ms_rtable *t, size_t cell, const char *s, size_t n, ms_req_e
 }
 
 /* One JSON value into cell; `where` names it for the error. */
-static int put_json(ms_rtable *t, size_t cell, json_t *v, const char *where, ms_req_err *e)
+/* Where a cell came from, for its error message only (formatted on failure:
+ * the per-cell path formats nothing). */
+typedef enum { AT_ROW = 0, AT_RECORD, AT_INPUT } at_kind;
+typedef struct at {
+    at_kind kind;
+    size_t i;
+    const char *name;
+} at;
+
+static int put_json(ms_rtable *t, size_t cell, json_t *v, at w, ms_req_err *e)
 {
     switch (json_typeof(v)) {
     case JSON_INTEGER:
@@ -150,9 +159,17 @@ static int put_json(ms_rtable *t, size_t cell, json_t *v, const char *where, ms_
     case JSON_NULL:
         t->tag[cell] = MS_CELL_NULL;
         return 0;
-    default:
-        return fail(e, 400, "%s: expected a number, a string or null, not %s", where,
-                    json_is_object(v) ? "an object" : "an array");
+    default: {
+        const char *what = json_is_object(v) ? "an object" : "an array";
+        if (w.kind == AT_INPUT)
+            return fail(e, 400,
+                        "input \"%.200s\", data[%zu]: expected a number, a string or "
+                        "null, not %s",
+                        w.name, w.i, what);
+        return fail(e, 400,
+                    "%s %zu, column \"%.200s\": expected a number, a string or null, not %s",
+                    w.kind == AT_ROW ? "row" : "record", w.i, w.name, what);
+    }
     }
 }
 
@@ -212,9 +229,7 @@ static int decode_split(json_t *root, const ms_decode_spec *sp, ms_rtable *t, ms
         json_t *x;
         json_array_foreach(v, c, x)
         {
-            char where[600];
-            snprintf(where, sizeof where, "row %zu, column \"%.200s\"", i, t->names[c]);
-            if (put_json(t, i * t->n_cols + c, x, where, e))
+            if (put_json(t, i * t->n_cols + c, x, (at){AT_ROW, i, t->names[c]}, e))
                 return e->http;
         }
     }
@@ -251,9 +266,7 @@ static int decode_records(json_t *recs, const ms_decode_spec *sp, ms_rtable *t, 
         json_object_foreach(r, k, x)
         {
             size_t c = (size_t)find_col(t, k);
-            char where[600];
-            snprintf(where, sizeof where, "record %zu, column \"%.200s\"", i, k);
-            if (put_json(t, i * t->n_cols + c, x, where, e))
+            if (put_json(t, i * t->n_cols + c, x, (at){AT_RECORD, i, k}, e))
                 return e->http;
         }
     }
@@ -516,9 +529,7 @@ int ms_decode_infer(const char *body, size_t len, const ms_decode_spec *sp, ms_r
         if ((rc = reserve_rows(t, rows, e)))
             goto done;
         for (size_t i = 0; i < o->n_vals; i++) {
-            char where[600];
-            snprintf(where, sizeof where, "input \"%.200s\", data[%zu]", o->name, i);
-            if ((rc = put_json(t, i, o->vals[i], where, e)))
+            if ((rc = put_json(t, i, o->vals[i], (at){AT_INPUT, i, o->name}, e)))
                 goto done;
         }
     } else {
@@ -548,9 +559,8 @@ int ms_decode_infer(const char *body, size_t len, const ms_decode_spec *sp, ms_r
             goto done;
         for (size_t k = 0; k < n_in; k++)
             for (size_t r = 0; r < rows; r++) {
-                char where[600];
-                snprintf(where, sizeof where, "input \"%.200s\", data[%zu]", ins[k].name, r);
-                if ((rc = put_json(t, r * n_in + k, ins[k].vals[r], where, e)))
+                if ((rc = put_json(t, r * n_in + k, ins[k].vals[r], (at){AT_INPUT, r, ins[k].name},
+                                   e)))
                     goto done;
             }
     }
