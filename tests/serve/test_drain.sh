@@ -59,7 +59,7 @@ if grep -q 'Non-2xx' "$T/wrk.out" || ! grep -q 'requests in' "$T/wrk.out"; then
 else
     ok "load across a kill -9 of one instance: $(grep -o '[0-9]* requests in [^,]*' "$T/wrk.out"), no non-2xx answer"
 fi
-for _ in $(seq 50); do
+for _ in $(seq 200); do
     [ "$(pgrep -P "$SPID" | wc -l)" = 2 ] && break
     sleep 0.1
 done
@@ -70,7 +70,7 @@ else
     bad "instances after kill: '$now'"
 fi
 grep -q "instance 0 (pid $1) killed by signal 9; restarting it" "$T/serve.drain.err" && ok "the restart is reported" || bad "no restart line: $(tail -5 "$T/serve.drain.err")"
-for _ in $(seq 50); do
+for _ in $(seq 200); do
     curl -s -o /dev/null -H "Authorization: Bearer $PKEY" "$URL/v2" && break
     sleep 0.1
 done
@@ -87,7 +87,7 @@ open(sys.argv[1], "w").write(str(s.getsockname()[1]))
 time.sleep(60)' "$T/held" &
 HOLD=$!
 SERVER_PIDS+=("$HOLD")
-for _ in $(seq 50); do [ -s "$T/held" ] && break; sleep 0.1; done
+for _ in $(seq 200); do [ -s "$T/held" ] && break; sleep 0.1; done
 rc=0
 timeout 60 "$MPISCORE" serve drain --instances 2 --port "$(cat "$T/held")" 2>"$T/held.err" || rc=$?
 [ "$rc" = 4 ] && grep -q 'died 5 times within 2 s of starting; stopping' "$T/held.err" &&

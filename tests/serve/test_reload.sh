@@ -43,7 +43,7 @@ sleep 1
 wait "$WRK"
 wrk_clean "$T/wrk.out" "five updates and a key rotation during a wrk load"
 
-for _ in $(seq 50); do
+for _ in $(seq 200); do
     [ "$(metric mpiscore_generation)" = 8 ] && break
     sleep 0.1
 done
@@ -79,7 +79,7 @@ with open(f"{home}/models/other/1/{f}", "r+b") as m:
 json.dump(ep, open(p + ".tmp", "w"))
 os.rename(p + ".tmp", p)
 PY
-for _ in $(seq 50); do
+for _ in $(seq 200); do
     [ "$(metric mpiscore_reload_failures_total)" -ge 1 ] && break
     sleep 0.1
 done

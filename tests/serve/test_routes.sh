@@ -108,14 +108,18 @@ if [ "$CODE" = 200 ] && grep -q '^mpiscore_requests_total{deployment="blue",code
 else
     bad "/metrics: $(head -c 2000 "$T/body")"
 fi
-sleep 1.5
-"$MPISCORE" endpoint show fraud >"$T/show"
+# the server rewrites its live file every second
+for _ in $(seq 100); do
+    "$MPISCORE" endpoint show fraud >"$T/show"
+    grep -Eq "^ +$SPID +blue +[1-9]" "$T/show" && break
+    sleep 0.1
+done
 grep -Eq "^ +$SPID +blue +[1-9]" "$T/show" && ok "endpoint show reads the live numbers" || bad "show: $(cat "$T/show")"
 
 # rotation while serving: the old primary stops working, the new one and the secondary work
 "$MPISCORE" endpoint keys fraud --regenerate primary >"$T/r"
 NEW=$(awk '/^primary: /{print $2}' "$T/r")
-for _ in $(seq 50); do
+for _ in $(seq 100); do
     c=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $PKEY" "$URL/v2")
     [ "$c" = 401 ] && break
     sleep 0.1

@@ -49,7 +49,7 @@ g2=$(metric 'mpiscore_requests_total{deployment="green",code="200"}')
 
 # mirror: blue answers everything, 20% is also scored by green
 "$MPISCORE" endpoint update split --traffic blue=100 --mirror green=20 >/dev/null
-for _ in $(seq 50); do
+for _ in $(seq 200); do
     [ "$(metric mpiscore_generation)" = 3 ] && break
     sleep 0.1
 done
