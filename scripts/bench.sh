@@ -4,6 +4,7 @@
 #   bash scripts/bench.sh --linear [bench.py options, e.g. --rows 200000]
 #   bash scripts/bench.sh --trees  [bench_trees.py options, e.g. --trees 100]
 #   bash scripts/bench.sh --cores  [bench_cores.py options]: what the second core is worth here
+#   bash scripts/bench.sh --serve  [bench_serve.py options, e.g. --seconds 4]: the endpoint server vs FastAPI
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 bash "$here/scripts/setup.sh"
@@ -15,12 +16,15 @@ case "${1:-}" in
     shift
     exec "$py" "$here/scripts/bench_cores.py" --mpiscore "$build/mpiscore" "$@"
     ;;
---linear | --trees)
+--linear | --trees | --serve)
     what=${1#--}
     shift
     ;;
 esac
 common=(--mpiscore "$build/mpiscore" --doc "$here/docs/benchmarks.md")
+if [ "$what" = serve ]; then
+    exec "$py" "$here/scripts/bench_serve.py" "${common[@]}" "$@"
+fi
 if [ "$what" != trees ]; then
     duck=$(bash "$here/scripts/duckdb.sh" "$build")
     "$py" "$here/scripts/bench.py" "${common[@]}" --duckdb "$duck" "$@"

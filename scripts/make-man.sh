@@ -18,6 +18,8 @@ case $sub in
     status) desc="state, progress, rows/s and ETA of jobs" ;;
     cancel) desc="stop a job at a batch boundary (resumable)" ;;
     logs) desc="a job's output" ;;
+    endpoint) desc="create endpoints, rotate keys, deploy models and split traffic" ;;
+    serve) desc="serve an endpoint over HTTP (Open Inference Protocol v2, /score)" ;;
     *) desc="mpiscore $sub" ;;
 esac
 help2man --no-info --no-discard-stderr --version-string="$ver" --name="$desc" \

@@ -13,6 +13,7 @@ PACKAGES=(
     slurm-wlm munge
     iproute2 clang libclang-rt-14-dev
     help2man dpkg-dev
+    libmicrohttpd-dev
 )
 
 missing=()

@@ -8,7 +8,7 @@ _mpiscore() {
         words=("${COMP_WORDS[@]}")
         cword=$COMP_CWORD
     }
-    local cmds="run model submit status cancel logs"
+    local cmds="run model submit status cancel logs endpoint serve"
     if [ "$cword" -eq 1 ]; then
         COMPREPLY=($(compgen -W "$cmds --help --version" -- "$cur"))
         return
@@ -18,11 +18,18 @@ _mpiscore() {
         COMPREPLY=($(compgen -W "register list info import --help" -- "$cur"))
         return
     fi
+    if [ "$sub" = endpoint ] && [ "$cword" -eq 2 ]; then
+        COMPREPLY=($(compgen -W "create keys update show list delete --help" -- "$cur"))
+        return
+    fi
     [ "$sub" = model ] && [ "$cword" -gt 2 ] && helpargs=(model "${words[2]}")
+    [ "$sub" = endpoint ] && [ "$cword" -gt 2 ] && helpargs=(endpoint "${words[2]}")
     case $prev in
         --on-error) COMPREPLY=($(compgen -W "abort continue" -- "$cur")); return ;;
         --format) COMPREPLY=($(compgen -W "csv hdf5 json" -- "$cur")); return ;;
         --bind) COMPREPLY=($(compgen -W "core none" -- "$cur")); return ;;
+        --regenerate) COMPREPLY=($(compgen -W "primary secondary" -- "$cur")); return ;;
+        --jobs-backend) COMPREPLY=($(compgen -W "local slurm" -- "$cur")); return ;;
         --backend) COMPREPLY=($(compgen -W "local slurm" -- "$cur")); return ;;
         --launcher) COMPREPLY=($(compgen -W "auto mpirun srun" -- "$cur")); return ;;
         --log-level) COMPREPLY=($(compgen -W "error warn info debug" -- "$cur")); return ;;

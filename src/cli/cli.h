@@ -11,6 +11,8 @@ int ms_cmd_submit(int argc, char **argv);
 int ms_cmd_status(int argc, char **argv);
 int ms_cmd_cancel(int argc, char **argv);
 int ms_cmd_logs(int argc, char **argv);
+int ms_cmd_endpoint(int argc, char **argv);
+int ms_cmd_serve(int argc, char **argv);
 
 /* A name-list option's value (names.c): "a,b,c", "@FILE" (one name per
  * line) or a JSON array of strings. -1 with msg set ("OPT ...: why"). */

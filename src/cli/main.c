@@ -21,6 +21,8 @@ static const char usage[] =
     "  status [ID]  state, progress, rows/s and ETA of jobs\n"
     "  cancel ID    stop a job at a batch boundary (resumable)\n"
     "  logs ID      a job's output\n"
+    "  endpoint     create endpoints, rotate keys, deploy models and split traffic\n"
+    "  serve NAME   serve an endpoint over HTTP (Open Inference Protocol v2, /score)\n"
     "\n"
     "`mpiscore COMMAND --help` for each command's options; docs in README.md.\n";
 
@@ -53,6 +55,10 @@ int main(int argc, char **argv)
         return ms_cmd_cancel(argc - 1, argv + 1);
     if (!strcmp(cmd, "logs"))
         return ms_cmd_logs(argc - 1, argv + 1);
+    if (!strcmp(cmd, "endpoint"))
+        return ms_cmd_endpoint(argc - 1, argv + 1);
+    if (!strcmp(cmd, "serve"))
+        return ms_cmd_serve(argc - 1, argv + 1);
     fprintf(stderr, "mpiscore: unknown command \"%s\" (see mpiscore --help)\n", cmd);
     return MS_EUSAGE;
 }

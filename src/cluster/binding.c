@@ -28,18 +28,10 @@ static void describe(hwloc_topology_t topo, const char *host, const char *how, c
     hwloc_bitmap_free(set);
 }
 
-void ms_bind_rank(MPI_Comm comm, ms_bind_mode mode, char *where, size_t wsz)
+void ms_bind_index(int local_rank, ms_bind_mode mode, char *where, size_t wsz)
 {
     char host[256] = "?";
     gethostname(host, sizeof host - 1);
-    int rank = 0, local_rank = 0;
-    MPI_Comm node = MPI_COMM_NULL;
-    MPI_Comm_rank(comm, &rank);
-    if (MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node) ==
-        MPI_SUCCESS) {
-        MPI_Comm_rank(node, &local_rank);
-        MPI_Comm_free(&node);
-    }
     hwloc_topology_t topo;
     if (hwloc_topology_init(&topo) != 0 || hwloc_topology_load(topo) != 0) {
         snprintf(where, wsz, "host %s unbound (hwloc could not read the topology)", host);
@@ -63,8 +55,21 @@ void ms_bind_rank(MPI_Comm comm, ms_bind_mode mode, char *where, size_t wsz)
         }
         hwloc_bitmap_free(cur);
     }
-    char full[512];
-    describe(topo, host, how, full, sizeof full);
-    snprintf(where, wsz, "local rank %d, %s", local_rank, full);
+    describe(topo, host, how, where, wsz);
     hwloc_topology_destroy(topo);
+}
+
+void ms_bind_rank(MPI_Comm comm, ms_bind_mode mode, char *where, size_t wsz)
+{
+    int rank = 0, local_rank = 0;
+    MPI_Comm node = MPI_COMM_NULL;
+    MPI_Comm_rank(comm, &rank);
+    if (MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node) ==
+        MPI_SUCCESS) {
+        MPI_Comm_rank(node, &local_rank);
+        MPI_Comm_free(&node);
+    }
+    char full[512];
+    ms_bind_index(local_rank, mode, full, sizeof full);
+    snprintf(where, wsz, "local rank %d, %s", local_rank, full);
 }

@@ -12,9 +12,8 @@
 #include <mpi.h>
 #include <stddef.h>
 
+#include "cluster/bind_core.h"
 #include "mpiscore/status.h"
-
-typedef enum { MS_BIND_CORE = 0, MS_BIND_NONE } ms_bind_mode;
 
 /* Bind this rank; describe the result in `where` ("host h core 1 (cpus 1)"
  * or "host h unbound (cpus 0-1)"). Never fails the run: a binding that

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mpiscore/fsutil.h"
 #include "mpiscore/model.h"
 #include "mpiscore/sha256.h"
 
@@ -155,42 +156,6 @@ done:
     return st;
 }
 
-/* mkdir -p: every missing component is created; existing ones are fine. */
-static ms_status make_dirs(const char *path, ms_error *err)
-{
-    char buf[MS_REGISTRY_PATH_MAX];
-    if ((size_t)snprintf(buf, sizeof buf, "%s", path) >= sizeof buf)
-        return ms_error_set(err, MS_EIO, "%s: path too long", path);
-    for (char *p = buf + 1;; p++) {
-        if (*p != '/' && *p != '\0')
-            continue;
-        char c = *p;
-        *p = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-            return ms_error_set(err, MS_EIO, "%s: %s", buf, strerror(errno));
-        *p = c;
-        if (!c)
-            break;
-    }
-    return MS_OK;
-}
-
-static int write_all(int fd, const void *data, size_t n)
-{
-    const char *p = data;
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Hash src while copying it to dst (created, must not exist) and fsync dst:
  * the digest is of the bytes actually stored, not of a second read. */
 static ms_status copy_hashed(const char *src, const char *dst, char *hex, ms_error *err)
@@ -222,7 +187,7 @@ static ms_status copy_hashed(const char *src, const char *dst, char *hex, ms_err
         if (r == 0)
             break;
         ms_sha256_update(&c, buf, (size_t)r);
-        if (write_all(out, buf, (size_t)r) != 0) {
+        if (ms_write_all(out, buf, (size_t)r) != 0) {
             st = ms_error_set(err, MS_EIO, "%s: %s", dst, strerror(errno));
             goto done;
         }
@@ -277,23 +242,12 @@ done:
     return st;
 }
 
-/* Make a rename or mkdir inside dir durable; best effort on file systems
- * that cannot fsync a directory. */
-static void fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-}
-
 static ms_status write_file_synced(const char *path, const char *data, ms_error *err)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0)
         return ms_error_set(err, MS_EIO, "%s: %s", path, strerror(errno));
-    if (write_all(fd, data, strlen(data)) != 0 || fsync(fd) != 0) {
+    if (ms_write_all(fd, data, strlen(data)) != 0 || fsync(fd) != 0) {
         int e = errno;
         close(fd);
         return ms_error_set(err, MS_EIO, "%s: %s", path, strerror(e));
@@ -382,7 +336,7 @@ ms_status ms_registry_register(const char *file, const char *name, const char *n
     MS_CHECK(ms_model_load(file, &m, err));
     MS_CHECK(ms_registry_models_dir(root, sizeof root, err));
     pathf(namedir, sizeof namedir, "%s/%s", root, name);
-    MS_CHECK(make_dirs(namedir, err));
+    MS_CHECK(ms_make_dirs(namedir, 0755, err));
 
     /* Start above every folder, complete or not: a number once taken is
      * never handed out again, even if its register crashed half-way. */
@@ -416,14 +370,14 @@ ms_status ms_registry_register(const char *file, const char *name, const char *n
     MS_CHECK(make_meta(name, v, m, sha, notes, file, &meta, err));
     MS_CHECK(write_file_synced(tmp_meta, meta, err));
     /* The model's rename must be durable before meta.json can claim it. */
-    fsync_dir(vdir);
+    ms_fsync_dir(vdir);
     if (rename(tmp_meta, final_meta) != 0) {
         st = ms_error_set(err, MS_EIO, "%s: %s", final_meta, strerror(errno));
         goto done;
     }
     complete = 1;
-    fsync_dir(vdir);
-    fsync_dir(namedir);
+    ms_fsync_dir(vdir);
+    ms_fsync_dir(namedir);
     snprintf(ref_out, ref_sz, "%s:%d", name, v);
 done:
     if (made && !complete) {
