@@ -842,6 +842,65 @@ static void test_fast_vs_libcsv(void)
     free(s.p);
 }
 
+/* ---- typed columns ------------------------------------------------------------ */
+
+/* Columns as a preprocessing program's inputs would be: a float64 number,
+ * a string category (unknowns allowed), a strict one (unknown = row
+ * error), a numeric category. Both tokenizers fill them alike. */
+static void test_typed_columns(void)
+{
+    ms_error err;
+    static const char *const names[] = {"id", "lat", "svc", "contract", "n"};
+    static const int feat[] = {-1, 0, 1, 2, 3};
+    const char *svc[] = {"No", "Yes", "No phone service"};
+    const char *con[] = {"Month-to-month", "One year"};
+    double nums[] = {1, 2};
+    ms_colspec spec[4] = {{.name = "lat", .kind = MS_COL_NUM, .prec = MS_PREC_F64},
+                          {.name = "svc", .kind = MS_COL_CAT},
+                          {.name = "contract", .kind = MS_COL_CAT, .unknown_is_error = 1},
+                          {.name = "n", .kind = MS_COL_CAT}};
+    CHECK_FATAL(ms_dict_create_str(svc, 3, &spec[1].dict, &err) == MS_OK);
+    CHECK_FATAL(ms_dict_create_str(con, 2, &spec[2].dict, &err) == MS_OK);
+    CHECK_FATAL(ms_dict_create_num(nums, 2, &spec[3].dict, &err) == MS_OK);
+    ms_csv_layout L = {',', 5, feat, 0, 4, 1, "t.csv", (char *const *)names};
+    const char *d = "a,48.9,No phone service,One year,2\n"
+                    "b,47.1500,yes,Month-to-month,1.0\n"
+                    "c,,,One year,\n"
+                    "d,1,No,Two year,1\n"
+                    "e,2,\"No phone service\",\"One year\",\"2\"\n";
+    for (int pass = 0; pass < 2; pass++) {
+        ms_batch b;
+        ms_batch_init(&b, 4, spec, 1);
+        size_t n =
+            pass ? strlen(d) - strlen("e,2,\"No phone service\",\"One year\",\"2\"\n") : strlen(d);
+        CHECK(ms_csv_parse_chunk_libcsv(d, n, 2, &L, &b, &err) == MS_OK);
+        if (pass) { /* the fast path: the same chunk without its quoted record */
+            ms_batch f;
+            ms_batch_init(&f, 4, spec, 1);
+            CHECK(ms_csv_parse_chunk(d, n, 2, &L, &f, &err) == MS_OK);
+            CHECK(f.n_rows == b.n_rows && batch_cols_eq(&f, &b) &&
+                  !strcmp(f.first_error, b.first_error));
+            ms_batch_free(&f);
+        }
+        const double *lat = ms_batch_f64(&b, 0);
+        const int32_t *s = ms_batch_codes(&b, 1), *c = ms_batch_codes(&b, 2),
+                      *k = ms_batch_codes(&b, 3);
+        CHECK_FATAL(b.n_rows == (pass ? 4u : 5u));
+        CHECK(lat[0] == 48.9 && lat[1] == 47.15 && isnan(lat[2]));
+        CHECK(s[0] == 2 && s[1] == MS_CODE_UNKNOWN && s[2] == MS_CODE_MISSING);
+        CHECK(c[0] == 1 && c[1] == 0 && c[2] == 1);
+        CHECK(k[0] == 1 && k[1] == 0 && k[2] == MS_CODE_MISSING);
+        CHECK(b.n_bad == 1 && b.bad[3] && c[3] == MS_CODE_MISSING && isnan(lat[3]));
+        CHECK_STREQ(b.first_error,
+                    "t.csv:5:4: unknown category \"Two year\" in column \"contract\"");
+        if (!pass)
+            CHECK(s[4] == 2 && c[4] == 1 && k[4] == 1 && lat[4] == 2);
+        ms_batch_free(&b);
+    }
+    for (int i = 1; i < 4; i++)
+        ms_dict_free(spec[i].dict);
+}
+
 /* ---- row errors --------------------------------------------------------------- */
 
 static void test_errors(void)
@@ -1228,6 +1287,7 @@ int main(void)
     test_scanner();
     test_fast_vs_libcsv();
     test_errors();
+    test_typed_columns();
     test_stray_quote();
     test_huge_field();
     test_garbage();
