@@ -9,58 +9,10 @@
  * twice) stay in L1. A short last block repeats a real row, so a row's
  * result never depends on its neighbours.
  */
-#include <immintrin.h>
-#include <math.h>
+#include "dot64_avx2.h"
+#include "mlp_internal.h"
 
-#include "mpiscore/kernels.h"
-
-#define ROWS 4
-
-static inline __m256d reduce4(__m256d a, __m256d b, __m256d c, __m256d d)
-{
-    __m256d ab = _mm256_hadd_pd(a, b);
-    __m256d cd = _mm256_hadd_pd(c, d);
-    return _mm256_add_pd(_mm256_permute2f128_pd(ab, cd, 0x20),
-                         _mm256_permute2f128_pd(ab, cd, 0x31));
-}
-
-static inline __m256d dot4(const double *const in[ROWS], const double *w, size_t f)
-{
-    __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
-    size_t j = 0;
-    for (; j + 4 <= f; j += 4) {
-        __m256d wv = _mm256_loadu_pd(w + j);
-        a0 = _mm256_fmadd_pd(_mm256_loadu_pd(in[0] + j), wv, a0);
-        a1 = _mm256_fmadd_pd(_mm256_loadu_pd(in[1] + j), wv, a1);
-        a2 = _mm256_fmadd_pd(_mm256_loadu_pd(in[2] + j), wv, a2);
-        a3 = _mm256_fmadd_pd(_mm256_loadu_pd(in[3] + j), wv, a3);
-    }
-    if (j < f) {
-        long long left = (long long)(f - j);
-        __m256i m = _mm256_cmpgt_epi64(_mm256_set1_epi64x(left), _mm256_setr_epi64x(0, 1, 2, 3));
-        __m256d wv = _mm256_maskload_pd(w + j, m);
-        a0 = _mm256_fmadd_pd(_mm256_maskload_pd(in[0] + j, m), wv, a0);
-        a1 = _mm256_fmadd_pd(_mm256_maskload_pd(in[1] + j, m), wv, a1);
-        a2 = _mm256_fmadd_pd(_mm256_maskload_pd(in[2] + j, m), wv, a2);
-        a3 = _mm256_fmadd_pd(_mm256_maskload_pd(in[3] + j, m), wv, a3);
-    }
-    return reduce4(a0, a1, a2, a3);
-}
-
-static inline double activate64(ms_activation a, double z)
-{
-    switch (a) {
-    case MS_ACT_RELU:
-        return z < 0 ? 0 : z;
-    case MS_ACT_TANH:
-        return tanh(z);
-    case MS_ACT_LOGISTIC:
-        return 1.0 / (1.0 + exp(-z));
-    case MS_ACT_IDENTITY:
-    default:
-        return z;
-    }
-}
+#define ROWS MS_DOT64_ROWS
 
 void ms_mlp64_avx2(const ms_model *m, const double *x, size_t n_rows, double *raw, double *work)
 {
@@ -84,10 +36,10 @@ void ms_mlp64_avx2(const ms_model *m, const double *x, size_t n_rows, double *ra
                               : buf[cur] + i * maxw;
             for (size_t o = 0; o < no; o++) {
                 double s[ROWS];
-                _mm256_storeu_pd(s, dot4(in, p->weight64[l] + o * ni, ni));
+                _mm256_storeu_pd(s, ms_dot4_pd(in, p->weight64[l] + o * ni, ni));
                 for (size_t i = 0; i < ROWS; i++) {
                     double z = s[i] + p->bias64[l][o];
-                    out[i][o] = last ? z : activate64(p->activation, z);
+                    out[i][o] = last ? z : ms_mlp_activate(p->activation, z);
                 }
             }
             for (size_t i = 0; i < ROWS; i++)

@@ -6,7 +6,7 @@
  */
 #include <math.h>
 
-#include "mpiscore/kernels.h"
+#include "mlp_internal.h"
 
 #define ROWS 4 /* rows per block in the AVX2 kernel: its work space */
 
@@ -16,21 +16,6 @@ size_t ms_mlp64_work(const ms_model *m)
     for (size_t l = 0; l <= m->mlp.n_layers; l++)
         w = m->mlp.width[l] > w ? m->mlp.width[l] : w;
     return 2 * ROWS * (w ? w : 1);
-}
-
-static inline double activate64(ms_activation a, double z)
-{
-    switch (a) {
-    case MS_ACT_RELU:
-        return z < 0 ? 0 : z;
-    case MS_ACT_TANH:
-        return tanh(z);
-    case MS_ACT_LOGISTIC:
-        return 1.0 / (1.0 + exp(-z));
-    case MS_ACT_IDENTITY:
-    default:
-        return z;
-    }
 }
 
 void ms_mlp64_scalar(const ms_model *m, const double *x, size_t n_rows, double *raw, double *work)
@@ -52,7 +37,7 @@ void ms_mlp64_scalar(const ms_model *m, const double *x, size_t n_rows, double *
                 for (size_t j = 0; j < ni; j++)
                     acc += w[j] * in[j];
                 acc += p->bias64[l][o];
-                out[o] = last ? acc : activate64(p->activation, acc);
+                out[o] = last ? acc : ms_mlp_activate(p->activation, acc);
             }
             in = out;
         }
