@@ -64,6 +64,10 @@ ms_status ms_batch_reserve(ms_batch *b, size_t rows, ms_error *err);
 /* Append a row (index n_rows - 1 afterwards), every cell missing, bad = 0,
  * an empty id. */
 ms_status ms_batch_add_row(ms_batch *b, ms_error *err);
+/* Append a row whose cells the caller has already written (row n_rows of
+ * every column, within the reserved capacity): a reader filling whole
+ * columns at once. */
+ms_status ms_batch_add_row_set(ms_batch *b, ms_error *err);
 
 /* Column c as its spec types it. */
 static inline float *ms_batch_f32(const ms_batch *b, size_t c)

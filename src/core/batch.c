@@ -105,6 +105,16 @@ oom:
     return ms_error_set(err, MS_EINTERNAL, "out of memory (batch of %zu rows)", nc);
 }
 
+ms_status ms_batch_add_row_set(ms_batch *b, ms_error *err)
+{
+    if (b->n_rows + 1 > b->cap_rows && ms_batch_reserve(b, b->n_rows + 1, err) != MS_OK)
+        return MS_EINTERNAL;
+    size_t r = b->n_rows++;
+    b->bad[r] = 0;
+    b->id_off[r + 1] = b->id_len;
+    return MS_OK;
+}
+
 ms_status ms_batch_add_row(ms_batch *b, ms_error *err)
 {
     if (b->n_rows + 1 > b->cap_rows && ms_batch_reserve(b, b->n_rows + 1, err) != MS_OK)

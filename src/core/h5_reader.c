@@ -486,16 +486,52 @@ ms_status ms_h5_input_read(ms_h5_input *in, uint64_t first, size_t count, const 
     }
     MS_CHECK(ms_batch_reserve(b, b->n_rows + count, err));
     b->refuse_missing = !allow_missing;
+    /* Numbers go column by column straight into the batch; a row is then
+     * taken as it is when every used cell is acceptable, and otherwise
+     * through take_row, which reports it. Category columns (numeric
+     * dictionaries) take take_row for every row. */
+    int fast = 1;
+    size_t r0 = b->n_rows;
+    /* bad[] past the batch's rows flags the rows take_row must see */
+    uint8_t *flag = b->bad + r0;
+    memset(flag, 0, count);
+    for (size_t c = 0; c < in->cols; c++) {
+        int fi = col_feature[c];
+        if (fi < 0)
+            continue;
+        if (b->spec[fi].kind != MS_COL_NUM) {
+            fast = 0;
+            continue;
+        }
+        if (b->spec[fi].prec == MS_PREC_F64) {
+            double *dst = ms_batch_f64(b, (size_t)fi) + r0;
+            const double *src = (const double *)in->buf + c; /* as_double here */
+            for (size_t r = 0; r < count; r++) {
+                dst[r] = src[r * in->cols];
+                flag[r] |= !(isfinite(dst[r]) || (isnan(dst[r]) && allow_missing));
+            }
+        } else {
+            float *dst = ms_batch_f32(b, (size_t)fi) + r0;
+            const double *sd = (const double *)in->buf + c;
+            const float *sf = (const float *)in->buf + c;
+            for (size_t r = 0; r < count; r++) {
+                dst[r] = as_double ? (float)sd[r * in->cols] : sf[r * in->cols];
+                flag[r] |= !(isfinite(dst[r]) || (isnan(dst[r]) && allow_missing));
+            }
+        }
+    }
     for (size_t r = 0; r < count; r++) {
-        MS_CHECK(ms_batch_add_row(b, err));
+        int ok = fast && !flag[r];
+        MS_CHECK(ok ? ms_batch_add_row_set(b, err) : ms_batch_add_row(b, err));
         if (in->id_kind != ID_NONE) {
             char tmp[32];
             size_t n;
             const char *s = id_text(in, r, tmp, sizeof tmp, &n);
             MS_CHECK(ms_batch_set_last_id(b, s, n, err));
         }
-        MS_CHECK(take_row(in, (const char *)in->buf + r * in->cols * elem, as_double, first + r + 1,
-                          col_feature, allow_missing, b, err));
+        if (!ok)
+            MS_CHECK(take_row(in, (const char *)in->buf + r * in->cols * elem, as_double,
+                              first + r + 1, col_feature, allow_missing, b, err));
     }
 done:
     /* vlen ids point into memory HDF5 allocated during the read. */
