@@ -48,7 +48,8 @@ def sample(outdir):
 
 
 def fmt_rows(ids, x):
-    # %.9g reads back as the same float32, so the CSV and HDF5 copies hold equal values
+    # x holds the float64 values of 9-digit decimals, so %.9g writes them back
+    # exactly: the CSV and HDF5 copies hold equal values at float32 and float64
     cols = [ids] + [np.char.mod("%.9g", x[:, j]) for j in range(x.shape[1])]
     return "\n".join(",".join(r) for r in zip(*cols)) + "\n"
 
@@ -74,7 +75,7 @@ def synthetic(a):
         import h5py
 
         h5 = h5py.File(os.path.join(a.out, "data.h5"), "w")
-        feats = h5.create_dataset("/features", (a.rows, a.features), dtype="f4",
+        feats = h5.create_dataset("/features", (a.rows, a.features), dtype="f8",
                                   chunks=(min(a.rows, 65536), a.features))
         feats.attrs["feature_names"] = names
         ids = h5.create_dataset("/ids", (a.rows,), dtype="i8")
@@ -83,6 +84,10 @@ def synthetic(a):
     for start in range(0, a.rows, chunk):
         n = min(chunk, a.rows - start)
         x = rng.normal(size=(n, a.features)).astype(np.float32)
+        # the numbers the CSV holds: 9 significant digits (a float32 reads
+        # back from them), as doubles, so float64 models see the same values
+        # in the CSV and the HDF5 copy
+        x = np.char.mod("%.9g", x).astype(np.float64)
         logits = x.astype(np.float64) @ w
         if a.classes > 2:
             y = np.argmax(logits + rng.gumbel(size=logits.shape), axis=1)

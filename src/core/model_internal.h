@@ -49,5 +49,6 @@ ms_status ms_mlp_validate(const ms_model *m, const char *path, ms_error *err);
 int ms_mlp_write(hid_t f, const ms_model *m);
 void ms_mlp_free(ms_mlp *mlp);
 void ms_mlp_describe(const ms_model *m, FILE *out);
+ms_status ms_mlp_derive64(ms_model *m, ms_error *err);
 
 #endif

@@ -1,11 +1,18 @@
 /*
- * serve_score.c — request table -> batch -> kernel -> outputs
- * (serve_score.h). Written against the row-major float batch
- * (ms_batch_add_row + ms_predict); the column batch replaces only this file.
+ * serve_score.c — request table -> column batch -> scorer -> outputs
+ * (serve_score.h). The batch is the one `run` scores (batch.h, columns.h):
+ * a request's columns are mapped to the model's inputs by name, text cells
+ * go through ms_batch_put_text (the CSV reader's parser and category
+ * lookup), JSON numbers through ms_batch_put_num, and ms_scorer_score_batch
+ * runs the preprocessing program, the kernel of the model's precision and
+ * the link, exactly as for a CSV batch.
+ *
+ * The scorer is rebuilt when the model changes: models are hot-swapped, and
+ * a scorer sizes its buffers for one model (m->serial tells a new model
+ * from an old one even at a reused address).
  */
 #include "serve/serve_score.h"
 
-#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,20 +20,25 @@
 #include <string.h>
 
 #include "mpiscore/batch.h"
-#include "mpiscore/floatconv.h"
+#include "mpiscore/scorer.h"
 
+/* The wide tree kernels walk 16-row blocks: for the few rows of a
+ * real-time request the scalar one is faster, and the tree kernels give the
+ * same bits on every ISA (tests/unit/test_trees.c compares them with
+ * memcmp), so answers still equal `run`'s. Linear and MLP kernels may sum
+ * in another order per ISA: they keep the chosen one. */
 #define MS_SERVE_TREES_SCALAR_ROWS 8
 
 struct ms_serve_scorer {
-    ms_batch batch;
-    int batch_ready;
-    long *col_of; /* feature -> table column */
+    ms_scorer *sc;
+    ms_scorer *scalar; /* tree models, requests under MS_SERVE_TREES_SCALAR_ROWS rows */
+    const ms_model *m; /* the model sc was built for, and its serial */
+    uint64_t serial;
+    long *col_of; /* input -> table column */
     size_t col_cap;
-    float *out, *scratch;
-    size_t out_cap, scratch_cap;
-    double *values;
     int32_t *label;
-    size_t values_cap, label_cap;
+    size_t label_cap;
+    const double *values; /* the last batch's outputs (the scorer's) */
 };
 
 ms_serve_scorer *ms_serve_scorer_create(void)
@@ -38,12 +50,9 @@ void ms_serve_scorer_destroy(ms_serve_scorer *s)
 {
     if (!s)
         return;
-    if (s->batch_ready)
-        ms_batch_free(&s->batch);
+    ms_scorer_destroy(s->sc);
+    ms_scorer_destroy(s->scalar);
     free(s->col_of);
-    free(s->out);
-    free(s->scratch);
-    free(s->values);
     free(s->label);
     free(s);
 }
@@ -65,19 +74,43 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
 
 #define fail ms_req_fail
 
-/* Map t's columns to m's features and append its rows to the batch; on a
+/* A scorer for m with an empty batch. */
+static int begin(ms_serve_scorer *s, const ms_model *m, ms_isa isa, ms_req_err *e)
+{
+    if (!s->sc || s->m != m || s->serial != m->serial) {
+        ms_scorer_destroy(s->sc);
+        ms_scorer_destroy(s->scalar);
+        s->sc = s->scalar = NULL;
+        ms_error err;
+        if (ms_scorer_create_batch(m, isa, MS_FMT_CSV, &s->sc, &err) != MS_OK ||
+            (m->kind == MS_KIND_TREES &&
+             ms_scorer_create_batch(m, MS_ISA_SCALAR, MS_FMT_CSV, &s->scalar, &err) != MS_OK)) {
+            ms_scorer_destroy(s->sc);
+            s->sc = NULL;
+            return fail(e, 500, "%s", err.msg);
+        }
+        s->m = m;
+        s->serial = m->serial;
+    }
+    ms_batch *b = ms_scorer_batch(s->sc);
+    ms_batch_reset(b);
+    b->refuse_missing = !ms_model_allows_missing(m);
+    return 0;
+}
+
+/* Map t's columns to m's inputs and append its rows to the batch; on a
  * request problem the batch is cut back to where it was. */
 static int append_table(ms_serve_scorer *s, const ms_model *m, const ms_rtable *t, ms_req_err *e)
 {
-    size_t nf = m->n_features, n = t->n_rows;
+    size_t ni = m->n_inputs, n = t->n_rows;
     ms_error err;
     e->http = 0;
-    if (grow((void **)&s->col_of, &s->col_cap, nf, sizeof *s->col_of))
+    if (grow((void **)&s->col_of, &s->col_cap, ni ? ni : 1, sizeof *s->col_of))
         return fail(e, 500, "out of memory");
-    for (size_t f = 0; f < nf; f++) {
-        const char *name = m->feature_names[f];
+    for (size_t f = 0; f < ni; f++) {
+        const char *name = m->inputs[f].name;
         long c = -1;
-        /* most clients send the features in the model's order */
+        /* most clients send the columns in the model's order */
         if (f < t->n_cols && !strcmp(t->names[f], name))
             c = (long)f;
         for (size_t j = 0; c < 0 && j < t->n_cols; j++)
@@ -85,103 +118,62 @@ static int append_table(ms_serve_scorer *s, const ms_model *m, const ms_rtable *
                 c = (long)j;
         if (c < 0)
             return fail(e, 400, "missing feature column \"%.200s\" (the model takes %zu: %s%s)",
-                        name, nf, m->feature_names[0], nf > 1 ? ", ..." : "");
+                        name, ni, m->inputs[0].name, ni > 1 ? ", ..." : "");
         s->col_of[f] = c;
     }
-    ms_batch *b = &s->batch;
+    ms_batch *b = ms_scorer_batch(s->sc);
     size_t start = b->n_rows;
     if (ms_batch_reserve(b, start + (n ? n : 1), &err) != MS_OK)
         return fail(e, 500, "%s", err.msg);
-    int allow_missing = ms_model_allows_missing(m);
     for (size_t r = 0; r < n; r++) {
-        float *row = ms_batch_add_row(b, &err);
-        if (!row) {
+        if (ms_batch_add_row(b, &err) != MS_OK) {
             b->n_rows = start;
             return fail(e, 500, "%s", err.msg);
         }
-        for (size_t f = 0; f < nf; f++) {
+        size_t row = b->n_rows - 1;
+        for (size_t f = 0; f < ni; f++) {
             size_t cell = r * t->n_cols + (size_t)s->col_of[f];
-            ms_num_result res = MS_NUM_OK;
-            float v = NAN;
-            if (t->tag[cell] == MS_CELL_NUM) {
-                double d = t->num[cell];
-                /* beyond FLT_MAX + half an ulp a float32 overflows (a CSV field of the
-                 * same value is "out of range"); below it the cast rounds as strtof does */
-                if (fabs(d) >= (double)FLT_MAX + 0x1p103)
-                    res = MS_NUM_RANGE;
-                else
-                    v = (float)d;
-            } else if (t->tag[cell] == MS_CELL_TEXT) {
-                res = ms_parse_f32(t->text + t->off[cell], t->len[cell], &v);
-            } else {
-                res = MS_NUM_MISSING;
-            }
-            if (res == MS_NUM_MISSING && allow_missing)
-                res = MS_NUM_OK;
-            if (res != MS_NUM_OK) {
-                const char *why = res == MS_NUM_MISSING    ? "missing value (the model cannot "
-                                                             "score missing values)"
-                                  : res == MS_NUM_RANGE    ? "value out of float32 range"
-                                  : res == MS_NUM_INFINITE ? "infinite value"
-                                                           : "not a number";
+            const char *why = NULL;
+            if (t->tag[cell] == MS_CELL_NUM)
+                why = ms_batch_put_num(b, f, row, t->num[cell]);
+            else if (t->tag[cell] == MS_CELL_TEXT)
+                why = ms_batch_put_text(b, f, row, t->text + t->off[cell], t->len[cell]);
+            else /* null: a missing cell, refused as an empty CSV field is */
+                why = ms_batch_put_text(b, f, row, "", 0);
+            if (why) {
                 char val[80] = "";
-                if (t->tag[cell] == MS_CELL_TEXT && res != MS_NUM_MISSING) {
+                if (t->tag[cell] == MS_CELL_TEXT && t->len[cell]) {
                     char q[64];
                     ms_quote_excerpt(t->text + t->off[cell], t->len[cell], 40, q, sizeof q);
                     snprintf(val, sizeof val, ": \"%s\"", q);
                 }
                 b->n_rows = start;
-                return fail(e, 400, "row %zu, column \"%.200s\": %s%s", r, m->feature_names[f], why,
+                return fail(e, 400, "row %zu, column \"%.200s\": %s%s", r, m->inputs[f].name, why,
                             val);
             }
-            row[f] = v;
         }
-    }
-    if (m->has_missing_value) {
-        /* XGBoost's `missing`, as ms_scorer_run treats it */
-        for (size_t i = start * nf; i < b->n_rows * nf; i++)
-            if (b->x[i] == m->missing_value)
-                b->x[i] = NAN;
     }
     return 0;
 }
 
-static void begin(ms_serve_scorer *s, const ms_model *m)
-{
-    if (s->batch_ready && s->batch.n_features != m->n_features) {
-        ms_batch_free(&s->batch);
-        s->batch_ready = 0;
-    }
-    if (!s->batch_ready) {
-        ms_batch_init(&s->batch, m->n_features, 0);
-        s->batch_ready = 1;
-    }
-    ms_batch_reset(&s->batch);
-}
-
 /* Score every row appended since begin() in one kernel call. */
-static int predict_all(ms_serve_scorer *s, const ms_model *m, ms_isa isa, ms_req_err *e)
+static int predict_all(ms_serve_scorer *s, const ms_model *m, ms_req_err *e)
 {
-    size_t n = s->batch.n_rows, k = m->n_outputs, rows = n ? n : 1;
-    if (grow((void **)&s->out, &s->out_cap, rows * k, sizeof *s->out) ||
-        grow((void **)&s->scratch, &s->scratch_cap, ms_predict_scratch_floats(m, rows),
-             sizeof *s->scratch) ||
-        grow((void **)&s->values, &s->values_cap, rows * k, sizeof *s->values) ||
-        grow((void **)&s->label, &s->label_cap, rows, sizeof *s->label))
+    ms_batch *b = ms_scorer_batch(s->sc);
+    size_t n = b->n_rows, k = m->n_outputs;
+    if (grow((void **)&s->label, &s->label_cap, n ? n : 1, sizeof *s->label))
         return fail(e, 500, "out of memory");
-    /* The wide tree kernels walk 16-row blocks: for the few rows of a
-     * real-time request the scalar one is faster, and the tree kernels give
-     * the same bits on every ISA (tests/unit/test_trees.c compares them with
-     * memcmp), so answers still equal `run`'s. Linear and MLP kernels may
-     * sum in another order per ISA: they keep the chosen one. */
-    if (m->kind == MS_KIND_TREES && n < MS_SERVE_TREES_SCALAR_ROWS)
-        isa = MS_ISA_SCALAR;
-    if (n)
-        ms_predict(m, isa, s->batch.x, n, s->out, s->scratch);
-    for (size_t i = 0; i < n * k; i++)
-        s->values[i] = s->out[i];
+    s->values = NULL;
+    if (!n)
+        return 0;
+    ms_scored res;
+    ms_error err;
+    ms_scorer *use = s->scalar && n < MS_SERVE_TREES_SCALAR_ROWS ? s->scalar : s->sc;
+    if (ms_scorer_score_batch(use, b, &res, &err) != MS_OK)
+        return fail(e, 500, "%s", err.msg);
+    s->values = res.out;
     for (size_t r = 0; m->n_classes && r < n; r++)
-        s->label[r] = (int32_t)ms_predict_label(m, s->out + r * k);
+        s->label[r] = (int32_t)ms_predict_label64(m, res.out + r * k);
     return 0;
 }
 
@@ -190,9 +182,9 @@ static void result(ms_serve_scorer *s, const ms_model *m, size_t start, size_t n
 {
     out->n_rows = n;
     out->n_outputs = m->n_outputs;
-    out->values = s->values + start * m->n_outputs;
+    out->values = s->values ? s->values + start * m->n_outputs : NULL;
     out->label = m->n_classes ? s->label + start : NULL;
-    out->prec = MS_PREC_F32;
+    out->prec = m->precision;
     out->output_names = (const char *const *)m->output_names;
     out->class_labels = (const char *const *)m->class_labels;
     out->n_classes = m->n_classes;
@@ -201,10 +193,11 @@ static void result(ms_serve_scorer *s, const ms_model *m, size_t start, size_t n
 int ms_serve_score(ms_serve_scorer *s, const ms_model *m, ms_isa isa, const ms_rtable *t,
                    ms_scored_rows *out, ms_req_err *e)
 {
-    begin(s, m);
-    int rc = append_table(s, m, t, e);
+    int rc = begin(s, m, isa, e);
     if (!rc)
-        rc = predict_all(s, m, isa, e);
+        rc = append_table(s, m, t, e);
+    if (!rc)
+        rc = predict_all(s, m, e);
     if (!rc)
         result(s, m, 0, t->n_rows, out);
     return rc;
@@ -213,19 +206,23 @@ int ms_serve_score(ms_serve_scorer *s, const ms_model *m, ms_isa isa, const ms_r
 void ms_serve_score_many(ms_serve_scorer *s, const ms_model *m, ms_isa isa, size_t n,
                          const ms_rtable *const *t, ms_scored_rows *out, ms_req_err *e, int *rc)
 {
-    begin(s, m);
-    size_t *start = malloc((n ? n : 1) * sizeof *start);
+    ms_req_err be = {0};
+    int brc = begin(s, m, isa, &be);
+    size_t *start = brc ? NULL : malloc((n ? n : 1) * sizeof *start);
     if (!start) {
-        for (size_t i = 0; i < n; i++)
-            rc[i] = fail(&e[i], 500, "out of memory");
+        for (size_t i = 0; i < n; i++) {
+            rc[i] = brc ? brc : fail(&e[i], 500, "out of memory");
+            if (brc)
+                e[i] = be;
+        }
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        start[i] = s->batch.n_rows;
+        start[i] = ms_scorer_batch(s->sc)->n_rows;
         rc[i] = append_table(s, m, t[i], &e[i]);
     }
     ms_req_err pe = {0};
-    int prc = predict_all(s, m, isa, &pe);
+    int prc = predict_all(s, m, &pe);
     for (size_t i = 0; i < n; i++) {
         if (rc[i])
             continue;
@@ -241,5 +238,5 @@ void ms_serve_score_many(ms_serve_scorer *s, const ms_model *m, ms_isa isa, size
 
 size_t ms_serve_scorer_rows(const ms_serve_scorer *s)
 {
-    return s->batch_ready ? s->batch.n_rows : 0;
+    return s->sc ? ms_scorer_batch(s->sc)->n_rows : 0;
 }

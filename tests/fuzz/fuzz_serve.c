@@ -55,6 +55,8 @@ static ms_model *model(void)
         m.output_names = onames;
         m.linear.coef = coef;
         m.linear.intercept = icpt;
+        ms_error err;
+        FUZZ_ASSERT(ms_model_derive(&m, &err) == MS_OK, "%s", err.msg);
         ready = 1;
     }
     return &m;

@@ -25,7 +25,7 @@ post /score '{"columns":["a","a","c"],"data":[[1,2,3]]}' 400 "duplicate column" 
 post /score '{"columns":["a","b"],"data":[[1,2]]}' 400 "missing feature" 'missing feature column \\"c\\"'
 post /score '{"columns":["a","b","c"],"data":[[1,"abc",3]]}' 400 "not a number" 'row 0, column \\"b\\": not a number: \\"abc\\"'
 post /score '{"columns":["a","b","c"],"data":[[1,2,3],[1,null,3]]}' 400 "missing value, linear model" 'row 1, column \\"b\\": missing value'
-post /score '{"columns":["a","b","c"],"data":[[1,2,1e39]]}' 400 "beyond float32" 'out of float32 range'
+post /score '{"columns":["a","b","c"],"data":[[1,2,"1e999"]]}' 400 "beyond float64 (the model's precision)" 'value out of float64 range'
 post /score '[{"a":1,"b":2,"c":3},5]' 400 "a record that is not an object" 'record 1'
 post $I '{"inputs":[]}' 400 "no inputs" 'inputs'
 post $I '{"inputs":[{"name":"x","shape":[2,3],"datatype":"FP32","data":[1,2,3]}]}' 400 "shape/data mismatch" 'shape holds 6 values, data has 3'

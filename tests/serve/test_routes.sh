@@ -86,7 +86,7 @@ r = requests.post(url + "/v2/models/fraud/infer", headers=h, json={"id": "req-7"
 d = r.json()
 assert r.status_code == 200 and d["model_name"] == "churn" and d["model_version"] == "1" and d["id"] == "req-7", r.text
 out = {o["name"]: o for o in d["outputs"]}
-assert out["p_yes"]["shape"] == [len(x)] and out["p_yes"]["datatype"] == "FP32" and out["label"]["datatype"] == "BYTES"
+assert out["p_yes"]["shape"] == [len(x)] and out["p_yes"]["datatype"] == "FP64" and out["label"]["datatype"] == "BYTES"
 check(out["p_yes"]["data"], out["label"]["data"], "infer tensor")
 flat = [v for row in x for v in row]
 r = requests.post(url + "/v2/models/blue/infer", headers=h, json={"inputs": [{"name": "input-0", "shape": [len(x), 3], "datatype": "FP64", "data": flat}]})

@@ -540,10 +540,78 @@ static void timing(void)
     free_linear(&m);
 }
 
+/* float64 models: every ISA's double kernels against the scalar reference
+ * (reassociation only: within 1e-13 relative of the sum of |terms|), a NaN
+ * or inf input giving NaN / inf only in its own row, links in double (no
+ * rounding to float: 1 - p keeps its last bits). */
+static void compare_isas64(void)
+{
+    static const size_t feats[] = {1, 3, 4, 5, 8, 13, 30, 64};
+    static const size_t rowsn[] = {1, 3, 4, 7, 33};
+    for (size_t fi = 0; fi < sizeof feats / sizeof *feats; fi++) {
+        size_t f = feats[fi];
+        ms_model m = make_linear(f, 3, MS_LINK_SOFTMAX, 2.0f);
+        m.precision = MS_PREC_F64;
+        m.linear.coef64 = malloc(f * 3 * sizeof(double));
+        m.linear.intercept64 = malloc(3 * sizeof(double));
+        CHECK_FATAL(m.linear.coef64 && m.linear.intercept64);
+        for (size_t i = 0; i < f * 3; i++) /* bits a float cannot hold */
+            m.linear.coef64[i] = m.linear.coef[i] + urand() * 1e-9;
+        for (size_t k = 0; k < 3; k++)
+            m.linear.intercept64[k] = m.linear.intercept[k];
+        for (size_t ri = 0; ri < sizeof rowsn / sizeof *rowsn; ri++) {
+            size_t n = rowsn[ri];
+            double *x = malloc(n * f * sizeof *x), *ref = malloc(n * 3 * sizeof *ref),
+                   *got = malloc(n * 3 * sizeof *got), *bound = malloc(n * 3 * sizeof *bound);
+            CHECK_FATAL(x && ref && got && bound);
+            for (size_t i = 0; i < n * f; i++)
+                x[i] = (urand() - 0.5) * 1e3 + 1e-7 * urand();
+            if (n > 2)
+                x[f] = NAN; /* row 1 */
+            ms_linear64_scalar(&m, x, n, ref);
+            for (size_t r = 0; r < n; r++)
+                for (size_t k = 0; k < 3; k++) {
+                    double b = fabs(m.linear.intercept64[k]);
+                    for (size_t j = 0; j < f; j++)
+                        b += fabs(m.linear.coef64[k * f + j] * x[r * f + j]);
+                    bound[r * 3 + k] = b * 1e-13;
+                }
+            for (int isa = 1; isa < MS_ISA_COUNT; isa++) {
+                if (!ms_isa_supported((ms_isa)isa))
+                    continue;
+                (isa == MS_ISA_AVX2 ? ms_linear64_avx2 : ms_linear64_avx512)(&m, x, n, got);
+                int bad = 0;
+                for (size_t i = 0; i < n * 3; i++) {
+                    int nan_row = n > 2 && i / 3 == 1;
+                    bad += nan_row ? !isnan(got[i])
+                                   : isnan(got[i]) || fabs(got[i] - ref[i]) > bound[i];
+                }
+                CHECK_MSG(bad == 0, "linear64 %s f=%zu n=%zu: %d values off", ms_isa_name(isa), f,
+                          n, bad);
+            }
+            free(x);
+            free(ref);
+            free(got);
+            free(bound);
+        }
+        free(m.linear.coef64);
+        free(m.linear.intercept64);
+        free_linear(&m);
+    }
+    /* the binary logistic link in double: 1 - p is not rounded to float */
+    ms_model b = make_linear(1, 1, MS_LINK_LOGISTIC, 1.0f);
+    double raw = 30.0, out[2];
+    ms_apply_link64(&b, &raw, 1, out);
+    CHECK(out[1] == 1.0 / (1.0 + exp(-30.0)) && out[0] == 1.0 - out[1] && out[0] > 0 &&
+          out[0] < 1e-12);
+    free_linear(&b);
+}
+
 int main(void)
 {
     srand(12345);
     compare_isas();
+    compare_isas64();
     check_nan_rows();
     check_links_random();
     check_links_fixed();

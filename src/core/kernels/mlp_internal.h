@@ -14,7 +14,27 @@
 #ifndef MPISCORE_MLP_INTERNAL_H
 #define MPISCORE_MLP_INTERNAL_H
 
+#include <math.h>
+
 #include "mpiscore/kernels.h"
+
+/* A hidden layer's activation in double, as numpy computes it: maximum(z,
+ * 0) (NaN stays NaN), tanh, scipy's expit. The scalar kernels (float32
+ * and float64) share it. */
+static inline double ms_mlp_activate(ms_activation a, double z)
+{
+    switch (a) {
+    case MS_ACT_RELU:
+        return z < 0 ? 0 : z;
+    case MS_ACT_TANH:
+        return tanh(z);
+    case MS_ACT_LOGISTIC:
+        return 1.0 / (1.0 + exp(-z));
+    case MS_ACT_IDENTITY:
+    default:
+        return z;
+    }
+}
 
 /* Block rows are a multiple of this: one AVX-512 vector, two AVX2 ones. */
 #define MS_MLP_LANES 16

@@ -49,21 +49,6 @@ size_t ms_mlp_work_floats(const ms_model *m, size_t n_rows)
     return 2 * ms_mlp_block_rows(m, n_rows) * ms_mlp_max_width(m) + MS_MLP_LANES;
 }
 
-static inline double activate(ms_activation a, double z)
-{
-    switch (a) {
-    case MS_ACT_RELU:
-        return z < 0 ? 0 : z; /* NaN stays NaN, as numpy's maximum(z, 0) */
-    case MS_ACT_TANH:
-        return tanh(z);
-    case MS_ACT_LOGISTIC:
-        return 1.0 / (1.0 + exp(-z));
-    case MS_ACT_IDENTITY:
-    default:
-        return z;
-    }
-}
-
 void ms_mlp_scalar(const ms_model *m, const float *x, size_t n_rows, float *raw, float *work)
 {
     const ms_mlp *p = &m->mlp;
@@ -82,7 +67,7 @@ void ms_mlp_scalar(const ms_model *m, const float *x, size_t n_rows, float *raw,
                 double acc = p->bias[l][o];
                 for (size_t j = 0; j < ni; j++)
                     acc += (double)w[j] * (double)in[j];
-                out[o] = (float)(last ? acc : activate(p->activation, acc));
+                out[o] = (float)(last ? acc : ms_mlp_activate(p->activation, acc));
             }
             in = out;
         }
