@@ -23,6 +23,7 @@
 #include "h5util.h"
 #include "mpiscore/sha256.h"
 #include "model_internal.h"
+#include "mpiscore/prep.h"
 
 /* Indexed by ms_model_kind / ms_link: the container stores these names. */
 static const char *const kind_names[] = {"linear", "tree_ensemble", "mlp"};
@@ -64,6 +65,8 @@ void ms_model_free(ms_model *m)
     free(m->linear.intercept);
     ms_trees_free(&m->trees);
     ms_mlp_free(&m->mlp);
+    ms_prep_free(m->prep);
+    ms_prep_free_inputs(m);
     free(m);
 }
 
@@ -681,6 +684,7 @@ static ms_status parse(hid_t f, const char *path, ms_model **out, ms_error *err)
         }
         m->has_missing_value = 1;
     }
+    MS_CHECK(ms_prep_read(f, path, m, err));
     if (m->kind == MS_KIND_TREES) {
         MS_CHECK(ms_trees_read(f, path, m, err));
         MS_CHECK(ms_model_validate(m, path, err));
@@ -772,6 +776,8 @@ static const char *absent_array(const ms_model *m)
         (!m->trees.node_offset || !m->trees.feature || !m->trees.threshold || !m->trees.left ||
          !m->trees.right || !m->trees.missing_left || !m->trees.value || !m->trees.base_score))
         return "/trees";
+    if (m->prep && (!m->inputs || !m->n_inputs))
+        return "the inputs of its preprocessing program";
     return NULL;
 }
 
@@ -864,6 +870,7 @@ ms_status ms_model_save(const ms_model *m, const char *path, ms_error *err)
     } else if (m->kind == MS_KIND_MLP) {
         rc |= ms_mlp_write(f, m);
     }
+    rc |= ms_prep_write(f, m);
     errno = 0;
     if (H5Fclose(f) < 0)
         rc = -1;
@@ -910,6 +917,7 @@ void ms_model_describe(const ms_model *m, FILE *out)
         ms_trees_describe(m, out);
     else if (m->kind == MS_KIND_MLP)
         ms_mlp_describe(m, out);
+    ms_prep_describe(m, out);
     if (m->source)
         fprintf(out, "source:    %s\n", m->source);
     if (m->has_missing_value)
