@@ -457,7 +457,9 @@ static ms_status read_input(hid_t f, const char *path, size_t k, ms_model *m, ms
         goto done;
     }
     MS_CHECK(read_group_str(g, path, "kind", kinds, 2, &kind, where, err));
-    c->prec = m->precision;
+    /* the library transforms float64 columns whatever its estimator's
+     * precision (a forest casts the transformed matrix, not the raw one) */
+    c->prec = MS_PREC_F64;
     if (kind == 0) {
         c->kind = MS_COL_NUM;
         goto done;

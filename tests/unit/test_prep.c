@@ -290,6 +290,8 @@ static void test_every_op(void)
     CHECK_FATAL(m->prep && m->n_inputs == 4);
     CHECK_STREQ(m->inputs[0].name, "age");
     CHECK(m->inputs[0].kind == MS_COL_NUM && m->inputs[1].kind == MS_COL_NUM);
+    /* numeric inputs are read as float64 even for a float32 model */
+    CHECK(m->precision == MS_PREC_F32 && m->inputs[0].prec == MS_PREC_F64);
     CHECK(m->inputs[2].kind == MS_COL_CAT && !m->inputs[2].unknown_is_error);
     CHECK(m->inputs[3].kind == MS_COL_CAT && m->inputs[3].unknown_is_error);
     CHECK(ms_dict_size(m->inputs[2].dict) == 3 && !ms_dict_is_num(m->inputs[2].dict));
