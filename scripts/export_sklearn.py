@@ -11,6 +11,11 @@ gives probabilities; other losses the decision function and the label),
 SGDRegressor; DecisionTree, RandomForest and ExtraTrees classifiers and
 regressors, GradientBoosting and HistGradientBoosting classifiers and
 regressors (kind tree_ensemble); MLPClassifier and MLPRegressor (kind mlp).
+A Pipeline ending in one of these exports with its preprocessing
+(ColumnTransformer, StandardScaler, MinMaxScaler, MaxAbsScaler,
+RobustScaler, SimpleImputer, OneHotEncoder, OrdinalEncoder,
+KBinsDiscretizer, PolynomialFeatures, FunctionTransformer with a numpy
+ufunc, Normalizer) as the container's preprocessing program.
 The container format is described in docs/formats.md.
 
 Feature names: the estimator's feature_names_in_ (set when it was fitted on
