@@ -55,7 +55,7 @@ class ExportError(Exception):
 
 
 def write_container(path, kind, link, feature_names, output_names, class_labels, source, arrays,
-                    attrs=None):
+                    attrs=None, precision="float32"):
     """Write one container (docs/formats.md); shared by every exporter.
 
     arrays: {dataset path: numpy array}, e.g. {"/linear/coef": ...}.
@@ -63,7 +63,10 @@ def write_container(path, kind, link, feature_names, output_names, class_labels,
     (str or int values). Strings go out as variable-length UTF-8, integers
     as int64, as the C loader reads them. The file appears under `path`
     only once complete, so a failed export never leaves a half-written
-    model behind.
+    model behind. precision: what the library predicts in (root attribute
+    `precision`): "float64" for estimators that compute on float64 X
+    (linear models, HistGradientBoosting, MLPs), "float32" for those that
+    cast X to float32 themselves (DecisionTree, forests, GradientBoosting).
     """
     str_t = h5py.string_dtype("utf-8")
     tmp = f"{path}.tmp{os.getpid()}"
@@ -81,6 +84,7 @@ def write_container(path, kind, link, feature_names, output_names, class_labels,
             if class_labels is not None:
                 f.attrs.create("class_labels", [str(c) for c in class_labels], dtype=str_t)
             f.attrs["source"] = source
+            f.attrs["precision"] = precision
             for name, value in (attrs or {}).items():
                 f.attrs[name] = np.int64(value) if isinstance(value, (int, np.integer)) else value
             for name, arr in arrays.items():
@@ -157,7 +161,8 @@ def _classifier(est, path, names, probabilistic, ovr, scale=1.0):
     else:
         link = "identity"
         outputs = ["decision"] if n_raw == 1 else [f"decision_{c}" for c in classes]
-    write_container(path, "linear", link, names, outputs, classes, _source(), arrays)
+    write_container(path, "linear", link, names, outputs, classes, _source(), arrays,
+                    precision="float64")
 
 
 def _logistic_regression(est, path, names):
@@ -185,7 +190,8 @@ def _regressor(est, path, names):
     arrays = _linear_arrays(est.coef_, est.intercept_)
     n_raw = arrays["/linear/coef"].shape[0]
     outputs = ["score"] if n_raw == 1 else [f"score_{i}" for i in range(n_raw)]
-    write_container(path, "linear", "identity", names, outputs, None, _source(), arrays)
+    write_container(path, "linear", "identity", names, outputs, None, _source(), arrays,
+                    precision="float64")
 
 
 # --- tree ensembles (kind tree_ensemble) -----------------------------------
@@ -211,9 +217,10 @@ class _Forest:
     the estimator rather than at a container nobody can load.
     """
 
-    def __init__(self, est, leaf_width):
+    def __init__(self, est, leaf_width, precision="float32"):
         self.name = type(est).__name__
         self.leaf_width = leaf_width
+        self.precision = precision
         self.trees = []
 
     def add(self, feature, threshold, left, right, missing_left, value, output=0):
@@ -228,15 +235,17 @@ class _Forest:
         bad = np.flatnonzero(~leaf & np.isnan(threshold))
         if bad.size:
             raise ExportError(f"{self.name}: tree {t} node {bad[0]}: threshold is NaN")
-        # Inputs are float32, so every threshold above float32's range (HGB's
-        # +inf "split on missing" and 1e300 caps) sends every finite input
-        # left, as FLT_MAX does with split rule le. Below the range no input
-        # goes left, which no finite float32 threshold can say.
-        bad = np.flatnonzero(~leaf & (threshold < -_F32_MAX))
+        # float32 inputs: every threshold above float32's range (HGB's +inf
+        # "split on missing" and 1e300 caps) sends every finite input left,
+        # as FLT_MAX does with split rule le. Below the range no input goes
+        # left, which no finite float32 threshold can say. float64 inputs
+        # keep the thresholds as they are, +inf as DBL_MAX (same rule).
+        top = _F32_MAX if self.precision == "float32" else np.finfo(np.float64).max
+        bad = np.flatnonzero(~leaf & (threshold < -top))
         if bad.size:
             raise ExportError(f"{self.name}: tree {t} node {bad[0]}: threshold "
-                              f"{threshold[bad[0]]:g} is below float32's range")
-        threshold = np.minimum(threshold, _F32_MAX)
+                              f"{threshold[bad[0]]:g} is below {self.precision}'s range")
+        threshold = np.minimum(threshold, top)
         bad = np.flatnonzero(leaf & ~np.all(np.isfinite(value), axis=1))
         if bad.size:
             raise ExportError(f"{self.name}: tree {t} node {bad[0]}: leaf value is not finite "
@@ -384,7 +393,7 @@ def _hist_gradient_boosting(est, path, names):
         outputs = _probability_outputs(classes)
     else:
         outputs = _score_outputs(est.n_trees_per_iteration_)
-    forest = _Forest(est, 1)
+    forest = _Forest(est, 1, "float64")
     for i, iteration in enumerate(est._predictors):
         for k, predictor in enumerate(iteration):
             nodes = predictor.nodes
@@ -398,7 +407,8 @@ def _hist_gradient_boosting(est, path, names):
             forest.add(nodes["feature_idx"], nodes["num_threshold"], left, nodes["right"],
                        nodes["missing_go_to_left"], nodes["value"], k)
     write_container(path, "tree_ensemble", link, names, outputs, classes, _source(),
-                    forest.arrays(est._baseline_prediction), _tree_attrs("le", "route", "sum"))
+                    forest.arrays(est._baseline_prediction), _tree_attrs("le", "route", "sum"),
+                    precision="float64")
 
 
 # --- multi-layer perceptrons (kind mlp) -------------------------------------
@@ -437,7 +447,8 @@ def _mlp(est, path, names):
         link = "identity"
         outputs = _score_outputs(est.n_outputs_)
     write_container(path, "mlp", link, names, outputs, classes, _source(), arrays,
-                    {"activation": est.activation, "n_layers": len(est.coefs_)})
+                    {"activation": est.activation, "n_layers": len(est.coefs_)},
+                    precision="float64")
 
 
 # Estimator class -> writer(estimator, path, feature_names); new exporters

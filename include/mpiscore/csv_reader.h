@@ -93,9 +93,9 @@ void ms_csv_scanner_close(ms_csv_scanner *sc);
 typedef struct ms_csv_layout {
     char delim;
     size_t n_cols;          /* fields every record must have */
-    const int *col_feature; /* n_cols entries: feature index, or -1 = ignored */
+    const int *col_feature; /* n_cols entries: input column (batch column), or -1 = ignored */
     int id_col;             /* column copied to the output as id, or -1 */
-    size_t n_features;
+    size_t n_features;      /* the batch's columns (the model's inputs) */
     int allow_missing;      /* 0: an empty/NA value in a feature column is a row error */
     const char *file;       /* for messages */
     char *const *col_names; /* n_cols names, for messages */
@@ -103,7 +103,9 @@ typedef struct ms_csv_layout {
 
 /* Parse chunk bytes buf[0..len) whose first byte is on physical line
  * `first_line` and append its records to `b` (which must have been
- * initialised with layout->n_features and has_ids = layout->id_col >= 0).
+ * initialised with layout->n_features columns and has_ids = layout->id_col
+ * >= 0). Each field goes to its column through ms_batch_put_text, so it is
+ * parsed straight into the column's type (float32, float64, category code).
  * Row-level problems (wrong field count, not a number, out of range,
  * infinite, missing where not allowed, id field missing, a byte after a
  * closing quote: "data.csv:7:2: column \"x\": unexpected character 'b'

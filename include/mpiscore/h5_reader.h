@@ -32,7 +32,10 @@ size_t ms_h5_input_cols(const ms_h5_input *in);
 char *const *ms_h5_input_names(const ms_h5_input *in);
 
 /* Read rows [first, first + count) and append them to b, picking columns by
- * col_feature (n_cols entries, -1 = ignored) like the CSV layout. A row with
+ * col_feature (n_cols entries: the batch column, -1 = ignored) like the CSV
+ * layout, each value stored as the batch's spec types it (the dataset is
+ * read as double when a column is float64; a float32 column gets (float) of
+ * the double, as numpy's astype(float32) does). A row with
  * +-inf, or NaN where !allow_missing, is marked bad with line = row number
  * (1-based) and the column name. */
 ms_status ms_h5_input_read(ms_h5_input *in, uint64_t first, size_t count, const int *col_feature,

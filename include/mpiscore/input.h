@@ -55,7 +55,7 @@ typedef struct ms_inputs {
     char *dataset;
     char *id_dataset; /* HDF5 id dataset or NULL */
     int allow_missing;
-    size_t n_features;
+    size_t n_features;    /* the model's input columns (m->n_inputs) */
     uint64_t total_units; /* bytes of CSV data + rows of HDF5, for progress */
 } ms_inputs;
 

@@ -64,4 +64,29 @@ void ms_mlp_avx512(const ms_model *m, const float *x, size_t n_rows, float *raw,
 /* Apply the link in place of raw -> out (both row-major). */
 void ms_apply_link(const ms_model *m, const float *raw, size_t n_rows, float *out);
 
+/* float64 models (m->precision == MS_PREC_F64): the same kernels on double
+ * inputs, double weights (m->linear.coef64, m->mlp.weight64) and double
+ * raw scores, links in double and no rounding to float anywhere, as
+ * scikit-learn predicts in float64. Trees compare the double input with the
+ * container's double threshold. scratch holds ms_predict64_scratch(m,
+ * n_rows) doubles. */
+void ms_predict64(const ms_model *m, ms_isa isa, const double *x, size_t n_rows, double *out,
+                  double *scratch);
+size_t ms_predict64_scratch(const ms_model *m, size_t n_rows);
+size_t ms_predict_label64(const ms_model *m, const double *row_out);
+void ms_apply_link64(const ms_model *m, const double *raw, size_t n_rows, double *out);
+
+typedef void (*ms_linear64_fn)(const ms_model *m, const double *x, size_t n_rows, double *raw);
+void ms_linear64_scalar(const ms_model *m, const double *x, size_t n_rows, double *raw);
+void ms_linear64_avx2(const ms_model *m, const double *x, size_t n_rows, double *raw);
+void ms_linear64_avx512(const ms_model *m, const double *x, size_t n_rows, double *raw);
+/* work: ms_mlp64_work(m) doubles */
+typedef void (*ms_mlp64_fn)(const ms_model *m, const double *x, size_t n_rows, double *raw,
+                            double *work);
+size_t ms_mlp64_work(const ms_model *m);
+void ms_mlp64_scalar(const ms_model *m, const double *x, size_t n_rows, double *raw, double *work);
+void ms_mlp64_avx2(const ms_model *m, const double *x, size_t n_rows, double *raw, double *work);
+/* One scalar walk over the container's arrays for every ISA: exact. */
+void ms_trees64_scalar(const ms_model *m, const double *x, size_t n_rows, double *raw);
+
 #endif

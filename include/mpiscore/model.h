@@ -51,6 +51,9 @@ typedef enum {
 typedef struct ms_linear {
     float *coef;      /* n_raw * n_features, row-major */
     float *intercept; /* n_raw */
+    /* float64 models: the container's weights as doubles (the float copies
+     * above are what validation checks), NULL for float32 models */
+    double *coef64, *intercept64;
 } ms_linear;
 
 /* Tree ensembles, as the container stores them (docs/formats.md). Node
@@ -88,6 +91,8 @@ typedef struct ms_mlp {
     size_t *width;   /* n_layers + 1: width[0] = n_features, width[n_layers] = n_raw */
     float **weight;  /* layer l: width[l+1] x width[l], row-major */
     float **bias;    /* layer l: width[l+1] */
+    /* float64 models: the same layers as doubles, else NULL */
+    double **weight64, **bias64;
     ms_activation activation;
 } ms_mlp;
 
@@ -157,6 +162,17 @@ ms_status ms_model_save(const ms_model *m, const char *path, ms_error *err);
 ms_status ms_model_validate(const ms_model *m, const char *path, ms_error *err);
 
 void ms_model_free(ms_model *m);
+
+/* Fill what a model derives from its fields (ms_model_load calls it; code
+ * building a model in memory calls it after setting them): m->inputs when
+ * there is no program, and for float64 models without them the double
+ * weights (widened from the float ones). */
+ms_status ms_model_derive(ms_model *m, ms_error *err);
+void ms_model_free_inputs(ms_model *m);
+
+/* "float32" | "float64" (the container attribute, --precision). */
+const char *ms_precision_name(ms_precision p);
+int ms_precision_parse(const char *s, ms_precision *out); /* 0, or -1 if unknown */
 
 /* Human-readable summary for `mpiscore model info`. */
 void ms_model_describe(const ms_model *m, FILE *f);

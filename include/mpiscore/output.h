@@ -27,17 +27,21 @@ ms_status ms_out_format_pick(const char *format_opt, const char *path, ms_out_fo
 /* CSV header line: [id_name,]output_names...[,label]\n */
 ms_status ms_format_csv_header(const ms_model *m, const char *id_name, char **buf, size_t *len,
                                size_t *cap, ms_error *err);
-/* One CSV line per row of b: id (if any), outputs as shortest float32 text,
- * label (classifiers). Bad rows keep their id and get empty values. */
-ms_status ms_format_csv_rows(const ms_model *m, const ms_batch *b, const float *out, char **buf,
-                             size_t *len, size_t *cap, ms_error *err);
+/* One CSV line per row of b: id (if any), outputs (double, n_rows x
+ * n_outputs) as the shortest text that reads back to the same value at
+ * `prec` (ms_format_f32 of (float)v, or ms_format_f64), label (classifiers,
+ * from the double outputs). Bad rows keep their id and get empty values. */
+ms_status ms_format_csv_rows(const ms_model *m, const ms_batch *b, const double *out,
+                             ms_precision prec, char **buf, size_t *len, size_t *cap,
+                             ms_error *err);
 
-/* Binary rows for HDF5 output, packed as: n_rows float32 x n_outputs
+/* Binary rows for HDF5 output, packed as: n_rows x n_outputs values (float32
+ * or float64 per prec, the writer's precision)
  * (NaN for bad rows), then n_rows int32 labels (-1 for bad rows) when the
  * model is a classifier, then, when b->has_ids, n_rows + 1 uint64 offsets
  * and the id text. */
-ms_status ms_pack_rows(const ms_model *m, const ms_batch *b, const float *out, char **buf,
-                       size_t *len, size_t *cap, ms_error *err);
+ms_status ms_pack_rows(const ms_model *m, const ms_batch *b, const double *out, ms_precision prec,
+                       char **buf, size_t *len, size_t *cap, ms_error *err);
 
 typedef struct ms_writer ms_writer;
 
@@ -49,7 +53,8 @@ ms_status ms_output_check_target(const char *path, int overwrite, ms_error *err)
 /* Open OUTPUT.partial (refusing an existing OUTPUT unless overwrite).
  * id_name is the id column/dataset name or NULL. Errors name the path:
  * folder does not exist, exists (use --overwrite), permission denied. */
-ms_status ms_writer_open(const char *path, ms_out_format fmt, const ms_model *m,
+/* prec: the values' precision (HDF5: /predictions is float32 or float64). */
+ms_status ms_writer_open(const char *path, ms_out_format fmt, const ms_model *m, ms_precision prec,
                          const char *id_name, int overwrite, ms_writer **out, ms_error *err);
 /* Reopen OUTPUT.partial of an interrupted CSV run for --resume: cut it back
  * to `offset` bytes (a commit point from the journal) holding `rows` rows,

@@ -31,6 +31,8 @@ static const char run_usage[] =
     "  --output FILE            .csv or .h5 output; written as FILE.partial, renamed at the end\n"
     "options:\n"
     "  --format csv|hdf5        output format (default: from the extension)\n"
+    "  --precision float32|float64  precision of the written scores: CSV text that reads back\n"
+    "                           to the same float/double, HDF5 dtype (default: the model's)\n"
     "  --overwrite              replace an existing output file\n"
     "  --resume                 continue an interrupted run (CSV output) from OUTPUT.journal;\n"
     "                           the result is identical to an uninterrupted run\n"
@@ -97,6 +99,7 @@ enum {
     OPT_LOG_LEVEL,
     OPT_MAX_RETRIES,
     OPT_BATCH_TIMEOUT,
+    OPT_PRECISION,
 };
 
 static const struct option run_options[] = {
@@ -128,6 +131,7 @@ static const struct option run_options[] = {
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"max-retries", required_argument, NULL, OPT_MAX_RETRIES},
     {"batch-timeout", required_argument, NULL, OPT_BATCH_TIMEOUT},
+    {"precision", required_argument, NULL, OPT_PRECISION},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -189,6 +193,7 @@ static ms_status parse_run(int argc, char **argv, ms_run_opts *o, char *msg, siz
     o->max_errors_pct = -1;
     o->journal_every = 2.0;
     o->max_retries = 3;
+    o->precision = -1;
     o->bind = MS_BIND_CORE;
     o->log_level = MS_LOG_WARN;
     static char *inputs[4096];
@@ -253,6 +258,15 @@ static ms_status parse_run(int argc, char **argv, ms_run_opts *o, char *msg, siz
         case OPT_ID:
             o->id_column = optarg;
             break;
+        case OPT_PRECISION: {
+            ms_precision p;
+            if (ms_precision_parse(optarg, &p) != 0) {
+                snprintf(msg, msz, "--precision %s: expected float32 or float64", optarg);
+                return MS_EUSAGE;
+            }
+            o->precision = (int)p;
+            break;
+        }
         case OPT_DELIM:
             if (!strcmp(optarg, "tab") || !strcmp(optarg, "\\t"))
                 o->delim = '\t';

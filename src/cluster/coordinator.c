@@ -630,6 +630,11 @@ static ms_status fingerprint(coord *c, char **out, const char ***names_out, ms_e
                      "rows=%zu bytes=%zu id=%s delim=%d dataset=%s continue=%d\n",
                      o->batch_rows, o->batch_bytes, o->id_column ? o->id_column : "-",
                      (int)o->delim, in->dataset, o->on_error_continue);
+            /* a resumed run must print the same precision; named only when it
+             * is not the model's, so journals from before --precision match */
+            if (c->r->out_prec != c->r->model->precision)
+                snprintf(line + strlen(line) - 1, sizeof line - strlen(line) + 1,
+                         " --precision=%s\n", ms_precision_name(c->r->out_prec));
         }
         size_t n = strlen(line);
         if ((st = ms_buf_reserve(&buf, &cap, len + n + 1, err)) == MS_OK) {
@@ -715,7 +720,8 @@ static ms_status start_output(coord *c, const char *id_name, ms_error *err)
                               "cut back to a commit point)");
             goto done;
         }
-        MS_CHECK(ms_writer_open(o->output, r->fmt, r->model, id_name, o->overwrite, &c->w, err));
+        MS_CHECK(ms_writer_open(o->output, r->fmt, r->model, r->out_prec, id_name, o->overwrite,
+                                &c->w, err));
         if (o->on_error_continue)
             MS_CHECK(open_errors_file(c, 0, err));
         goto done;
@@ -773,8 +779,8 @@ static ms_status start_output(coord *c, const char *id_name, ms_error *err)
         ms_journal_close(c->journal, 0);
         c->journal = NULL;
         c->resuming = 0;
-        MS_CHECK(ms_writer_open(o->output, r->fmt, r->model, id_name, o->overwrite || o->resume,
-                                &c->w, err));
+        MS_CHECK(ms_writer_open(o->output, r->fmt, r->model, r->out_prec, id_name,
+                                o->overwrite || o->resume, &c->w, err));
         if (o->on_error_continue)
             MS_CHECK(open_errors_file(c, 0, err));
         MS_CHECK(ms_journal_create(jpath, fp, &c->journal, err));

@@ -365,6 +365,10 @@ int ms_run_main(const ms_run_opts *o, MPI_Comm comm)
                           blind);
     if (st == MS_OK)
         st = ms_scorer_create(r.model, r.isa, r.in, r.fmt, &r.scorer, &err);
+    if (st == MS_OK) {
+        r.out_prec = o->precision >= 0 ? (ms_precision)o->precision : r.model->precision;
+        ms_scorer_set_precision(r.scorer, r.out_prec);
+    }
     if (st == MS_OK)
         ms_loader_set_max_retries(ms_scorer_loader(r.scorer), o->max_retries);
     if (st == MS_OK && o->summary)

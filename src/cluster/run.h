@@ -58,6 +58,7 @@ typedef struct ms_run_opts {
     double batch_timeout; /* seconds before a batch is handed to another rank; 0 = off */
     const char *summary;  /* JSON summary of the scores (summary.h), or NULL */
     int summary_only;     /* the summary is the output (o->summary == o->output) */
+    int precision;        /* ms_precision of the written scores, -1 = the model's */
 } ms_run_opts;
 
 /* Everything a rank holds during a run. */
@@ -69,7 +70,8 @@ typedef struct ms_run {
     ms_isa isa;
     ms_inputs *in;
     ms_out_format fmt;
-    int send_bytes; /* coordinator ships batch bytes instead of descriptors */
+    ms_precision out_prec; /* --precision, or the model's */
+    int send_bytes;        /* coordinator ships batch bytes instead of descriptors */
     char where[512];
     ms_scorer *scorer;
     double t_start;

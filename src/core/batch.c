@@ -25,16 +25,37 @@ ms_status ms_buf_reserve(char **buf, size_t *cap, size_t need, ms_error *err)
     return MS_OK;
 }
 
-void ms_batch_init(ms_batch *b, size_t n_features, int has_ids)
+static size_t elem_size(const ms_colspec *sp)
+{
+    if (sp->kind == MS_COL_CAT)
+        return sizeof(int32_t);
+    return sp->prec == MS_PREC_F64 ? sizeof(double) : sizeof(float);
+}
+
+static void set_missing(ms_batch *b, size_t c, size_t row)
+{
+    const ms_colspec *sp = &b->spec[c];
+    if (sp->kind == MS_COL_CAT)
+        ms_batch_codes(b, c)[row] = MS_CODE_MISSING;
+    else if (sp->prec == MS_PREC_F64)
+        ms_batch_f64(b, c)[row] = NAN;
+    else
+        ms_batch_f32(b, c)[row] = NAN;
+}
+
+void ms_batch_init(ms_batch *b, size_t n_cols, const ms_colspec *spec, int has_ids)
 {
     memset(b, 0, sizeof *b);
-    b->n_features = n_features;
+    b->n_cols = n_cols;
+    b->spec = spec;
     b->has_ids = has_ids;
 }
 
 void ms_batch_free(ms_batch *b)
 {
-    free(b->x);
+    for (size_t c = 0; b->col && c < b->n_cols; c++)
+        free(b->col[c]);
+    free(b->col);
     free(b->bad);
     free(b->id_text);
     free(b->id_off);
@@ -60,11 +81,14 @@ ms_status ms_batch_reserve(ms_batch *b, size_t rows, ms_error *err)
     size_t nc = b->cap_rows ? b->cap_rows : 256;
     while (nc < rows)
         nc *= 2;
-    size_t nf = b->n_features ? b->n_features : 1;
-    float *x = realloc(b->x, nc * nf * sizeof *x);
-    if (!x)
+    if (!b->col && b->n_cols && !(b->col = calloc(b->n_cols, sizeof *b->col)))
         goto oom;
-    b->x = x;
+    for (size_t c = 0; c < b->n_cols; c++) {
+        void *p = realloc(b->col[c], nc * elem_size(&b->spec[c]));
+        if (!p)
+            goto oom;
+        b->col[c] = p;
+    }
     uint8_t *bad = realloc(b->bad, nc);
     if (!bad)
         goto oom;
@@ -81,17 +105,157 @@ oom:
     return ms_error_set(err, MS_EINTERNAL, "out of memory (batch of %zu rows)", nc);
 }
 
-float *ms_batch_add_row(ms_batch *b, ms_error *err)
+ms_status ms_batch_add_row(ms_batch *b, ms_error *err)
 {
     if (b->n_rows + 1 > b->cap_rows && ms_batch_reserve(b, b->n_rows + 1, err) != MS_OK)
-        return NULL;
+        return MS_EINTERNAL;
     size_t r = b->n_rows++;
-    float *row = b->x + r * b->n_features;
-    for (size_t j = 0; j < b->n_features; j++)
-        row[j] = NAN;
+    for (size_t c = 0; c < b->n_cols; c++)
+        set_missing(b, c, r);
     b->bad[r] = 0;
     b->id_off[r + 1] = b->id_len;
-    return row;
+    return MS_OK;
+}
+
+/* 1 when strtof's value of s[0..n) is provably (float) of strtod's, so the
+ * fast float32 parse may stand in for the double one. Double rounding can
+ * only differ when the double lands exactly on a float32 midpoint
+ * mid = m * 2^e (m odd, 25 bits, e = E - 24 in the binade [2^E, 2^(E+1)))
+ * without x being it, i.e. 0 < |x - mid| <= 2^(E-53). For x = M / 10^j
+ * with x < 2^(25-j) (so -e >= j), x - mid = N * 2^e / 10^j with N a nonzero
+ * multiple of 2^j, so |x - mid| >= 2^(E-24) / 5^j > 2^(E-53) while
+ * 5^j < 2^29, i.e. j <= 12. An integer below 2^53 is exact in double. */
+static int f32_single_rounding(const char *s, size_t n)
+{
+    size_t i = 0, nd = 0, j = 0;
+    uint64_t ip = 0;
+    while (i < n && (s[i] == ' ' || s[i] == '\t'))
+        i++;
+    if (i < n && (s[i] == '+' || s[i] == '-'))
+        i++;
+    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, nd++)
+        if (nd < 16)
+            ip = ip * 10 + (uint64_t)(s[i] - '0');
+    if (i < n && s[i] == '.')
+        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+            j++;
+    while (i < n && (s[i] == ' ' || s[i] == '\t'))
+        i++;
+    if (i != n)
+        return 0; /* an exponent, or a word */
+    if (j == 0)
+        return nd <= 15;
+    return j <= 12 && nd <= 8 && ip < (UINT64_C(1) << (25 - j));
+}
+
+ms_num_result ms_parse_f64_to_f32(const char *s, size_t n, float *out)
+{
+    ms_num_result r = ms_parse_f32(s, n, out);
+    if ((r == MS_NUM_OK && f32_single_rounding(s, n)) || (r != MS_NUM_OK && r != MS_NUM_RANGE))
+        return r;
+    double d;
+    r = ms_parse_f64(s, n, &d);
+    *out = (float)d;
+    if (r == MS_NUM_OK && isinf(*out))
+        r = MS_NUM_RANGE;
+    return r;
+}
+
+static const char *num_reason(ms_num_result r, ms_precision prec)
+{
+    switch (r) {
+    case MS_NUM_RANGE:
+        return prec == MS_PREC_F64 ? "value out of float64 range" : "value out of float32 range";
+    case MS_NUM_INFINITE:
+        return "infinite value";
+    case MS_NUM_MISSING:
+        return "missing value";
+    default:
+        return "not a number";
+    }
+}
+
+/* An unknown code is stored when the encoder takes unknowns. */
+static const char *put_code(ms_batch *b, size_t c, size_t row, int32_t code)
+{
+    ms_batch_codes(b, c)[row] = code;
+    if (code == MS_CODE_UNKNOWN && b->spec[c].unknown_is_error) {
+        ms_batch_codes(b, c)[row] = MS_CODE_MISSING;
+        return "unknown category";
+    }
+    return NULL;
+}
+
+/* pandas' default NA spellings (and "" ) read as missing in a text column;
+ * they are matched untrimmed, as pandas matches them. */
+static int is_na_text(const char *s, size_t n)
+{
+    float f;
+    if (n == 0)
+        return 1;
+    if (n > 8 || s[0] == ' ' || s[0] == '\t' || s[n - 1] == ' ' || s[n - 1] == '\t')
+        return 0;
+    return ms_parse_f32(s, n, &f) == MS_NUM_MISSING;
+}
+
+const char *ms_batch_put_text(ms_batch *b, size_t c, size_t row, const char *s, size_t n)
+{
+    const ms_colspec *sp = &b->spec[c];
+    ms_num_result r;
+    double d;
+    if (sp->kind == MS_COL_NUM) {
+        if (sp->prec == MS_PREC_F64)
+            r = ms_parse_f64(s, n, &ms_batch_f64(b, c)[row]);
+        else
+            r = ms_parse_f64_to_f32(s, n, &ms_batch_f32(b, c)[row]);
+        if (r == MS_NUM_OK || (r == MS_NUM_MISSING && !b->refuse_missing))
+            return NULL;
+        set_missing(b, c, row);
+        return num_reason(r, sp->prec);
+    }
+    if (is_na_text(s, n)) {
+        ms_batch_codes(b, c)[row] = MS_CODE_MISSING;
+        return NULL;
+    }
+    if (!ms_dict_is_num(sp->dict))
+        return put_code(b, c, row, ms_dict_find_str(sp->dict, s, n));
+    r = ms_parse_f64(s, n, &d);
+    if (r == MS_NUM_MISSING) {
+        ms_batch_codes(b, c)[row] = MS_CODE_MISSING;
+        return NULL;
+    }
+    if (r != MS_NUM_OK)
+        return r == MS_NUM_INVALID ? "not a number" : put_code(b, c, row, MS_CODE_UNKNOWN);
+    return put_code(b, c, row, ms_dict_find_num(sp->dict, d));
+}
+
+const char *ms_batch_put_num(ms_batch *b, size_t c, size_t row, double v)
+{
+    const ms_colspec *sp = &b->spec[c];
+    if (sp->kind == MS_COL_CAT) {
+        if (isnan(v)) {
+            ms_batch_codes(b, c)[row] = MS_CODE_MISSING;
+            return NULL;
+        }
+        if (!ms_dict_is_num(sp->dict))
+            return "not a category";
+        return put_code(b, c, row, ms_dict_find_num(sp->dict, v));
+    }
+    if (isnan(v)) {
+        set_missing(b, c, row);
+        return b->refuse_missing ? "missing value" : NULL;
+    }
+    if (isinf(v))
+        return "infinite value";
+    if (sp->prec == MS_PREC_F64) {
+        ms_batch_f64(b, c)[row] = v;
+        return NULL;
+    }
+    float f = (float)v;
+    if (isinf(f))
+        return "value out of float32 range";
+    ms_batch_f32(b, c)[row] = f;
+    return NULL;
 }
 
 ms_status ms_batch_set_last_id(ms_batch *b, const char *s, size_t n, ms_error *err)
@@ -158,9 +322,8 @@ ms_status ms_batch_mark_bad(ms_batch *b, const char *file, uint64_t line, size_t
 {
     ms_status st;
     size_t r = b->n_rows - 1;
-    float *row = b->x + r * b->n_features;
-    for (size_t j = 0; j < b->n_features; j++)
-        row[j] = NAN;
+    for (size_t c = 0; c < b->n_cols; c++)
+        set_missing(b, c, r);
     b->bad[r] = 1;
     if (b->n_bad++ == 0) {
         if (col)

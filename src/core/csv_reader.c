@@ -717,11 +717,10 @@ typedef struct row_ctx {
     size_t n_cols;
     const int *colf;
     long id_col;
-    int allow_missing;
     unsigned char delim;
-    float *row; /* features of the record being read, NULL between records */
-    size_t nf;  /* fields seen so far in it */
-    int prob;   /* ms_num_result of its first bad feature field, MS_NUM_OK = none */
+    int row;          /* a record is being read (its row is b's last) */
+    size_t nf;        /* fields seen so far in it */
+    const char *prob; /* why its first bad input field was refused, NULL = none */
     size_t prob_col;
     size_t prob_len;
     char prob_text[VALUE_EXCERPT_MAX + 1]; /* enough of the field for its excerpt */
@@ -733,8 +732,8 @@ static ms_status row_ctx_init(row_ctx *rc, const ms_csv_layout *lay, ms_batch *b
 {
     memset(rc, 0, sizeof *rc);
     if (!lay || !b || !lay->col_feature || lay->n_cols == 0 || lay->id_col < -1 ||
-        (lay->id_col >= 0 && (size_t)lay->id_col >= lay->n_cols) ||
-        b->n_features != lay->n_features || !b->has_ids != (lay->id_col < 0))
+        (lay->id_col >= 0 && (size_t)lay->id_col >= lay->n_cols) || b->n_cols != lay->n_features ||
+        !b->has_ids != (lay->id_col < 0))
         return ms_error_set(err, MS_EINTERNAL, "csv parse: layout does not match the batch");
     for (size_t j = 0; j < lay->n_cols; j++)
         if (lay->col_feature[j] >= 0 && (size_t)lay->col_feature[j] >= lay->n_features)
@@ -747,7 +746,8 @@ static ms_status row_ctx_init(row_ctx *rc, const ms_csv_layout *lay, ms_batch *b
     rc->n_cols = lay->n_cols;
     rc->colf = lay->col_feature;
     rc->id_col = lay->id_col;
-    rc->allow_missing = lay->allow_missing;
+    /* the batch refuses what the layout refuses, the same for every reader */
+    b->refuse_missing = !lay->allow_missing;
     rc->delim = (unsigned char)lay->delim;
     rc->err = err;
     return MS_OK;
@@ -755,11 +755,11 @@ static ms_status row_ctx_init(row_ctx *rc, const ms_csv_layout *lay, ms_batch *b
 
 static inline ms_status row_begin(row_ctx *rc)
 {
-    rc->row = ms_batch_add_row(rc->b, rc->err);
-    if (!rc->row)
+    if (ms_batch_add_row(rc->b, rc->err) != MS_OK)
         return MS_EINTERNAL;
+    rc->row = 1;
     rc->nf = 0;
-    rc->prob = MS_NUM_OK;
+    rc->prob = NULL;
     return MS_OK;
 }
 
@@ -769,13 +769,10 @@ static inline void row_field(row_ctx *rc, const char *s, size_t n)
     if (j >= rc->n_cols)
         return;
     int f = rc->colf[j];
-    if (f >= 0 && rc->prob == MS_NUM_OK) {
-        float v;
-        ms_num_result r = ms_parse_f32(s, n, &v);
-        if (r == MS_NUM_OK || (r == MS_NUM_MISSING && rc->allow_missing)) {
-            rc->row[f] = v;
-        } else {
-            rc->prob = r;
+    if (f >= 0 && !rc->prob) {
+        const char *why = ms_batch_put_text(rc->b, (size_t)f, rc->b->n_rows - 1, s, n);
+        if (why) {
+            rc->prob = why;
             rc->prob_col = j;
             rc->prob_len = n < sizeof rc->prob_text ? n : sizeof rc->prob_text;
             memcpy(rc->prob_text, s, rc->prob_len);
@@ -790,7 +787,7 @@ static inline void row_field(row_ctx *rc, const char *s, size_t n)
 
 static inline int row_is_bad(const row_ctx *rc)
 {
-    return rc->nf != rc->n_cols || rc->prob != MS_NUM_OK;
+    return rc->nf != rc->n_cols || rc->prob;
 }
 
 /* Mark the last row bad with rec[0..len) (the record without its LF) as its
@@ -826,13 +823,12 @@ static ms_status row_mark_bad(row_ctx *rc, uint64_t line, const char *rec, size_
         col_name = lay->col_names ? lay->col_names[rc->prob_col] : "";
         ms_quote_excerpt(col_name, strlen(col_name), NAME_EXCERPT_MAX, name, sizeof name);
         ms_quote_excerpt(rc->prob_text, rc->prob_len, VALUE_EXCERPT_MAX, val, sizeof val);
-        const char *what = rc->prob == MS_NUM_RANGE      ? "value out of float32 range"
-                           : rc->prob == MS_NUM_INFINITE ? "infinite value"
-                                                         : "not a number";
-        if (rc->prob == MS_NUM_MISSING)
+        if (!strcmp(rc->prob, "missing value"))
             snprintf(reason, sizeof reason, "column \"%s\": missing value", name);
+        else if (!strcmp(rc->prob, "unknown category"))
+            snprintf(reason, sizeof reason, "unknown category \"%s\" in column \"%s\"", val, name);
         else
-            snprintf(reason, sizeof reason, "column \"%s\": %s: \"%s\"", name, what, val);
+            snprintf(reason, sizeof reason, "column \"%s\": %s: \"%s\"", name, rc->prob, val);
     }
     return mark_bad_raw(rc, line, col, col_name, reason, rec, len);
 }
@@ -894,7 +890,7 @@ static ms_status parse_fast(const char *buf, size_t len, uint64_t line, row_ctx 
         MS_CHECK(rc->st);
         if (row_is_bad(rc))
             MS_CHECK(row_mark_bad(rc, line, p, (size_t)(eol - p)));
-        rc->row = NULL;
+        rc->row = 0;
         p = next;
         line++;
     }
@@ -957,7 +953,7 @@ static ms_status lc_end_record(lc_ctx *lc, const char *buf, size_t e, uint64_t e
         }
         st = row_mark_bad(rc, start_line, buf + s, e - s);
     }
-    rc->row = NULL;
+    rc->row = 0;
     lc->rec_lf = 0;
     return st;
 }
@@ -993,7 +989,7 @@ static ms_status parse_libcsv(const char *buf, size_t len, uint64_t first_line, 
             if (q.bad) {
                 MS_CHECK(row_begin(rc));
                 MS_CHECK(row_mark_stray(rc, &q, buf + pos, unit_end - pos - (ended != 0)));
-                rc->row = NULL;
+                rc->row = 0;
                 pos = tail = unit_end;
                 line = tail_line = q.line;
                 continue;

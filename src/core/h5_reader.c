@@ -38,7 +38,7 @@ struct ms_h5_input {
     size_t cols;
     char **names; /* cols entries */
     int wide;     /* stored wider than float32: read as double, narrowed here */
-    void *buf;    /* buf_rows x cols floats or doubles (wide), reused */
+    void *buf;    /* room for buf_rows x cols doubles (or floats), reused */
     size_t buf_rows;
     char *idbuf; /* raw ids of the last read, reused */
     size_t idbuf_cap;
@@ -326,7 +326,7 @@ static size_t format_f64(double d, char *out, size_t outsz)
  * CSV input would have shown it), infinities as "inf"/"-inf", float32 data
  * in its shortest text, float64 data as stored (before narrowing). Cut with
  * "..." at RECORD_MAX bytes. */
-static size_t row_text(const ms_h5_input *in, const void *row, char *out)
+static size_t row_text(const ms_h5_input *in, const void *row, int as_double, char *out)
 {
     size_t o = 0;
     for (size_t j = 0; j < in->cols; j++) {
@@ -338,6 +338,8 @@ static size_t row_text(const ms_h5_input *in, const void *row, char *out)
             out[o++] = ',';
         if (in->wide)
             o += format_f64(((const double *)row)[j], out + o, 32);
+        else if (as_double) /* float32 data widened for a float64 column */
+            o += ms_format_f32((float)((const double *)row)[j], out + o);
         else
             o += ms_format_f32(((const float *)row)[j], out + o);
     }
@@ -394,36 +396,53 @@ static const char *id_text(const ms_h5_input *in, size_t r, char *tmp, size_t tm
     return "";
 }
 
-/* Copy one row's used columns into x; on a value the layout refuses, mark
- * the row bad and stop. Narrowing float64 is a C cast (round to nearest);
- * a finite value too large for float32 is reported the way the CSV reader
- * reports "1e39". */
-static ms_status take_row(ms_h5_input *in, const void *row, uint64_t line, const int *col_feature,
-                          int allow_missing, float *x, ms_batch *b, ms_error *err)
+/* Store one row's used columns into the batch's columns; on a value the
+ * layout refuses, mark the row bad and stop. The row was read as double
+ * when the file or a column is wider than float32 (HDF5 widens float32
+ * exactly), so a float32 column gets (float) of the double (round to
+ * nearest), as pandas + numpy's astype(float32) do; a finite value too
+ * large for float32 is reported the way the CSV reader reports "1e39". */
+static ms_status take_row(ms_h5_input *in, const void *row, int as_double, uint64_t line,
+                          const int *col_feature, int allow_missing, ms_batch *b, ms_error *err)
 {
     const float *rf = row;
     const double *rd = row;
+    size_t r = b->n_rows - 1;
     for (size_t c = 0; c < in->cols; c++) {
         int fi = col_feature[c];
         if (fi < 0)
             continue;
-        float v = in->wide ? (float)rd[c] : rf[c];
-        if (isfinite(v) || (isnan(v) && allow_missing)) {
-            x[fi] = v;
+        double d = as_double ? rd[c] : (double)rf[c];
+        int f64 = b->spec[fi].kind == MS_COL_NUM && b->spec[fi].prec == MS_PREC_F64;
+        float v = (float)d;
+        if (b->spec[fi].kind == MS_COL_NUM && (f64 ? isfinite(d) : isfinite(v))) {
+            if (f64)
+                ms_batch_f64(b, (size_t)fi)[r] = d;
+            else
+                ms_batch_f32(b, (size_t)fi)[r] = v;
             continue;
         }
+        if (isnan(d) && allow_missing)
+            continue; /* the cell is missing already */
+        const char *why = NULL;
+        if (b->spec[fi].kind == MS_COL_CAT && !isnan(d) &&
+            !(why = ms_batch_put_num(b, (size_t)fi, r, d)))
+            continue;
         char reason[MS_ERROR_MSG_MAX], rec[RECORD_MAX + 1], name[NAME_EXCERPT_MAX * 4 + 8], val[40];
         ms_quote_excerpt(in->names[c], strlen(in->names[c]), NAME_EXCERPT_MAX, name, sizeof name);
-        if (isnan(v)) {
+        if (isnan(d)) {
             snprintf(reason, sizeof reason, "column \"%s\": missing value", name);
-        } else if (in->wide && isfinite(rd[c])) {
-            format_f64(rd[c], val, sizeof val);
+        } else if (why) {
+            format_f64(d, val, sizeof val);
+            snprintf(reason, sizeof reason, "column \"%s\": %s: \"%s\"", name, why, val);
+        } else if (isfinite(d)) {
+            format_f64(d, val, sizeof val);
             snprintf(reason, sizeof reason, "column \"%s\": value out of float32 range: \"%s\"",
                      name, val);
         } else {
             snprintf(reason, sizeof reason, "column \"%s\": infinite value", name);
         }
-        size_t rl = row_text(in, row, rec);
+        size_t rl = row_text(in, row, as_double, rec);
         return ms_batch_mark_bad(b, in->path, line, c + 1, in->names[c], reason, rec, rl, err);
     }
     return MS_OK;
@@ -434,7 +453,13 @@ ms_status ms_h5_input_read(ms_h5_input *in, uint64_t first, size_t count, const 
 {
     ms_status st = MS_OK;
     int have_vlen = 0;
-    size_t elem = in->wide ? sizeof(double) : sizeof(float);
+    /* float64 columns need the file's values as doubles; a float32 file
+     * feeding float32 columns only is read as it is stored */
+    int as_double = in->wide;
+    for (size_t c = 0; c < in->cols && !as_double; c++)
+        as_double = col_feature[c] >= 0 && (b->spec[col_feature[c]].kind != MS_COL_NUM ||
+                                            b->spec[col_feature[c]].prec == MS_PREC_F64);
+    size_t elem = as_double ? sizeof(double) : sizeof(float);
     if (first > in->rows || count > in->rows - first)
         return ms_error_set(err, MS_EINPUT, "%s: rows %llu..%llu are past the end (%llu rows)",
                             in->path, (unsigned long long)first + 1,
@@ -442,16 +467,17 @@ ms_status ms_h5_input_read(ms_h5_input *in, uint64_t first, size_t count, const 
     if (count == 0)
         return MS_OK;
     if (count > in->buf_rows) {
-        void *nb =
-            count <= SIZE_MAX / elem / in->cols ? realloc(in->buf, count * in->cols * elem) : NULL;
+        void *nb = count <= SIZE_MAX / sizeof(double) / in->cols
+                       ? realloc(in->buf, count * in->cols * sizeof(double))
+                       : NULL;
         if (!nb)
             return ms_error_set(err, MS_EINTERNAL, "out of memory (%zu rows x %zu columns)", count,
                                 in->cols);
         in->buf = nb;
         in->buf_rows = count;
     }
-    if (read_rows(in->data, in->wide ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT, first, count, in->cols,
-                  in->buf) < 0)
+    if (read_rows(in->data, as_double ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT, first, count,
+                  in->cols, in->buf) < 0)
         return ms_error_set(err, MS_EIO, "%s: cannot read rows %llu..%llu", in->path,
                             (unsigned long long)first + 1, (unsigned long long)(first + count));
     if (in->id_kind != ID_NONE) {
@@ -459,20 +485,17 @@ ms_status ms_h5_input_read(ms_h5_input *in, uint64_t first, size_t count, const 
         have_vlen = in->id_kind == ID_VLEN;
     }
     MS_CHECK(ms_batch_reserve(b, b->n_rows + count, err));
+    b->refuse_missing = !allow_missing;
     for (size_t r = 0; r < count; r++) {
-        float *x = ms_batch_add_row(b, err);
-        if (!x) {
-            st = MS_EINTERNAL;
-            goto done;
-        }
+        MS_CHECK(ms_batch_add_row(b, err));
         if (in->id_kind != ID_NONE) {
             char tmp[32];
             size_t n;
             const char *s = id_text(in, r, tmp, sizeof tmp, &n);
             MS_CHECK(ms_batch_set_last_id(b, s, n, err));
         }
-        MS_CHECK(take_row(in, (const char *)in->buf + r * in->cols * elem, first + r + 1,
-                          col_feature, allow_missing, x, b, err));
+        MS_CHECK(take_row(in, (const char *)in->buf + r * in->cols * elem, as_double, first + r + 1,
+                          col_feature, allow_missing, b, err));
     }
 done:
     /* vlen ids point into memory HDF5 allocated during the read. */

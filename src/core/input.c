@@ -167,7 +167,8 @@ static long find_column(const ms_input_file *f, const char *want, const char *wh
     return found;
 }
 
-/* Map the file's columns onto the model's features by name. */
+/* Map the file's columns onto the model's input columns (its features
+ * when it has no preprocessing program) by name. */
 static ms_status map_columns(ms_input_file *f, const ms_model *m, const char *id_name,
                              ms_error *err)
 {
@@ -183,22 +184,22 @@ static ms_status map_columns(ms_input_file *f, const ms_model *m, const char *id
             return MS_EINPUT;
         f->id_col = (int)c;
     }
-    for (size_t j = 0; j < m->n_features; j++) {
-        long c = find_column(f, m->feature_names[j], "model feature", err);
+    for (size_t j = 0; j < m->n_inputs; j++) {
+        long c = find_column(f, m->inputs[j].name, "model feature", err);
         if (c == -2)
             return MS_EINPUT;
         if (c < 0)
             return ms_error_set(err, MS_EINPUT,
                                 "%s: column \"%s\" required by the model is missing%s", f->path,
-                                m->feature_names[j],
+                                m->inputs[j].name,
                                 f->kind == MS_IN_HDF5 ? " (feature_names attribute or --features)"
                                                       : " from the header");
         if (f->col_feature[c] >= 0)
             return ms_error_set(err, MS_EINPUT,
                                 "%s: column %ld (\"%s\") matches both model features \"%s\" and "
                                 "\"%s\"",
-                                f->path, c + 1, f->col_names[c],
-                                m->feature_names[f->col_feature[c]], m->feature_names[j]);
+                                f->path, c + 1, f->col_names[c], m->inputs[f->col_feature[c]].name,
+                                m->inputs[j].name);
         f->col_feature[c] = (int)j;
     }
     if (f->kind == MS_IN_CSV && id_name && f->id_col < 0)
@@ -259,7 +260,7 @@ ms_status ms_inputs_plan(char *const *paths, size_t n_paths, const ms_input_opts
     in->delim = opts->delim ? opts->delim : ',';
     in->dataset = strdup(opts->dataset ? opts->dataset : "/features");
     in->allow_missing = ms_model_allows_missing(m);
-    in->n_features = m->n_features;
+    in->n_features = m->n_inputs;
     if (opts->id_column) {
         size_t len = strlen(opts->id_column) + 2;
         in->id_dataset = malloc(len);

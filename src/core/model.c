@@ -65,9 +65,75 @@ void ms_model_free(ms_model *m)
     free(m->linear.intercept);
     ms_trees_free(&m->trees);
     ms_mlp_free(&m->mlp);
+    free(m->linear.coef64);
+    free(m->linear.intercept64);
     ms_prep_free(m->prep);
-    ms_prep_free_inputs(m);
+    ms_model_free_inputs(m);
     free(m);
+}
+
+void ms_model_free_inputs(ms_model *m)
+{
+    for (size_t k = 0; m->inputs && k < m->n_inputs; k++) {
+        free(m->inputs[k].name);
+        ms_dict_free(m->inputs[k].dict);
+    }
+    free(m->inputs);
+    m->inputs = NULL;
+    m->n_inputs = 0;
+}
+
+static const char *const precision_names[] = {"float32", "float64"};
+
+const char *ms_precision_name(ms_precision p)
+{
+    return (unsigned)p < 2 ? precision_names[p] : "?";
+}
+
+int ms_precision_parse(const char *s, ms_precision *out)
+{
+    for (int p = 0; p < 2; p++)
+        if (!strcmp(s, precision_names[p])) {
+            *out = (ms_precision)p;
+            return 0;
+        }
+    return -1;
+}
+
+ms_status ms_model_derive(ms_model *m, ms_error *err)
+{
+    if (m->precision == MS_PREC_F64 && m->kind == MS_KIND_LINEAR && !m->linear.coef64) {
+        size_t nw = m->n_raw * m->n_features;
+        m->linear.coef64 = malloc((nw ? nw : 1) * sizeof(double));
+        m->linear.intercept64 = malloc((m->n_raw ? m->n_raw : 1) * sizeof(double));
+        if (!m->linear.coef64 || !m->linear.intercept64)
+            return ms_error_set(err, MS_EINTERNAL, "out of memory");
+        for (size_t i = 0; i < nw; i++)
+            m->linear.coef64[i] = m->linear.coef[i];
+        for (size_t i = 0; i < m->n_raw; i++)
+            m->linear.intercept64[i] = m->linear.intercept[i];
+    }
+    if (m->precision == MS_PREC_F64 && m->kind == MS_KIND_MLP) {
+        ms_status st = ms_mlp_derive64(m, err);
+        if (st != MS_OK)
+            return st;
+    }
+    if (m->inputs || m->prep)
+        return MS_OK;
+    /* no program: input k is feature k, a number in the model's precision */
+    m->inputs = calloc(m->n_features ? m->n_features : 1, sizeof *m->inputs);
+    if (!m->inputs)
+        return ms_error_set(err, MS_EINTERNAL, "out of memory");
+    m->n_inputs = m->n_features;
+    for (size_t k = 0; k < m->n_features; k++) {
+        m->inputs[k].kind = MS_COL_NUM;
+        m->inputs[k].prec = m->precision;
+        if (!(m->inputs[k].name = strdup(m->feature_names[k]))) {
+            ms_model_free_inputs(m);
+            return ms_error_set(err, MS_EINTERNAL, "out of memory");
+        }
+    }
+    return MS_OK;
 }
 
 static size_t outputs_for(const ms_model *m)
@@ -670,6 +736,17 @@ static ms_status parse(hid_t f, const char *path, ms_model **out, ms_error *err)
         st = ms_error_set(err, MS_EMODEL, "%s: attribute source is not a string", path);
         goto done;
     }
+    m->precision = MS_PREC_F32; /* containers from before the attribute */
+    if (H5Aexists(f, "precision") > 0) {
+        if (ms_h5_attr_str(f, "precision", &s) != 0 || ms_precision_parse(s, &m->precision) != 0) {
+            st = ms_error_set(err, MS_EMODEL,
+                              "%s: attribute precision must be \"float32\" or \"float64\"%s%s%s",
+                              path, s ? " (it is \"" : "", s ? s : "", s ? "\")" : "");
+            goto done;
+        }
+        free(s);
+        s = NULL;
+    }
     if (ms_h5_exists(f, "/missing_value")) {
         float *mv = NULL;
         hsize_t md[1] = {0};
@@ -689,11 +766,13 @@ static ms_status parse(hid_t f, const char *path, ms_model **out, ms_error *err)
         MS_CHECK(ms_trees_read(f, path, m, err));
         MS_CHECK(ms_model_validate(m, path, err));
         MS_CHECK(ms_trees_compile(m, err));
+        MS_CHECK(ms_model_derive(m, err));
         goto done;
     }
     if (m->kind == MS_KIND_MLP) {
         MS_CHECK(ms_mlp_read(f, path, m, err));
         MS_CHECK(ms_model_validate(m, path, err));
+        MS_CHECK(ms_model_derive(m, err));
         goto done;
     }
     MS_CHECK(ms_model_read_floats(f, path, "/linear/coef", 2, cd, &m->linear.coef, err));
@@ -711,7 +790,14 @@ static ms_status parse(hid_t f, const char *path, ms_model **out, ms_error *err)
         goto done;
     }
     m->n_raw = (size_t)cd[0];
+    if (m->precision == MS_PREC_F64) {
+        /* the weights as exported (float64), not their float32 copies */
+        MS_CHECK(ms_model_read_doubles(f, path, "/linear/coef", 2, cd, &m->linear.coef64, err));
+        MS_CHECK(ms_model_read_doubles(f, path, "/linear/intercept", 1, id, &m->linear.intercept64,
+                                       err));
+    }
     MS_CHECK(ms_model_validate(m, path, err));
+    MS_CHECK(ms_model_derive(m, err));
 done:
     free(s);
     if (st != MS_OK) {
@@ -857,14 +943,20 @@ ms_status ms_model_save(const ms_model *m, const char *path, ms_error *err)
         rc |= ms_h5_write_attr_strs(f, "class_labels", m->class_labels, m->n_classes);
     if (m->source)
         rc |= ms_h5_write_attr_str(f, "source", m->source);
+    rc |= ms_h5_write_attr_str(f, "precision", ms_precision_name(m->precision));
     if (m->has_missing_value) {
         hsize_t md[1] = {1};
         rc |= ms_model_write_floats(f, "/missing_value", 1, md, &m->missing_value);
     }
     if (m->kind == MS_KIND_LINEAR) {
         hsize_t cd[2] = {m->n_raw, m->n_features}, id[1] = {m->n_raw};
-        rc |= ms_model_write_floats(f, "/linear/coef", 2, cd, m->linear.coef);
-        rc |= ms_model_write_floats(f, "/linear/intercept", 1, id, m->linear.intercept);
+        if (m->linear.coef64 && m->linear.intercept64) {
+            rc |= ms_model_write_doubles(f, "/linear/coef", 2, cd, m->linear.coef64);
+            rc |= ms_model_write_doubles(f, "/linear/intercept", 1, id, m->linear.intercept64);
+        } else {
+            rc |= ms_model_write_floats(f, "/linear/coef", 2, cd, m->linear.coef);
+            rc |= ms_model_write_floats(f, "/linear/intercept", 1, id, m->linear.intercept);
+        }
     } else if (m->kind == MS_KIND_TREES) {
         rc |= ms_trees_write(f, m);
     } else if (m->kind == MS_KIND_MLP) {
@@ -897,6 +989,7 @@ void ms_model_describe(const ms_model *m, FILE *out)
 {
     fprintf(out, "kind:      %s\n", ms_kind_name(m->kind));
     fprintf(out, "link:      %s\n", ms_link_name(m->link));
+    fprintf(out, "precision: %s\n", ms_precision_name(m->precision));
     fprintf(out, "features:  %zu (", m->n_features);
     for (size_t i = 0; i < m->n_features && i < 10; i++)
         fprintf(out, "%s%s", i ? ", " : "", m->feature_names[i]);

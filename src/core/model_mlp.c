@@ -101,6 +101,16 @@ ms_status ms_mlp_read(hid_t f, const char *path, ms_model *m, ms_error *err)
         }
         MS_CHECK(ms_model_read_floats(f, path, name, 2, wd, &p->weight[l], err));
         MS_CHECK(ms_model_read_floats(f, path, bname, 1, bd, &p->bias[l], err));
+        if (m->precision == MS_PREC_F64) {
+            hsize_t wd2[2], bd2[1];
+            if (!p->weight64 && (!(p->weight64 = calloc(n, sizeof *p->weight64)) ||
+                                 !(p->bias64 = calloc(n, sizeof *p->bias64)))) {
+                st = ms_error_set(err, MS_EINTERNAL, "out of memory (%zu MLP layers)", n);
+                goto done;
+            }
+            MS_CHECK(ms_model_read_doubles(f, path, name, 2, wd2, &p->weight64[l], err));
+            MS_CHECK(ms_model_read_doubles(f, path, bname, 1, bd2, &p->bias64[l], err));
+        }
         if (l == 0) {
             p->width[0] = (size_t)wd[1];
         } else if (wd[1] != p->width[l]) {
@@ -184,9 +194,15 @@ int ms_mlp_write(hid_t f, const ms_model *m)
             return -1;
         hsize_t wd[2] = {p->width[l + 1], p->width[l]}, bd[1] = {p->width[l + 1]};
         layer_name(name, sizeof name, "weight", l);
-        rc |= ms_model_write_floats(f, name, 2, wd, p->weight[l]);
+        if (p->weight64 && p->weight64[l])
+            rc |= ms_model_write_doubles(f, name, 2, wd, p->weight64[l]);
+        else
+            rc |= ms_model_write_floats(f, name, 2, wd, p->weight[l]);
         layer_name(name, sizeof name, "bias", l);
-        rc |= ms_model_write_floats(f, name, 1, bd, p->bias[l]);
+        if (p->bias64 && p->bias64[l])
+            rc |= ms_model_write_doubles(f, name, 1, bd, p->bias64[l]);
+        else
+            rc |= ms_model_write_floats(f, name, 1, bd, p->bias[l]);
     }
     return rc;
 }
@@ -198,9 +214,15 @@ void ms_mlp_free(ms_mlp *p)
             free(p->weight[l]);
         if (p->bias)
             free(p->bias[l]);
+        if (p->weight64)
+            free(p->weight64[l]);
+        if (p->bias64)
+            free(p->bias64[l]);
     }
     free(p->weight);
     free(p->bias);
+    free(p->weight64);
+    free(p->bias64);
     free(p->width);
     memset(p, 0, sizeof *p);
 }
@@ -221,4 +243,29 @@ void ms_mlp_describe(const ms_model *m, FILE *out)
     for (size_t l = 0; l < p->n_layers; l++)
         params += (p->width[l] + 1) * p->width[l + 1];
     fprintf(out, "\nweights:   %zu parameters\n", params);
+}
+
+/* In-memory float64 models (tests) get their double layers widened from
+ * the float ones; a loaded one read them from the container. */
+ms_status ms_mlp_derive64(ms_model *m, ms_error *err)
+{
+    ms_mlp *p = &m->mlp;
+    if (p->weight64 || !p->n_layers)
+        return MS_OK;
+    p->weight64 = calloc(p->n_layers, sizeof *p->weight64);
+    p->bias64 = calloc(p->n_layers, sizeof *p->bias64);
+    if (!p->weight64 || !p->bias64)
+        return ms_error_set(err, MS_EINTERNAL, "out of memory");
+    for (size_t l = 0; l < p->n_layers; l++) {
+        size_t in = p->width[l], out = p->width[l + 1];
+        p->weight64[l] = malloc((in * out > 0 ? in * out : 1) * sizeof(double));
+        p->bias64[l] = malloc((out ? out : 1) * sizeof(double));
+        if (!p->weight64[l] || !p->bias64[l])
+            return ms_error_set(err, MS_EINTERNAL, "out of memory");
+        for (size_t i = 0; i < in * out; i++)
+            p->weight64[l][i] = p->weight[l][i];
+        for (size_t i = 0; i < out; i++)
+            p->bias64[l][i] = p->bias[l][i];
+    }
+    return MS_OK;
 }

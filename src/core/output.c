@@ -98,8 +98,8 @@ done:
     return st;
 }
 
-ms_status ms_format_csv_rows(const ms_model *m, const ms_batch *b, const float *out, char **buf,
-                             size_t *len, size_t *cap, ms_error *err)
+ms_status ms_format_csv_rows(const ms_model *m, const ms_batch *b, const double *out,
+                             ms_precision prec, char **buf, size_t *len, size_t *cap, ms_error *err)
 {
     ms_status st = MS_OK;
     size_t max_label = 0;
@@ -111,7 +111,7 @@ ms_status ms_format_csv_rows(const ms_model *m, const ms_batch *b, const float *
     for (size_t r = 0; r < b->n_rows; r++) {
         size_t id_n = b->has_ids ? b->id_off[r + 1] - b->id_off[r] : 0;
         /* worst case for the row: quoted id and label, every value at full width */
-        size_t need = 2 * id_n + 3 + m->n_outputs * (MS_F32_TEXT_MAX + 1) + 2 * max_label + 4;
+        size_t need = 2 * id_n + 3 + m->n_outputs * (MS_F64_TEXT_MAX + 1) + 2 * max_label + 4;
         MS_CHECK(ms_buf_reserve(buf, cap, *len + need, err));
         size_t line = *len;
         int first = 1;
@@ -119,21 +119,22 @@ ms_status ms_format_csv_rows(const ms_model *m, const ms_batch *b, const float *
             MS_CHECK(ms_csv_append_field(buf, len, cap, b->id_text + b->id_off[r], id_n, err));
             first = 0;
         }
-        const float *row = out + r * m->n_outputs;
+        const double *row = out + r * m->n_outputs;
         char *p = *buf + *len;
         for (size_t k = 0; k < m->n_outputs; k++) {
             if (!first)
                 *p++ = ',';
             first = 0;
             if (!b->bad[r])
-                p += ms_format_f32(row[k], p);
+                p += prec == MS_PREC_F64 ? ms_format_f64(row[k], p)
+                                         : ms_format_f32((float)row[k], p);
         }
         *len = (size_t)(p - *buf);
         if (m->n_classes) {
             if (!first)
                 (*buf)[(*len)++] = ',';
             if (!b->bad[r]) {
-                const char *lab = m->class_labels[ms_predict_label(m, row)];
+                const char *lab = m->class_labels[ms_predict_label64(m, row)];
                 MS_CHECK(ms_csv_append_field(buf, len, cap, lab, strlen(lab), err));
             }
         }
@@ -149,11 +150,12 @@ done:
     return st;
 }
 
-ms_status ms_pack_rows(const ms_model *m, const ms_batch *b, const float *out, char **buf,
-                       size_t *len, size_t *cap, ms_error *err)
+ms_status ms_pack_rows(const ms_model *m, const ms_batch *b, const double *out, ms_precision prec,
+                       char **buf, size_t *len, size_t *cap, ms_error *err)
 {
-    size_t n = b->n_rows, k = m->n_outputs;
-    size_t need = n * k * sizeof(float) + (m->n_classes ? n * sizeof(int32_t) : 0) +
+    size_t n = b->n_rows, k = m->n_outputs,
+           vs = prec == MS_PREC_F64 ? sizeof(double) : sizeof(float);
+    size_t need = n * k * vs + (m->n_classes ? n * sizeof(int32_t) : 0) +
                   (b->has_ids ? (n + 1) * sizeof(uint64_t) + b->id_off[n] : 0);
     ms_status st = ms_buf_reserve(buf, cap, *len + need, err);
     if (st != MS_OK)
@@ -161,14 +163,15 @@ ms_status ms_pack_rows(const ms_model *m, const ms_batch *b, const float *out, c
     char *p = *buf + *len;
     for (size_t r = 0; r < n; r++) {
         for (size_t j = 0; j < k; j++) {
-            float v = b->bad[r] ? NAN : out[r * k + j];
-            memcpy(p, &v, sizeof v);
-            p += sizeof v;
+            double d = b->bad[r] ? NAN : out[r * k + j];
+            float f = (float)d;
+            memcpy(p, vs == sizeof d ? (const void *)&d : (const void *)&f, vs);
+            p += vs;
         }
     }
     if (m->n_classes) {
         for (size_t r = 0; r < n; r++) {
-            int32_t l = b->bad[r] ? -1 : (int32_t)ms_predict_label(m, out + r * k);
+            int32_t l = b->bad[r] ? -1 : (int32_t)ms_predict_label64(m, out + r * k);
             memcpy(p, &l, sizeof l);
             p += sizeof l;
         }
@@ -197,6 +200,8 @@ struct ms_writer {
     ms_out_format fmt;
     char *path, *partial;
     const ms_model *m;
+    ms_precision prec; /* of the values: HDF5 dataset type, packed rows */
+    size_t vs;         /* bytes per packed value */
     uint64_t rows;
     uint64_t offset; /* CSV bytes written */
     int fd;          /* CSV */
@@ -208,7 +213,7 @@ struct ms_writer {
     /* The pending chunk: rows appended but not yet written. Ids are kept
      * NUL-terminated in ptext at poff[i]; pid[] points into ptext only while
      * a chunk is being written, as ptext may move when it grows. */
-    float *pv;
+    char *pv; /* values, vs bytes each */
     int32_t *pl;
     size_t *poff;
     char **pid;
@@ -310,7 +315,8 @@ static ms_status h5_open(ms_writer *w, const char *id_name, ms_error *err)
     H5Tset_size(w->t_str, H5T_VARIABLE);
     H5Tset_cset(w->t_str, H5T_CSET_UTF8);
     const ms_model *m = w->m;
-    w->d_pred = make_2d(w->file, "predictions", H5T_IEEE_F32LE, m->n_outputs);
+    w->d_pred = make_2d(w->file, "predictions",
+                        w->prec == MS_PREC_F64 ? H5T_IEEE_F64LE : H5T_IEEE_F32LE, m->n_outputs);
     if (w->d_pred < 0 ||
         set_str_attr(w->d_pred, "output_names", m->output_names, m->n_outputs, w->t_str) < 0)
         goto fail;
@@ -329,7 +335,7 @@ static ms_status h5_open(ms_writer *w, const char *id_name, ms_error *err)
         if (w->d_ids < 0 || set_str_attr(w->file, "id_name", names, 1, w->t_str) < 0)
             goto fail;
     }
-    w->pv = malloc(MS_H5_CHUNK * (m->n_outputs ? m->n_outputs : 1) * sizeof *w->pv);
+    w->pv = malloc(MS_H5_CHUNK * (m->n_outputs ? m->n_outputs : 1) * w->vs);
     w->pl = malloc(MS_H5_CHUNK * sizeof *w->pl);
     w->poff = malloc(MS_H5_CHUNK * sizeof *w->poff);
     w->pid = malloc(MS_H5_CHUNK * sizeof *w->pid);
@@ -394,8 +400,9 @@ static ms_status h5_flush(ms_writer *w, ms_error *err)
     if (w->pn == 0)
         return MS_OK;
     int sys_errno = 0;
-    int rc = h5_extend_write(w->d_pred, H5T_NATIVE_FLOAT, w->h5_rows, w->pn, w->m->n_outputs, w->pv,
-                             &sys_errno);
+    int rc =
+        h5_extend_write(w->d_pred, w->prec == MS_PREC_F64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT,
+                        w->h5_rows, w->pn, w->m->n_outputs, w->pv, &sys_errno);
     if (rc == 0 && w->d_lab >= 0)
         rc = h5_extend_write(w->d_lab, H5T_NATIVE_INT32, w->h5_rows, w->pn, 0, w->pl, &sys_errno);
     if (rc == 0 && w->has_ids) {
@@ -419,12 +426,12 @@ static ms_status h5_append(ms_writer *w, const char *data, size_t len, size_t n,
 {
     const ms_model *m = w->m;
     size_t k = m->n_outputs;
-    size_t fixed = n * k * sizeof(float) + (m->n_classes ? n * sizeof(int32_t) : 0) +
+    size_t fixed = n * k * w->vs + (m->n_classes ? n * sizeof(int32_t) : 0) +
                    (w->has_ids ? (n + 1) * sizeof(uint64_t) : 0);
     if (len < fixed)
         return ms_error_set(err, MS_EINTERNAL, "packed rows: %zu bytes for %zu rows, expected %zu",
                             len, n, fixed);
-    const char *pv = data, *pl = pv + n * k * sizeof(float);
+    const char *pv = data, *pl = pv + n * k * w->vs;
     const char *po = pl + (m->n_classes ? n * sizeof(int32_t) : 0);
     const char *text = po + (n + 1) * sizeof(uint64_t);
     uint64_t prev = 0;
@@ -441,7 +448,7 @@ static ms_status h5_append(ms_writer *w, const char *data, size_t len, size_t n,
     size_t r = 0;
     while (r < n) {
         size_t take = n - r < MS_H5_CHUNK - w->pn ? n - r : MS_H5_CHUNK - w->pn;
-        memcpy(w->pv + w->pn * k, pv + r * k * sizeof(float), take * k * sizeof(float));
+        memcpy(w->pv + w->pn * k * w->vs, pv + r * k * w->vs, take * k * w->vs);
         if (m->n_classes)
             memcpy(w->pl + w->pn, pl + r * sizeof(int32_t), take * sizeof(int32_t));
         if (w->has_ids) {
@@ -573,6 +580,7 @@ static ms_writer *writer_new(const char *path, ms_out_format fmt, const ms_model
         return NULL;
     w->fmt = fmt;
     w->m = m;
+    w->vs = sizeof(float);
     w->fd = -1;
     w->lock_fd = -1;
     w->file = w->d_pred = w->d_lab = w->d_ids = w->t_str = H5I_INVALID_HID;
@@ -587,7 +595,7 @@ static ms_writer *writer_new(const char *path, ms_out_format fmt, const ms_model
     return w;
 }
 
-ms_status ms_writer_open(const char *path, ms_out_format fmt, const ms_model *m,
+ms_status ms_writer_open(const char *path, ms_out_format fmt, const ms_model *m, ms_precision prec,
                          const char *id_name, int overwrite, ms_writer **out, ms_error *err)
 {
     ms_status st = ms_output_check_target(path, overwrite, err);
@@ -596,6 +604,8 @@ ms_status ms_writer_open(const char *path, ms_out_format fmt, const ms_model *m,
     ms_writer *w = writer_new(path, fmt, m);
     if (!w)
         return ms_error_set(err, MS_EINTERNAL, "out of memory");
+    w->prec = prec;
+    w->vs = prec == MS_PREC_F64 ? sizeof(double) : sizeof(float);
     if (fmt == MS_FMT_HDF5) {
         /* As for CSV: lock before creating anything, so a run that is still
          * writing this output keeps its partial and this one stops having

@@ -110,17 +110,6 @@ void ms_prep_free(ms_prep *p)
     free(p);
 }
 
-void ms_prep_free_inputs(ms_model *m)
-{
-    for (size_t k = 0; m->inputs && k < m->n_inputs; k++) {
-        free(m->inputs[k].name);
-        ms_dict_free(m->inputs[k].dict);
-    }
-    free(m->inputs);
-    m->inputs = NULL;
-    m->n_inputs = 0;
-}
-
 /* --- reading ----------------------------------------------------------- */
 
 /* An int64 dataset as size_t slot numbers, each < limit. */
@@ -533,7 +522,7 @@ ms_status ms_prep_read(hid_t f, const char *path, ms_model *m, ms_error *err)
                           MS_PREP_MAX_STEPS);
         goto done;
     }
-    ms_prep_free_inputs(m);
+    ms_model_free_inputs(m);
     if (!(m->inputs = calloc((size_t)ni, sizeof *m->inputs)) ||
         !(p->steps = calloc(ns ? (size_t)ns : 1, sizeof *p->steps))) {
         st = ms_error_set(err, MS_EINTERNAL, "out of memory");
@@ -581,7 +570,7 @@ done:
         H5Gclose(g);
     if (st != MS_OK) {
         ms_prep_free(p);
-        ms_prep_free_inputs(m);
+        ms_model_free_inputs(m);
         return st;
     }
     m->prep = p;

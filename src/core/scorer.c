@@ -1,5 +1,13 @@
 /*
  * scorer.c — load, predict and format one batch (scorer.h).
+ *
+ * The batch is columns (batch.h); the estimator wants a dense row-major
+ * matrix in the model's precision. It is built a tile of rows at a time
+ * (an identity transpose without a program, ms_prep_apply with one) into a
+ * buffer that stays in cache, and the kernel runs on the tile. A row's
+ * result depends only on that row (kernels.h), so tiling never changes an
+ * output. Outputs are double: float32 models' values are their float
+ * results widened, float64 models' are the double kernels' own.
  */
 #include "mpiscore/scorer.h"
 
@@ -8,14 +16,27 @@
 #include <string.h>
 #include <time.h>
 
+#include "mpiscore/prep.h"
+
+/* Bytes of one tile's feature matrix: well inside L2 with the kernel's
+ * other data, and at least a few SIMD blocks of rows. */
+#define TILE_BYTES (64 << 10)
+#define TILE_MIN_ROWS 64
+#define TILE_MAX_ROWS 4096
+
 struct ms_scorer {
     const ms_model *m;
     ms_isa isa;
     ms_out_format fmt;
+    ms_precision out_prec; /* of the written values (--precision) */
     ms_loader *loader;
     ms_batch batch;
-    float *out, *scratch;
-    size_t out_rows; /* rows out/scratch can hold */
+    double *out;   /* out_rows x n_outputs */
+    float *outf;   /* the same as float: float32 models' kernel output, the summary's input */
+    void *tile;    /* tile_rows x n_features, float or double */
+    void *scratch; /* the kernel's, for tile_rows rows */
+    size_t tile_rows;
+    size_t out_rows; /* rows out/outf can hold */
     char *data;
     size_t data_len, data_cap;
     ms_scorer_stats stats;
@@ -32,23 +53,57 @@ double ms_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-ms_status ms_scorer_create(const ms_model *m, ms_isa isa, const ms_inputs *in, ms_out_format fmt,
-                           ms_scorer **out, ms_error *err)
+ms_status ms_scorer_create_batch(const ms_model *m, ms_isa isa, ms_out_format fmt, ms_scorer **out,
+                                 ms_error *err)
 {
+    if (!m->inputs)
+        return ms_error_set(err, MS_EINTERNAL, "scorer: the model's inputs are not derived");
     ms_scorer *sc = calloc(1, sizeof *sc);
     if (!sc)
         return ms_error_set(err, MS_EINTERNAL, "out of memory");
     sc->m = m;
     sc->isa = isa;
     sc->fmt = fmt;
-    ms_batch_init(&sc->batch, m->n_features, in->id_dataset != NULL);
-    ms_status st = ms_loader_create(in, &sc->loader, err);
+    sc->out_prec = m->precision;
+    size_t elem = m->precision == MS_PREC_F64 ? sizeof(double) : sizeof(float);
+    size_t rows = TILE_BYTES / (elem * (m->n_features ? m->n_features : 1));
+    sc->tile_rows = rows < TILE_MIN_ROWS   ? TILE_MIN_ROWS
+                    : rows > TILE_MAX_ROWS ? TILE_MAX_ROWS
+                                           : rows;
+    size_t scratch = m->precision == MS_PREC_F64
+                         ? ms_predict64_scratch(m, sc->tile_rows) * sizeof(double)
+                         : ms_predict_scratch_floats(m, sc->tile_rows) * sizeof(float);
+    sc->tile = malloc(sc->tile_rows * (m->n_features ? m->n_features : 1) * elem);
+    sc->scratch = malloc(scratch ? scratch : 1);
+    if (!sc->tile || !sc->scratch) {
+        ms_scorer_destroy(sc);
+        return ms_error_set(err, MS_EINTERNAL, "out of memory");
+    }
+    ms_batch_init(&sc->batch, m->n_inputs, m->inputs, 0);
+    *out = sc;
+    return MS_OK;
+}
+
+ms_status ms_scorer_create(const ms_model *m, ms_isa isa, const ms_inputs *in, ms_out_format fmt,
+                           ms_scorer **out, ms_error *err)
+{
+    ms_scorer *sc;
+    ms_status st = ms_scorer_create_batch(m, isa, fmt, &sc, err);
+    if (st != MS_OK)
+        return st;
+    ms_batch_init(&sc->batch, m->n_inputs, m->inputs, in->id_dataset != NULL);
+    st = ms_loader_create(in, &sc->loader, err);
     if (st != MS_OK) {
-        free(sc);
+        ms_scorer_destroy(sc);
         return st;
     }
     *out = sc;
     return MS_OK;
+}
+
+void ms_scorer_set_precision(ms_scorer *sc, ms_precision prec)
+{
+    sc->out_prec = prec;
 }
 
 static ms_status reserve_out(ms_scorer *sc, size_t rows, ms_error *err)
@@ -58,13 +113,14 @@ static ms_status reserve_out(ms_scorer *sc, size_t rows, ms_error *err)
     size_t n = sc->out_rows ? sc->out_rows : 256;
     while (n < rows)
         n *= 2;
-    float *o = realloc(sc->out, n * sc->m->n_outputs * sizeof *o);
+    size_t k = sc->m->n_outputs ? sc->m->n_outputs : 1;
+    double *o = realloc(sc->out, n * k * sizeof *o);
     if (o)
         sc->out = o;
-    float *s = o ? realloc(sc->scratch, ms_predict_scratch_floats(sc->m, n) * sizeof *s) : NULL;
-    if (!o || !s)
+    float *f = o ? realloc(sc->outf, n * k * sizeof *f) : NULL;
+    if (!o || !f)
         return ms_error_set(err, MS_EINTERNAL, "out of memory (output of %zu rows)", n);
-    sc->scratch = s;
+    sc->outf = f;
     sc->out_rows = n;
     return MS_OK;
 }
@@ -84,7 +140,9 @@ ms_status ms_scorer_enable_summary(ms_scorer *sc, int only, ms_error *err)
     return sc->summary ? MS_OK : ms_scorer_new_summary(sc, &sc->summary, err);
 }
 
-/* The batch's summary, serialized for the coordinator. */
+/* The batch's summary, serialized for the coordinator. Its sums are exact
+ * over float32 values (summary.h), so a float64 model's outputs enter it
+ * rounded to float; the label is the double outputs'. */
 static ms_status summarize(ms_scorer *sc, const ms_batch *b, ms_error *err)
 {
     ms_status st = MS_OK;
@@ -95,13 +153,123 @@ static ms_status summarize(ms_scorer *sc, const ms_batch *b, ms_error *err)
             ms_summary_add_failed(sc->summary, 1);
             continue;
         }
-        const float *row = sc->out + r * k;
-        size_t label = sc->m->n_classes ? ms_predict_label(sc->m, row) : 0;
-        st = ms_summary_add_row(sc->summary, row, label, err);
+        size_t label = sc->m->n_classes ? ms_predict_label64(sc->m, sc->out + r * k) : 0;
+        st = ms_summary_add_row(sc->summary, sc->outf + r * k, label, err);
     }
     sc->sum_len = 0;
     if (st == MS_OK)
         st = ms_summary_serialize(sc->summary, &sc->sum_buf, &sc->sum_len, &sc->sum_cap, err);
+    return st;
+}
+
+/* XGBoost's `missing`: a cell equal to the sentinel (compared as float, as
+ * a DMatrix does) is a missing value, decided on the columns. */
+static void replace_missing_value(const ms_model *m, ms_batch *b)
+{
+    float mv = m->missing_value;
+    for (size_t c = 0; c < b->n_cols; c++) {
+        if (b->spec[c].kind != MS_COL_NUM)
+            continue;
+        if (b->spec[c].prec == MS_PREC_F64) {
+            double *v = ms_batch_f64(b, c);
+            for (size_t r = 0; r < b->n_rows; r++)
+                if ((float)v[r] == mv)
+                    v[r] = NAN;
+        } else {
+            float *v = ms_batch_f32(b, c);
+            for (size_t r = 0; r < b->n_rows; r++)
+                if (v[r] == mv)
+                    v[r] = NAN;
+        }
+    }
+}
+
+/* Rows [r0, r0 + n) of the columns as the estimator's row-major matrix. */
+static void build_tile(const ms_model *m, const ms_batch *b, size_t r0, size_t n, void *tile)
+{
+    if (m->prep) {
+        ms_prep_apply(m, (const void *const *)b->col, r0, n, tile);
+        return;
+    }
+    size_t nf = m->n_features;
+    if (m->precision == MS_PREC_F64) {
+        double *x = tile;
+        for (size_t j = 0; j < nf; j++) {
+            const double *c = ms_batch_f64(b, j) + r0;
+            for (size_t r = 0; r < n; r++)
+                x[r * nf + j] = c[r];
+        }
+    } else {
+        float *x = tile;
+        for (size_t j = 0; j < nf; j++) {
+            const float *c = ms_batch_f32(b, j) + r0;
+            for (size_t r = 0; r < n; r++)
+                x[r * nf + j] = c[r];
+        }
+    }
+}
+
+static void predict_batch(ms_scorer *sc, const ms_batch *b)
+{
+    const ms_model *m = sc->m;
+    size_t k = m->n_outputs;
+    for (size_t r0 = 0; r0 < b->n_rows; r0 += sc->tile_rows) {
+        size_t n = b->n_rows - r0 < sc->tile_rows ? b->n_rows - r0 : sc->tile_rows;
+        build_tile(m, b, r0, n, sc->tile);
+        if (m->precision == MS_PREC_F64) {
+            double *o = sc->out + r0 * k;
+            ms_predict64(m, sc->isa, sc->tile, n, o, sc->scratch);
+            for (size_t i = 0; i < n * k; i++)
+                sc->outf[r0 * k + i] = (float)o[i];
+        } else {
+            float *o = sc->outf + r0 * k;
+            ms_predict(m, sc->isa, sc->tile, n, o, sc->scratch);
+            for (size_t i = 0; i < n * k; i++)
+                sc->out[r0 * k + i] = o[i];
+        }
+    }
+}
+
+ms_status ms_scorer_score_batch(ms_scorer *sc, ms_batch *b, ms_scored *res, ms_error *err)
+{
+    ms_status st;
+    double t2 = ms_now();
+    if (sc->m->has_missing_value)
+        replace_missing_value(sc->m, b);
+    MS_CHECK(reserve_out(sc, b->n_rows, err));
+    predict_batch(sc, b);
+    double t3 = ms_now();
+    sc->data_len = 0;
+    if (sc->summary_only)
+        ; /* the summary is all the output there is */
+    else if (sc->fmt == MS_FMT_CSV)
+        MS_CHECK(ms_format_csv_rows(sc->m, b, sc->out, sc->out_prec, &sc->data, &sc->data_len,
+                                    &sc->data_cap, err));
+    else
+        MS_CHECK(ms_pack_rows(sc->m, b, sc->out, sc->out_prec, &sc->data, &sc->data_len,
+                              &sc->data_cap, err));
+    if (sc->summary)
+        MS_CHECK(summarize(sc, b, err));
+    double t4 = ms_now();
+
+    sc->stats.batches++;
+    sc->stats.rows += b->n_rows;
+    sc->stats.bad_rows += b->n_bad;
+    sc->stats.score_s += t3 - t2;
+    sc->stats.format_s += t4 - t3;
+
+    memset(res, 0, sizeof *res);
+    res->n_rows = b->n_rows;
+    res->n_bad = b->n_bad;
+    res->data = sc->data;
+    res->data_len = sc->data_len;
+    res->errors = b->errors;
+    res->errors_len = b->errors_len;
+    res->first_error = b->first_error;
+    res->summary = sc->summary ? sc->sum_buf : NULL;
+    res->summary_len = sc->summary ? sc->sum_len : 0;
+    res->out = sc->out;
+done:
     return st;
 }
 
@@ -118,51 +286,20 @@ ms_status ms_scorer_run(ms_scorer *sc, const ms_desc *d, const char *bytes, ms_s
     }
     double t1 = ms_now();
     MS_CHECK(ms_loader_load(sc->loader, d, bytes, b, err));
-    if (sc->m->has_missing_value) {
-        /* XGBoost's `missing`: the sentinel is a missing value, as in a DMatrix */
-        float mv = sc->m->missing_value;
-        for (size_t i = 0, n = b->n_rows * b->n_features; i < n; i++)
-            if (b->x[i] == mv)
-                b->x[i] = NAN;
-    }
     double t2 = ms_now();
-    MS_CHECK(reserve_out(sc, b->n_rows, err));
-    ms_predict(sc->m, sc->isa, b->x, b->n_rows, sc->out, sc->scratch);
-    double t3 = ms_now();
-    /* sc->data held the input bytes; they are parsed now, reuse it for output */
-    sc->data_len = 0;
-    if (sc->summary_only)
-        ; /* the summary is all the output there is */
-    else if (sc->fmt == MS_FMT_CSV)
-        MS_CHECK(
-            ms_format_csv_rows(sc->m, b, sc->out, &sc->data, &sc->data_len, &sc->data_cap, err));
-    else
-        MS_CHECK(ms_pack_rows(sc->m, b, sc->out, &sc->data, &sc->data_len, &sc->data_cap, err));
-    if (sc->summary)
-        MS_CHECK(summarize(sc, b, err));
-    double t4 = ms_now();
-
-    sc->stats.batches++;
-    sc->stats.rows += b->n_rows;
-    sc->stats.bad_rows += b->n_bad;
+    /* sc->data held the input bytes; they are parsed now, and reused for output */
+    MS_CHECK(ms_scorer_score_batch(sc, b, res, err));
     sc->stats.bytes_in += d->length;
     sc->stats.read_s += t1 - t0;
     sc->stats.parse_s += t2 - t1;
-    sc->stats.score_s += t3 - t2;
-    sc->stats.format_s += t4 - t3;
-
     res->seq = d->seq;
-    res->n_rows = b->n_rows;
-    res->n_bad = b->n_bad;
-    res->data = sc->data;
-    res->data_len = sc->data_len;
-    res->errors = b->errors;
-    res->errors_len = b->errors_len;
-    res->first_error = b->first_error;
-    res->summary = sc->summary ? sc->sum_buf : NULL;
-    res->summary_len = sc->summary ? sc->sum_len : 0;
 done:
     return st;
+}
+
+ms_batch *ms_scorer_batch(ms_scorer *sc)
+{
+    return &sc->batch;
 }
 
 const ms_scorer_stats *ms_scorer_get_stats(const ms_scorer *sc)
@@ -182,6 +319,8 @@ void ms_scorer_destroy(ms_scorer *sc)
     ms_loader_destroy(sc->loader);
     ms_batch_free(&sc->batch);
     free(sc->out);
+    free(sc->outf);
+    free(sc->tile);
     free(sc->scratch);
     free(sc->data);
     ms_summary_destroy(sc->summary);

@@ -48,12 +48,13 @@ mpiscore = os.environ["MPISCORE"]
 
 
 def write_inputs(name, x, names, h5_dtype=np.float64):
-    """CSV (NaN as empty fields, %.9g: every float32 reads back exactly) and
-    HDF5 (NaN as NaN) copies of x, with an id column."""
+    """CSV (NaN as empty fields, %.17g: every value reads back exactly at
+    float64 too, which float64 models such as HistGradientBoosting parse
+    into) and HDF5 (NaN as NaN) copies of x, with an id column."""
     csv = os.path.join(work, name + ".csv")
     df = pd.DataFrame(x, columns=names)
     df.insert(0, "id", [f"r{i}" for i in range(len(x))])
-    df.to_csv(csv, index=False, float_format="%.9g", na_rep="")
+    df.to_csv(csv, index=False, float_format="%.17g", na_rep="")
     h5 = os.path.join(work, name + ".h5")
     with h5py.File(h5, "w") as f:
         d = f.create_dataset("features", data=x.astype(h5_dtype))

@@ -82,14 +82,31 @@ static int delim_ok(char d)
     return d != '"' && d != '\n' && d != '\r' && d != '\0';
 }
 
+/* Even columns float32, odd ones float64: both parses get fuzzed. */
+#define FZ_SPECS 256
+static ms_colspec fz_specs[FZ_SPECS];
+
+static const ms_colspec *mixed_specs(void)
+{
+    for (size_t c = 0; c < FZ_SPECS; c++)
+        fz_specs[c].prec = c & 1 ? MS_PREC_F64 : MS_PREC_F32;
+    return fz_specs;
+}
+
+static double cell(const ms_batch *b, size_t r, size_t c)
+{
+    return b->spec[c].prec == MS_PREC_F64 ? ms_batch_f64(b, c)[r] : ms_batch_f32(b, c)[r];
+}
+
 static void batch_equal(const ms_batch *a, const ms_batch *b, const char *what)
 {
-    FUZZ_ASSERT(a->n_features == b->n_features && a->has_ids == b->has_ids, "%s: batch shapes",
-                what);
+    FUZZ_ASSERT(a->n_cols == b->n_cols && a->has_ids == b->has_ids, "%s: batch shapes", what);
     FUZZ_ASSERT(a->n_rows == b->n_rows, "%s: %zu rows vs %zu", what, a->n_rows, b->n_rows);
     FUZZ_ASSERT(a->n_bad == b->n_bad, "%s: %zu bad rows vs %zu", what, a->n_bad, b->n_bad);
-    size_t nx = a->n_rows * a->n_features;
-    FUZZ_ASSERT(nx == 0 || memcmp(a->x, b->x, nx * sizeof *a->x) == 0, "%s: values differ", what);
+    for (size_t c = 0; c < a->n_cols && a->n_rows; c++) {
+        size_t es = a->spec[c].prec == MS_PREC_F64 ? sizeof(double) : sizeof(float);
+        FUZZ_ASSERT(memcmp(a->col[c], b->col[c], a->n_rows * es) == 0, "%s: values differ", what);
+    }
     FUZZ_ASSERT(a->n_rows == 0 || memcmp(a->bad, b->bad, a->n_rows) == 0, "%s: bad flags differ",
                 what);
     if (a->has_ids && a->n_rows) {
@@ -112,15 +129,15 @@ static void batch_sane(const ms_batch *b, const ms_csv_layout *lay, const void *
 {
     size_t bad = 0;
     for (size_t r = 0; r < b->n_rows; r++) {
-        const float *row = b->x + r * b->n_features;
         FUZZ_ASSERT(b->bad[r] <= 1, "bad flag %d", b->bad[r]);
         bad += b->bad[r];
-        for (size_t j = 0; j < b->n_features; j++) {
+        for (size_t j = 0; j < b->n_cols; j++) {
+            double v = cell(b, r, j);
             if (b->bad[r])
-                FUZZ_ASSERT(isnan(row[j]), "bad row %zu keeps a value", r);
+                FUZZ_ASSERT(isnan(v), "bad row %zu keeps a value", r);
             else
-                FUZZ_ASSERT(isfinite(row[j]) || (isnan(row[j]) && lay->allow_missing),
-                            "good row %zu, feature %zu = %a", r, j, (double)row[j]);
+                FUZZ_ASSERT(isfinite(v) || (isnan(v) && lay->allow_missing),
+                            "good row %zu, feature %zu = %a", r, j, v);
         }
         if (b->has_ids)
             FUZZ_ASSERT(b->id_off[r] <= b->id_off[r + 1], "id offsets go backwards");
@@ -164,8 +181,8 @@ static void check_chunk(const char *buf, size_t len, const uint8_t *cfg, const v
     };
     ms_batch a, b;
     ms_error ea, eb;
-    ms_batch_init(&a, nf, lay.id_col >= 0);
-    ms_batch_init(&b, nf, lay.id_col >= 0);
+    ms_batch_init(&a, nf, mixed_specs(), lay.id_col >= 0);
+    ms_batch_init(&b, nf, mixed_specs(), lay.id_col >= 0);
     ms_error_clear(&ea);
     ms_error_clear(&eb);
     ms_status sa = ms_csv_parse_chunk(buf, len, 2, &lay, &a, &ea);
@@ -354,8 +371,8 @@ static void check_file(const char *buf, size_t len, const uint8_t *cfg, const vo
     };
     size_t off = (size_t)h.data_offset;
     ms_batch whole, acc;
-    ms_batch_init(&whole, nf, lay.id_col >= 0);
-    ms_batch_init(&acc, nf, lay.id_col >= 0);
+    ms_batch_init(&whole, nf, mixed_specs(), lay.id_col >= 0);
+    ms_batch_init(&acc, nf, mixed_specs(), lay.id_col >= 0);
     ms_error we;
     ms_status ws = ms_csv_parse_chunk(buf + off, len - off, h.data_line, &lay, &whole, &we);
 

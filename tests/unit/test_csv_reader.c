@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "batch_util.h"
 #include "mpiscore/batch.h"
 #include "mpiscore/csv_reader.h"
 #include "mpiscore/floatconv.h"
@@ -303,8 +304,8 @@ static void expect_rows(const ref *rf, size_t from, size_t to, const char *data,
 {
     for (size_t k = from; k < to; k++) {
         const ref_rec *rec = &rf->r[k];
-        float *row = ms_batch_add_row(E, NULL);
-        CHECK_FATAL(row != NULL);
+        CHECK_FATAL(ms_batch_add_row(E, NULL) == MS_OK);
+        size_t row = E->n_rows - 1;
         if (rec->stray) {
             char why[128], nm[1024], reason[2048];
             const char *cname = rec->s_fld < L->n_cols ? L->col_names[rec->s_fld] : NULL;
@@ -341,10 +342,14 @@ static void expect_rows(const ref *rf, size_t from, size_t to, const char *data,
                 int f = L->col_feature[j];
                 if (f < 0)
                     continue;
-                float v;
-                ms_num_result r = ms_parse_f32(rec->f[j], rec->fl[j], &v);
+                /* what pandas + a float32 library see: the double, cast */
+                double d;
+                ms_num_result r = ms_parse_f64(rec->f[j], rec->fl[j], &d);
+                float v = (float)d;
+                if (r == MS_NUM_OK && isinf(v))
+                    r = MS_NUM_RANGE;
                 if (r == MS_NUM_OK || (r == MS_NUM_MISSING && L->allow_missing)) {
-                    row[f] = v;
+                    ms_batch_f32(E, (size_t)f)[row] = v;
                 } else {
                     bad = 1;
                     col = j + 1;
@@ -361,12 +366,11 @@ static void expect_rows(const ref *rf, size_t from, size_t to, const char *data,
 
 static int batch_eq(const ms_batch *a, const ms_batch *b, const char *what)
 {
-    int ok = a->n_rows == b->n_rows && a->n_features == b->n_features && a->n_bad == b->n_bad &&
+    int ok = a->n_rows == b->n_rows && a->n_cols == b->n_cols && a->n_bad == b->n_bad &&
              a->has_ids == b->has_ids && a->errors_len == b->errors_len &&
              strcmp(a->first_error, b->first_error) == 0;
     if (ok && a->n_rows) {
-        ok = memcmp(a->x, b->x, a->n_rows * a->n_features * sizeof(float)) == 0 &&
-             memcmp(a->bad, b->bad, a->n_rows) == 0;
+        ok = batch_cols_eq(a, b) && memcmp(a->bad, b->bad, a->n_rows) == 0;
         if (ok && a->has_ids)
             ok = memcmp(a->id_off, b->id_off, (a->n_rows + 1) * sizeof(size_t)) == 0 &&
                  (a->id_off[a->n_rows] == 0 ||
@@ -658,9 +662,9 @@ static void check_layout_runs(const char *path, const char *data, size_t dlen, u
     ms_batch acc[4], E[4], whole[4];
     CHECK_FATAL(n_lays <= 4);
     for (size_t l = 0; l < n_lays; l++) {
-        ms_batch_init(&acc[l], lays[l].n_features, lays[l].id_col >= 0);
-        ms_batch_init(&E[l], lays[l].n_features, lays[l].id_col >= 0);
-        ms_batch_init(&whole[l], lays[l].n_features, lays[l].id_col >= 0);
+        ms_batch_init(&acc[l], lays[l].n_features, F32S, lays[l].id_col >= 0);
+        ms_batch_init(&E[l], lays[l].n_features, F32S, lays[l].id_col >= 0);
+        ms_batch_init(&whole[l], lays[l].n_features, F32S, lays[l].id_col >= 0);
     }
     /* the data region is the tail of the file */
     FILE *f = fopen(path, "rb");
@@ -814,9 +818,9 @@ static void test_fast_vs_libcsv(void)
         gen_quote_free(&s, delim);
         ms_csv_layout L = {delim,        4,       rndn(2) ? featA : featB, (int)rndn(5) - 1, 3,
                            (int)rndn(2), "q.csv", (char *const *)names};
-        ms_batch_init(&a, 3, L.id_col >= 0);
-        ms_batch_init(&b, 3, L.id_col >= 0);
-        ms_batch_init(&e, 3, L.id_col >= 0);
+        ms_batch_init(&a, 3, F32S, L.id_col >= 0);
+        ms_batch_init(&b, 3, F32S, L.id_col >= 0);
+        ms_batch_init(&e, 3, F32S, L.id_col >= 0);
         uint64_t line = 1 + rndn(1000);
         CHECK(ms_csv_parse_chunk(s.p, s.n, line, &L, &a, &ea) == MS_OK);
         CHECK(ms_csv_parse_chunk_libcsv(s.p, s.n, line, &L, &b, &eb) == MS_OK);
@@ -838,6 +842,65 @@ static void test_fast_vs_libcsv(void)
     free(s.p);
 }
 
+/* ---- typed columns ------------------------------------------------------------ */
+
+/* Columns as a preprocessing program's inputs would be: a float64 number,
+ * a string category (unknowns allowed), a strict one (unknown = row
+ * error), a numeric category. Both tokenizers fill them alike. */
+static void test_typed_columns(void)
+{
+    ms_error err;
+    static const char *const names[] = {"id", "lat", "svc", "contract", "n"};
+    static const int feat[] = {-1, 0, 1, 2, 3};
+    const char *svc[] = {"No", "Yes", "No phone service"};
+    const char *con[] = {"Month-to-month", "One year"};
+    double nums[] = {1, 2};
+    ms_colspec spec[4] = {{.name = "lat", .kind = MS_COL_NUM, .prec = MS_PREC_F64},
+                          {.name = "svc", .kind = MS_COL_CAT},
+                          {.name = "contract", .kind = MS_COL_CAT, .unknown_is_error = 1},
+                          {.name = "n", .kind = MS_COL_CAT}};
+    CHECK_FATAL(ms_dict_create_str(svc, 3, &spec[1].dict, &err) == MS_OK);
+    CHECK_FATAL(ms_dict_create_str(con, 2, &spec[2].dict, &err) == MS_OK);
+    CHECK_FATAL(ms_dict_create_num(nums, 2, &spec[3].dict, &err) == MS_OK);
+    ms_csv_layout L = {',', 5, feat, 0, 4, 1, "t.csv", (char *const *)names};
+    const char *d = "a,48.9,No phone service,One year,2\n"
+                    "b,47.1500,yes,Month-to-month,1.0\n"
+                    "c,,,One year,\n"
+                    "d,1,No,Two year,1\n"
+                    "e,2,\"No phone service\",\"One year\",\"2\"\n";
+    for (int pass = 0; pass < 2; pass++) {
+        ms_batch b;
+        ms_batch_init(&b, 4, spec, 1);
+        size_t n =
+            pass ? strlen(d) - strlen("e,2,\"No phone service\",\"One year\",\"2\"\n") : strlen(d);
+        CHECK(ms_csv_parse_chunk_libcsv(d, n, 2, &L, &b, &err) == MS_OK);
+        if (pass) { /* the fast path: the same chunk without its quoted record */
+            ms_batch f;
+            ms_batch_init(&f, 4, spec, 1);
+            CHECK(ms_csv_parse_chunk(d, n, 2, &L, &f, &err) == MS_OK);
+            CHECK(f.n_rows == b.n_rows && batch_cols_eq(&f, &b) &&
+                  !strcmp(f.first_error, b.first_error));
+            ms_batch_free(&f);
+        }
+        const double *lat = ms_batch_f64(&b, 0);
+        const int32_t *s = ms_batch_codes(&b, 1), *c = ms_batch_codes(&b, 2),
+                      *k = ms_batch_codes(&b, 3);
+        CHECK_FATAL(b.n_rows == (pass ? 4u : 5u));
+        CHECK(lat[0] == 48.9 && lat[1] == 47.15 && isnan(lat[2]));
+        CHECK(s[0] == 2 && s[1] == MS_CODE_UNKNOWN && s[2] == MS_CODE_MISSING);
+        CHECK(c[0] == 1 && c[1] == 0 && c[2] == 1);
+        CHECK(k[0] == 1 && k[1] == 0 && k[2] == MS_CODE_MISSING);
+        CHECK(b.n_bad == 1 && b.bad[3] && c[3] == MS_CODE_MISSING && isnan(lat[3]));
+        CHECK_STREQ(b.first_error,
+                    "t.csv:5:4: unknown category \"Two year\" in column \"contract\"");
+        if (!pass)
+            CHECK(s[4] == 2 && c[4] == 1 && k[4] == 1 && lat[4] == 2);
+        ms_batch_free(&b);
+    }
+    for (int i = 1; i < 4; i++)
+        ms_dict_free(spec[i].dict);
+}
+
 /* ---- row errors --------------------------------------------------------------- */
 
 static void test_errors(void)
@@ -847,7 +910,7 @@ static void test_errors(void)
     ms_csv_layout L = {',', 3, feat, 0, 2, 0, "data.csv", (char *const *)names};
     ms_batch b;
     ms_error err;
-    ms_batch_init(&b, 2, 1);
+    ms_batch_init(&b, 2, F32S, 1);
 
     const char *d = "7,abc,1\n8,1e999,2\n9,3,inf\n10,nan,4\n11,5\n12,1,2,3\n13, 2.5 ,\"-1\"\r\n";
     CHECK(ms_csv_parse_chunk(d, strlen(d), 2, &L, &b, &err) == MS_OK);
@@ -865,7 +928,7 @@ static void test_errors(void)
     CHECK(b.errors_len == strlen(want_errors) && memcmp(b.errors, want_errors, b.errors_len) == 0);
     if (b.errors_len != strlen(want_errors))
         fprintf(stderr, "%.*s", (int)b.errors_len, b.errors);
-    CHECK(b.x[12] == 2.5f && b.x[13] == -1.0f && isnan(b.x[0]));
+    CHECK(bx(&b, 12) == 2.5f && bx(&b, 13) == -1.0f && isnan(bx(&b, 0)));
     CHECK(b.id_off[7] - b.id_off[6] == 2 && memcmp(b.id_text + b.id_off[6], "13", 2) == 0);
     CHECK(b.id_off[5] - b.id_off[4] == 2 && memcmp(b.id_text + b.id_off[4], "11", 2) == 0);
 
@@ -874,7 +937,7 @@ static void test_errors(void)
     L.allow_missing = 1;
     d = "1,nan,\n2,,NA\n";
     CHECK(ms_csv_parse_chunk(d, strlen(d), 2, &L, &b, &err) == MS_OK);
-    CHECK(b.n_rows == 2 && b.n_bad == 0 && isnan(b.x[0]) && isnan(b.x[3]));
+    CHECK(b.n_rows == 2 && b.n_bad == 0 && isnan(bx(&b, 0)) && isnan(bx(&b, 3)));
     L.allow_missing = 0;
 
     /* an LF inside a quoted id: later rows keep their physical line */
@@ -973,7 +1036,7 @@ static void test_huge_field(void)
         CHECK(c[2].first_line == 4 + lf_in);
         ms_csv_scanner_close(sc);
         ms_batch b;
-        ms_batch_init(&b, 1, 1);
+        ms_batch_init(&b, 1, F32S, 1);
         CHECK(ms_csv_parse_chunk(s.p + c[1].offset, c[1].length, c[1].first_line, &L, &b, &err) ==
               MS_OK);
         CHECK(b.n_rows == 1 && b.n_bad == 1 && b.id_len == 1 && b.id_text[0] == '7');
@@ -984,7 +1047,7 @@ static void test_huge_field(void)
         ms_batch_reset(&b);
         CHECK(ms_csv_parse_chunk(s.p + c[2].offset, c[2].length, c[2].first_line, &L, &b, &err) ==
               MS_OK);
-        CHECK(b.n_rows == 1 && b.n_bad == 0 && b.x[0] == 4.0f);
+        CHECK(b.n_rows == 1 && b.n_bad == 0 && bx(&b, 0) == 4.0f);
         ms_batch_free(&b);
         ms_csv_header_free(&h);
         free(s.p);
@@ -1019,9 +1082,9 @@ static void test_garbage(void)
         const char *data = s.p + h.data_offset;
         size_t dlen = s.n - (size_t)h.data_offset;
         ms_batch whole, acc, lib;
-        ms_batch_init(&whole, 2, L.id_col >= 0);
-        ms_batch_init(&acc, 2, L.id_col >= 0);
-        ms_batch_init(&lib, 2, L.id_col >= 0);
+        ms_batch_init(&whole, 2, F32S, L.id_col >= 0);
+        ms_batch_init(&acc, 2, F32S, L.id_col >= 0);
+        ms_batch_init(&lib, 2, F32S, L.id_col >= 0);
         ms_status sw = ms_csv_parse_chunk(data, dlen, h.data_line, &L, &whole, &err2);
         ms_status sl = ms_csv_parse_chunk_libcsv(data, dlen, h.data_line, &L, &lib, &err);
         CHECK(sw == MS_OK || sw == MS_EINPUT);
@@ -1031,7 +1094,7 @@ static void test_garbage(void)
         CHECK(rf.unterminated == (sw == MS_EINPUT));
         if (sw == MS_OK) {
             ms_batch e;
-            ms_batch_init(&e, 2, L.id_col >= 0);
+            ms_batch_init(&e, 2, F32S, L.id_col >= 0);
             expect_rows(&rf, 0, rf.n, data, &L, &e);
             CHECK(batch_eq(&whole, &lib, "garbage: auto vs libcsv"));
             CHECK(batch_eq(&whole, &e, "garbage: auto vs reference"));
@@ -1104,7 +1167,7 @@ static void bench(void)
     ms_csv_layout L = {',', NC, feat, -1, NC, 0, "bench.csv", names};
     ms_batch b;
     ms_error err;
-    ms_batch_init(&b, NC, 0);
+    ms_batch_init(&b, NC, F32S, 0);
     double mb = (double)s.n / 1e6, best_fast = 1e9, best_lib = 1e9;
     for (int rep = 0; rep < 3; rep++) {
         ms_batch_reset(&b);
@@ -1167,14 +1230,14 @@ static void test_stray_quote(void)
         "(character 7)\",\"e,\"\"6\"\" \"\"\"\n";
     for (int lib = 0; lib < 2; lib++) {
         ms_batch b;
-        ms_batch_init(&b, 1, 1);
+        ms_batch_init(&b, 1, F32S, 1);
         ms_status st = lib ? ms_csv_parse_chunk_libcsv(d, strlen(d), 1, &L, &b, &err)
                            : ms_csv_parse_chunk(d, strlen(d), 1, &L, &b, &err);
         CHECK_FATAL(st == MS_OK);
         CHECK_FATAL(b.n_rows == 8);
         CHECK(b.n_bad == 4 && b.bad[0] && !b.bad[1] && !b.bad[2] && b.bad[3] && b.bad[4] &&
               b.bad[5] && !b.bad[6] && !b.bad[7]);
-        CHECK(b.x[1] == 2.0f && b.x[2] == 3.0f && b.x[6] == 7.0f && b.x[7] == 8.0f);
+        CHECK(bx(&b, 1) == 2.0f && bx(&b, 2) == 3.0f && bx(&b, 6) == 7.0f && bx(&b, 7) == 8.0f);
         CHECK(b.id_off[2] - b.id_off[1] == 1 && b.id_text[b.id_off[1]] == 'c');
         CHECK(b.id_off[7] - b.id_off[6] == 3 && memcmp(b.id_text + b.id_off[6], "f\nf", 3) == 0);
         CHECK(b.id_off[8] - b.id_off[7] == 2 && memcmp(b.id_text + b.id_off[7], "g\"", 2) == 0);
@@ -1224,6 +1287,7 @@ int main(void)
     test_scanner();
     test_fast_vs_libcsv();
     test_errors();
+    test_typed_columns();
     test_stray_quote();
     test_huge_field();
     test_garbage();

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "batch_util.h"
 #include "mpiscore/h5_reader.h"
 
 static char *abc[] = {"a", "b", "c"};
@@ -196,12 +197,12 @@ static void test_float32_attr_int_ids(void)
     int col_feature[3] = {1, -1, 0};
     ms_batch b;
     ms_error err;
-    ms_batch_init(&b, 2, 1);
+    ms_batch_init(&b, 2, F32S, 1);
     CHECK(ms_h5_input_read(in, 0, 3, col_feature, 0, &b, &err) == MS_OK);
     CHECK(b.n_rows == 3 && b.n_bad == 0);
-    CHECK(b.x[0] == 3 && b.x[1] == 1);
-    CHECK(b.x[2] == 6 && b.x[3] == 4.5f);
-    CHECK(b.x[4] == 2 && b.x[5] == 1.5f); /* the NaN in b is ignored */
+    CHECK(bx(&b, 0) == 3 && bx(&b, 1) == 1);
+    CHECK(bx(&b, 2) == 6 && bx(&b, 3) == 4.5f);
+    CHECK(bx(&b, 4) == 2 && bx(&b, 5) == 1.5f); /* the NaN in b is ignored */
     check_id(&b, 0, "10");
     check_id(&b, 2, "12");
 
@@ -210,7 +211,7 @@ static void test_float32_attr_int_ids(void)
     CHECK(ms_h5_input_read(in, 3, 2, col_feature, 0, &b, &err) == MS_OK);
     CHECK(b.n_rows == 5 && b.n_bad == 2);
     CHECK(b.bad[3] && b.bad[4] && !b.bad[2]);
-    CHECK(isnan(b.x[6]) && isnan(b.x[7]) && isnan(b.x[8]) && isnan(b.x[9]));
+    CHECK(isnan(bx(&b, 6)) && isnan(bx(&b, 7)) && isnan(bx(&b, 8)) && isnan(bx(&b, 9)));
     check_id(&b, 3, "-13");
     check_id(&b, 4, "14");
     CHECK_STREQ(b.first_error, "in.h5:4:3: column \"c\": infinite value");
@@ -221,12 +222,12 @@ static void test_float32_attr_int_ids(void)
     ms_batch_reset(&b);
     CHECK(ms_h5_input_read(in, 2, 3, col_feature, 1, &b, &err) == MS_OK);
     CHECK(b.n_rows == 3 && b.n_bad == 1 && b.bad[1] && !b.bad[2]);
-    CHECK(isnan(b.x[4]) && b.x[5] == 0.1f);
+    CHECK(isnan(bx(&b, 4)) && bx(&b, 5) == 0.1f);
 
     /* With b used, row 3's NaN is a missing value. */
     int all[3] = {0, 1, 2};
     ms_batch c;
-    ms_batch_init(&c, 3, 0);
+    ms_batch_init(&c, 3, F32S, 0);
     CHECK(ms_h5_input_read(in, 2, 1, all, 0, &c, &err) == MS_OK);
     CHECK(c.n_bad == 1);
     CHECK_STREQ(c.first_error, "in.h5:3:2: column \"b\": missing value");
@@ -234,7 +235,7 @@ static void test_float32_attr_int_ids(void)
     CHECK_STREQ(c.errors, "in.h5,3,b,\"column \"\"b\"\": missing value\",\"1.5,,2\"\n");
     ms_batch_reset(&c);
     CHECK(ms_h5_input_read(in, 2, 1, all, 1, &c, &err) == MS_OK);
-    CHECK(c.n_bad == 0 && c.x[0] == 1.5f && isnan(c.x[1]) && c.x[2] == 2);
+    CHECK(c.n_bad == 0 && bx(&c, 0) == 1.5f && isnan(bx(&c, 1)) && bx(&c, 2) == 2);
 
     /* Empty and out-of-range reads. */
     ms_batch_reset(&c);
@@ -275,7 +276,7 @@ static void test_float64_fixed_names_string_ids(void)
         CHECK_STREQ(ms_h5_input_names(in)[0], "alpha");
         CHECK_STREQ(ms_h5_input_names(in)[1], "beta");
         ms_batch b;
-        ms_batch_init(&b, 2, 1);
+        ms_batch_init(&b, 2, F32S, 1);
         /* Two reads of one row each, then one of two: the buffers are reused. */
         CHECK(ms_h5_input_read(in, 0, 1, cf, 0, &b, &err) == MS_OK);
         CHECK(ms_h5_input_read(in, 1, 2, cf, 0, &b, &err) == MS_OK);
@@ -286,8 +287,8 @@ static void test_float64_fixed_names_string_ids(void)
          * underflow to 0, 3.4028235e38 (FLT_MAX's text) to FLT_MAX, and a
          * value beyond float32 is a row error, not a silent inf. The record
          * shows the stored float64 values. */
-        CHECK(b.x[0] == 0.1f && b.x[1] == 0.0f);
-        CHECK(b.x[2] == 3.40282347e38f && b.x[3] == -2.5f);
+        CHECK(bx(&b, 0) == 0.1f && bx(&b, 1) == 0.0f);
+        CHECK(bx(&b, 2) == 3.40282347e38f && bx(&b, 3) == -2.5f);
         CHECK(b.bad[2] && b.n_bad == 1);
         CHECK_STREQ(b.first_error,
                     "in.h5:3:1: column \"alpha\": value out of float32 range: \"1e+39\"");
@@ -332,12 +333,12 @@ static void test_float64_specials_chunked(void)
     int cf[3] = {0, 1, 2};
     ms_batch b;
     ms_error err;
-    ms_batch_init(&b, 3, 0);
+    ms_batch_init(&b, 3, F32S, 0);
     CHECK(ms_h5_input_read(in, 0, 4, cf, 0, &b, &err) == MS_OK);
     CHECK(b.n_rows == 4 && b.n_bad == 2 && b.bad[1] && b.bad[2]);
-    CHECK(b.x[0] == 1.0f && b.x[1] == 1.0f + 0x1p-22f);
-    CHECK(b.x[2] == 0.0f && signbit(b.x[2]));
-    CHECK(b.x[11] == (float)(0.1 + 0.2));
+    CHECK(bx(&b, 0) == 1.0f && bx(&b, 1) == 1.0f + 0x1p-22f);
+    CHECK(bx(&b, 2) == 0.0f && signbit(bx(&b, 2)));
+    CHECK(bx(&b, 11) == (float)(0.1 + 0.2));
     b.errors[b.errors_len] = '\0';
     CHECK_STREQ(b.errors, "in.h5,2,b,\"column \"\"b\"\": missing value\",\"0.75,,1.25\"\n"
                           "in.h5,3,a,\"column \"\"a\"\": infinite value\",\"-inf,1.75,2\"\n");
@@ -345,8 +346,8 @@ static void test_float64_specials_chunked(void)
     ms_batch_reset(&b);
     CHECK(ms_h5_input_read(in, 1, 6, cf, 1, &b, &err) == MS_OK);
     CHECK(b.n_rows == 6 && b.n_bad == 1 && b.bad[1]);
-    CHECK(b.x[0] == 0.75f && isnan(b.x[1]) && b.x[2] == 1.25f);
-    CHECK(b.x[15] == 4.5f && b.x[17] == 5.0f); /* file row 7, past the third chunk edge */
+    CHECK(bx(&b, 0) == 0.75f && isnan(bx(&b, 1)) && bx(&b, 2) == 1.25f);
+    CHECK(bx(&b, 15) == 4.5f && bx(&b, 17) == 5.0f); /* file row 7, past the third chunk edge */
     ms_batch_free(&b);
     ms_h5_input_close(in);
 }
@@ -375,10 +376,10 @@ static void test_caller_names_and_wide_rows(void)
     CHECK_STREQ(ms_h5_input_names(in)[299], "f299");
     ms_batch b;
     ms_error err;
-    ms_batch_init(&b, W, 0);
+    ms_batch_init(&b, W, F32S, 0);
     CHECK(ms_h5_input_read(in, 0, 2, cf, 0, &b, &err) == MS_OK);
     CHECK(b.n_bad == 1 && b.bad[1]);
-    CHECK(b.x[0] == (float)(1.0 / 3.0) && b.x[W - 1] == (float)(1.0 / 3.0 + 299));
+    CHECK(bx(&b, 0) == (float)(1.0 / 3.0) && bx(&b, W - 1) == (float)(1.0 / 3.0 + 299));
     CHECK_STREQ(b.first_error, "in.h5:2:300: column \"f299\": infinite value");
     /* The record is cut, not the whole 300 values. */
     b.errors[b.errors_len] = '\0';

@@ -802,6 +802,48 @@ static void test_save_errors(void)
 
 /* A saved container is sealed; one flipped byte anywhere after the user
  * block is refused by the checksum before libhdf5 parses it. */
+/* The root attribute precision: absent = float32 (older containers), saved
+ * and shown by describe, float64 weights kept as the container's doubles
+ * (not their float32 copies), anything else refused; inputs derived. */
+static void test_precision(void)
+{
+    ms_model m = binary_model();
+    save_ok(&m, "p32.h5");
+    hid_t f = open_rw("p32.h5");
+    del_attr(f, "precision");
+    H5Fclose(f);
+    ms_model *l = LOAD_OK("p32.h5");
+    CHECK(l->precision == MS_PREC_F32 && l->linear.coef64 == NULL);
+    CHECK(l->n_inputs == 3 && l->inputs && !strcmp(l->inputs[1].name, "b") &&
+          l->inputs[1].kind == MS_COL_NUM && l->inputs[1].prec == MS_PREC_F32);
+    ms_model_free(l);
+
+    double c64[] = {0.1, -1.0 / 3, 2.000000001}, i64[] = {1e-9};
+    m.precision = MS_PREC_F64;
+    m.linear.coef64 = c64;
+    m.linear.intercept64 = i64;
+    save_ok(&m, "p64.h5");
+    l = LOAD_OK("p64.h5");
+    CHECK(l->precision == MS_PREC_F64 && l->linear.coef64 && l->linear.intercept64);
+    CHECK(l->linear.coef64[0] == 0.1 && l->linear.coef64[1] == -1.0 / 3 &&
+          l->linear.coef64[2] == 2.000000001 && l->linear.intercept64[0] == 1e-9);
+    CHECK(l->inputs[0].prec == MS_PREC_F64);
+    char *text = describe(l);
+    CHECK(strstr(text, "precision: float64\n") != NULL);
+    free(text);
+    ms_model_free(l);
+
+    f = open_rw("p64.h5");
+    del_attr(f, "precision");
+    put_vstr_attr(f, "precision", "float16");
+    H5Fclose(f);
+    LOAD_ERROR("p64.h5", MS_EMODEL,
+               "p64.h5: attribute precision must be \"float32\" or \"float64\" (it is "
+               "\"float16\")");
+    unlink("p32.h5");
+    unlink("p64.h5");
+}
+
 static void test_seal(void)
 {
     ms_model m = binary_model();
@@ -843,6 +885,7 @@ int main(void)
     CHECK_FATAL(chdir(dir) == 0);
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     test_seal();
+    test_precision();
 
     test_round_trip();
     test_h5py_variants();

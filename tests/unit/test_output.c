@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "batch_util.h"
 #include "mpiscore/output.h"
 
 static char *class_labels[] = {"no", "yes"};
@@ -68,7 +69,7 @@ static ms_model decision_model(void)
 static void add(ms_batch *b, const char *id, int bad)
 {
     ms_error err;
-    CHECK_FATAL(ms_batch_add_row(b, &err) != NULL);
+    CHECK_FATAL(ms_batch_add_row(b, &err) == MS_OK);
     if (id)
         CHECK_FATAL(ms_batch_set_last_id(b, id, strlen(id), &err) == MS_OK);
     if (bad)
@@ -163,11 +164,11 @@ static const char *want_binary_rows = "plain,0.25,0.75,yes\n"
                                       "\"with,comma\",0.9,0.1,no\n"
                                       "\"q\"\"uote\",,,\n"
                                       "\"new\nline\",0.5,0.5,no\n";
-static float binary_out[8] = {0.25f, 0.75f, 0.9f, 0.1f, NAN, NAN, 0.5f, 0.5f};
+static double binary_out[8] = {0.25f, 0.75f, 0.9f, 0.1f, NAN, NAN, 0.5f, 0.5f};
 
 static void binary_batch(ms_batch *b)
 {
-    ms_batch_init(b, 1, 1);
+    ms_batch_init(b, 1, F32S, 1);
     add(b, "plain", 0);
     add(b, "with,comma", 0);
     add(b, "q\"uote", 1);
@@ -183,7 +184,7 @@ static void test_csv_text(void)
     char *buf = NULL;
     size_t len = 0, cap = 0;
     CHECK(ms_format_csv_header(&m, "id", &buf, &len, &cap, &err) == MS_OK);
-    CHECK(ms_format_csv_rows(&m, &b, binary_out, &buf, &len, &cap, &err) == MS_OK);
+    CHECK(ms_format_csv_rows(&m, &b, binary_out, MS_PREC_F32, &buf, &len, &cap, &err) == MS_OK);
     CHECK_STREQ(text(&buf, len, &cap), want_binary);
 
     /* steady state: the same batch again into the same buffer neither grows
@@ -191,7 +192,7 @@ static void test_csv_text(void)
     char *before = buf;
     size_t cap_before = cap;
     len = 0;
-    CHECK(ms_format_csv_rows(&m, &b, binary_out, &buf, &len, &cap, &err) == MS_OK);
+    CHECK(ms_format_csv_rows(&m, &b, binary_out, MS_PREC_F32, &buf, &len, &cap, &err) == MS_OK);
     CHECK(buf == before && cap == cap_before);
     CHECK(len == strlen(want_binary_rows) && memcmp(buf, want_binary_rows, len) == 0);
 
@@ -210,47 +211,48 @@ static void test_csv_text(void)
      * field, not a blank line a reader would skip */
     ms_model mr = regression_model();
     ms_batch r;
-    ms_batch_init(&r, 1, 0);
+    ms_batch_init(&r, 1, F32S, 0);
     add(&r, NULL, 0);
     add(&r, NULL, 0);
     add(&r, NULL, 1);
     add(&r, NULL, 0);
     add(&r, NULL, 0);
     add(&r, NULL, 0);
-    float rout[6] = {1.5f, -2.0f, 123.0f, 1e-7f, 0.1f, 3.4028235e38f};
+    double rout[6] = {1.5f, -2.0f, 123.0f, 1e-7f, 0.1f, 3.4028235e38f};
     len = 0;
     CHECK(ms_format_csv_header(&mr, NULL, &buf, &len, &cap, &err) == MS_OK);
-    CHECK(ms_format_csv_rows(&mr, &r, rout, &buf, &len, &cap, &err) == MS_OK);
+    CHECK(ms_format_csv_rows(&mr, &r, rout, MS_PREC_F32, &buf, &len, &cap, &err) == MS_OK);
     CHECK_STREQ(text(&buf, len, &cap), "score\n1.5\n-2\n\"\"\n1e-07\n0.1\n3.4028235e+38\n");
 
     /* rows are appended after what the buffer already holds */
     len = 0;
     CHECK(ms_format_csv_header(&mr, "id", &buf, &len, &cap, &err) == MS_OK);
     ms_batch ri;
-    ms_batch_init(&ri, 1, 1);
+    ms_batch_init(&ri, 1, F32S, 1);
     add(&ri, "", 0);
     add(&ri, "", 1);
-    CHECK(ms_format_csv_rows(&mr, &ri, rout, &buf, &len, &cap, &err) == MS_OK);
+    CHECK(ms_format_csv_rows(&mr, &ri, rout, MS_PREC_F32, &buf, &len, &cap, &err) == MS_OK);
     CHECK_STREQ(text(&buf, len, &cap), "id,score\n,1.5\n,\n");
 
     /* one-output classifier: label from the sign, quoted when needed */
     ms_model md = decision_model();
-    float dout[3] = {0.5f, NAN, -1.0f};
+    double dout[3] = {0.5f, NAN, -1.0f};
     ms_batch d;
-    ms_batch_init(&d, 1, 0);
+    ms_batch_init(&d, 1, F32S, 0);
     add(&d, NULL, 0);
     add(&d, NULL, 1);
     add(&d, NULL, 0);
     len = 0;
     CHECK(ms_format_csv_header(&md, NULL, &buf, &len, &cap, &err) == MS_OK);
-    CHECK(ms_format_csv_rows(&md, &d, dout, &buf, &len, &cap, &err) == MS_OK);
+    CHECK(ms_format_csv_rows(&md, &d, dout, MS_PREC_F32, &buf, &len, &cap, &err) == MS_OK);
     CHECK_STREQ(text(&buf, len, &cap), "decision,label\n0.5,\"a,b\"\n,\n-1,neg\n");
 
     /* an empty batch adds nothing */
     ms_batch e;
-    ms_batch_init(&e, 1, 1);
+    ms_batch_init(&e, 1, F32S, 1);
     len = 0;
-    CHECK(ms_format_csv_rows(&m, &e, NULL, &buf, &len, &cap, &err) == MS_OK && len == 0);
+    CHECK(ms_format_csv_rows(&m, &e, NULL, MS_PREC_F32, &buf, &len, &cap, &err) == MS_OK &&
+          len == 0);
 
     free(buf);
     ms_batch_free(&b);
@@ -269,9 +271,9 @@ static void test_csv_big(void)
     ms_model m = binary_model();
     enum { N = 70000 };
     ms_batch big, one;
-    ms_batch_init(&big, 1, 1);
-    ms_batch_init(&one, 1, 1);
-    float *o = malloc(N * 2 * sizeof *o);
+    ms_batch_init(&big, 1, F32S, 1);
+    ms_batch_init(&one, 1, F32S, 1);
+    double *o = malloc(N * 2 * sizeof *o);
     uint32_t seed = 12345;
     char id[200];
     for (size_t i = 0; i < N; i++) {
@@ -289,14 +291,14 @@ static void test_csv_big(void)
     }
     char *all = NULL, *rows = NULL;
     size_t all_len = 0, all_cap = 0, rows_len = 0, rows_cap = 0;
-    CHECK(ms_format_csv_rows(&m, &big, o, &all, &all_len, &all_cap, &err) == MS_OK);
+    CHECK(ms_format_csv_rows(&m, &big, o, MS_PREC_F32, &all, &all_len, &all_cap, &err) == MS_OK);
     for (size_t i = 0; i < N; i++) {
         ms_batch_reset(&one);
         add(&one, "", big.bad[i]);
         size_t n = big.id_off[i + 1] - big.id_off[i];
         CHECK_FATAL(ms_batch_set_last_id(&one, big.id_text + big.id_off[i], n, &err) == MS_OK);
-        CHECK_FATAL(ms_format_csv_rows(&m, &one, o + 2 * i, &rows, &rows_len, &rows_cap, &err) ==
-                    MS_OK);
+        CHECK_FATAL(ms_format_csv_rows(&m, &one, o + 2 * i, MS_PREC_F32, &rows, &rows_len,
+                                       &rows_cap, &err) == MS_OK);
     }
     CHECK_MSG(all_len == rows_len && memcmp(all, rows, all_len) == 0,
               "batch vs row-by-row formatting differ (%zu vs %zu bytes)", all_len, rows_len);
@@ -319,7 +321,7 @@ static void test_pack(void)
     size_t len = 3, cap = 0; /* appends after what is there */
     CHECK_FATAL(ms_buf_reserve(&buf, &cap, 3, &err) == MS_OK);
     memcpy(buf, "abc", 3);
-    CHECK_FATAL(ms_pack_rows(&m, &b, binary_out, &buf, &len, &cap, &err) == MS_OK);
+    CHECK_FATAL(ms_pack_rows(&m, &b, binary_out, MS_PREC_F32, &buf, &len, &cap, &err) == MS_OK);
     const char *ids = "plainwith,commaq\"uotenew\nline";
     size_t want = 3 + 4 * 2 * 4 + 4 * 4 + 5 * 8 + strlen(ids);
     CHECK_FATAL(len == want);
@@ -343,12 +345,12 @@ static void test_pack(void)
     /* no ids, no labels: just the values */
     ms_model mr = regression_model();
     ms_batch r;
-    ms_batch_init(&r, 1, 0);
+    ms_batch_init(&r, 1, F32S, 0);
     add(&r, NULL, 0);
     add(&r, NULL, 1);
-    float rout[2] = {2.5f, 7.0f};
+    double rout[2] = {2.5f, 7.0f};
     len = 0;
-    CHECK_FATAL(ms_pack_rows(&mr, &r, rout, &buf, &len, &cap, &err) == MS_OK);
+    CHECK_FATAL(ms_pack_rows(&mr, &r, rout, MS_PREC_F32, &buf, &len, &cap, &err) == MS_OK);
     CHECK_FATAL(len == 2 * sizeof(float));
     memcpy(v, buf, 2 * sizeof(float));
     CHECK(v[0] == 2.5f && isnan(v[1]));
@@ -367,7 +369,7 @@ static void test_csv_writer(void)
     binary_batch(&b);
     char *buf = NULL;
     size_t len = 0, cap = 0;
-    CHECK(ms_format_csv_rows(&m, &b, binary_out, &buf, &len, &cap, &err) == MS_OK);
+    CHECK(ms_format_csv_rows(&m, &b, binary_out, MS_PREC_F32, &buf, &len, &cap, &err) == MS_OK);
     const char *path = in_dir("s.csv");
     char partial[600], msg[1200];
     snprintf(partial, sizeof partial, "%s.partial", path);
@@ -376,7 +378,7 @@ static void test_csv_writer(void)
     spit(partial, "junk from a killed run, longer than the real output will be ......"
                   "..................................................................\n");
     ms_writer *w = NULL;
-    CHECK_FATAL(ms_writer_open(path, MS_FMT_CSV, &m, "id", 0, &w, &err) == MS_OK);
+    CHECK_FATAL(ms_writer_open(path, MS_FMT_CSV, &m, MS_PREC_F32, "id", 0, &w, &err) == MS_OK);
     CHECK(ms_writer_offset(w) == strlen("id,p_no,p_yes,label\n"));
     CHECK(ms_writer_rows(w) == 0);
     CHECK(ms_writer_append(w, buf, len, b.n_rows, &err) == MS_OK);
@@ -396,11 +398,11 @@ static void test_csv_writer(void)
     free(file);
 
     /* an existing output is refused unless overwrite */
-    CHECK(ms_writer_open(path, MS_FMT_CSV, &m, "id", 0, &w, &err) == MS_EIO);
+    CHECK(ms_writer_open(path, MS_FMT_CSV, &m, MS_PREC_F32, "id", 0, &w, &err) == MS_EIO);
     snprintf(msg, sizeof msg, "%s: already exists (use --overwrite to replace it)", path);
     CHECK_STREQ(err.msg, msg);
     CHECK(!exists(partial));
-    CHECK_FATAL(ms_writer_open(path, MS_FMT_CSV, &m, NULL, 1, &w, &err) == MS_OK);
+    CHECK_FATAL(ms_writer_open(path, MS_FMT_CSV, &m, MS_PREC_F32, NULL, 1, &w, &err) == MS_OK);
     CHECK(exists(partial));
     CHECK(ms_writer_append(w, buf, len, b.n_rows, &err) == MS_OK);
     ms_writer_abort(w);
@@ -409,7 +411,7 @@ static void test_csv_writer(void)
     CHECK(file && strcmp(file, want_binary) == 0); /* an aborted run leaves the old file alone */
     free(file);
     /* overwrite replaces it at commit, atomically */
-    CHECK_FATAL(ms_writer_open(path, MS_FMT_CSV, &m, NULL, 1, &w, &err) == MS_OK);
+    CHECK_FATAL(ms_writer_open(path, MS_FMT_CSV, &m, MS_PREC_F32, NULL, 1, &w, &err) == MS_OK);
     CHECK(ms_writer_commit(w, &err) == MS_OK);
     file = slurp(path, &flen);
     CHECK(file && strcmp(file, "p_no,p_yes,label\n") == 0);
@@ -419,23 +421,23 @@ static void test_csv_writer(void)
 
     /* where the output cannot go */
     const char *nodir = in_dir("missing/s.csv");
-    CHECK(ms_writer_open(nodir, MS_FMT_CSV, &m, NULL, 0, &w, &err) == MS_EIO);
+    CHECK(ms_writer_open(nodir, MS_FMT_CSV, &m, MS_PREC_F32, NULL, 0, &w, &err) == MS_EIO);
     snprintf(msg, sizeof msg, "%s: folder %s/missing does not exist", nodir, dir);
     CHECK_STREQ(err.msg, msg);
-    CHECK(ms_writer_open(nodir, MS_FMT_HDF5, &m, NULL, 0, &w, &err) == MS_EIO);
+    CHECK(ms_writer_open(nodir, MS_FMT_HDF5, &m, MS_PREC_F32, NULL, 0, &w, &err) == MS_EIO);
     CHECK_STREQ(err.msg, msg);
     const char *under_file = in_dir("s.csv/x.csv");
-    CHECK(ms_writer_open(under_file, MS_FMT_CSV, &m, NULL, 1, &w, &err) == MS_EIO);
+    CHECK(ms_writer_open(under_file, MS_FMT_CSV, &m, MS_PREC_F32, NULL, 1, &w, &err) == MS_EIO);
     snprintf(msg, sizeof msg, "%s: %s is not a folder", under_file, path);
     CHECK_STREQ(err.msg, msg);
-    CHECK(ms_writer_open(dir, MS_FMT_CSV, &m, NULL, 1, &w, &err) == MS_EIO);
+    CHECK(ms_writer_open(dir, MS_FMT_CSV, &m, MS_PREC_F32, NULL, 1, &w, &err) == MS_EIO);
     snprintf(msg, sizeof msg, "%s: is a folder", dir);
     CHECK_STREQ(err.msg, msg);
     if (geteuid() != 0) { /* root writes anywhere */
         const char *ro = in_dir("ro");
         const char *ro_out = in_dir("ro/s.csv");
         CHECK_FATAL(mkdir(ro, 0555) == 0);
-        CHECK(ms_writer_open(ro_out, MS_FMT_CSV, &m, NULL, 0, &w, &err) == MS_EIO);
+        CHECK(ms_writer_open(ro_out, MS_FMT_CSV, &m, MS_PREC_F32, NULL, 0, &w, &err) == MS_EIO);
         snprintf(msg, sizeof msg, "%s.partial: Permission denied", ro_out);
         CHECK_STREQ(err.msg, msg);
         rmdir(ro);
@@ -447,7 +449,7 @@ static void test_csv_writer(void)
         char full_partial[600];
         snprintf(full_partial, sizeof full_partial, "%s.partial", full);
         CHECK_FATAL(symlink("/dev/full", full_partial) == 0);
-        CHECK(ms_writer_open(full, MS_FMT_CSV, &m, "id", 0, &w, &err) == MS_EIO);
+        CHECK(ms_writer_open(full, MS_FMT_CSV, &m, MS_PREC_F32, "id", 0, &w, &err) == MS_EIO);
         snprintf(msg, sizeof msg, "%s: No space left on device", full_partial);
         CHECK_STREQ(err.msg, msg);
         CHECK(!exists(full_partial) && !exists(full));
@@ -469,13 +471,13 @@ static void test_csv_resume(void)
     binary_batch(&b);
     char *buf = NULL;
     size_t len = 0, cap = 0;
-    CHECK(ms_format_csv_rows(&m, &b, binary_out, &buf, &len, &cap, &err) == MS_OK);
+    CHECK(ms_format_csv_rows(&m, &b, binary_out, MS_PREC_F32, &buf, &len, &cap, &err) == MS_OK);
     const char *path = in_dir("r.csv");
     char partial[600], msg[1200];
     snprintf(partial, sizeof partial, "%s.partial", path);
 
     ms_writer *w = NULL;
-    CHECK_FATAL(ms_writer_open(path, MS_FMT_CSV, &m, "id", 0, &w, &err) == MS_OK);
+    CHECK_FATAL(ms_writer_open(path, MS_FMT_CSV, &m, MS_PREC_F32, "id", 0, &w, &err) == MS_OK);
     CHECK(ms_writer_append(w, buf, len, b.n_rows, &err) == MS_OK);
     CHECK(ms_writer_sync(w, &err) == MS_OK);
     uint64_t off = ms_writer_offset(w), rows = ms_writer_rows(w);
@@ -567,14 +569,15 @@ static void test_h5_small(void)
     binary_batch(&b);
     char *pk = NULL;
     size_t plen = 0, pcap = 0;
-    CHECK_FATAL(ms_pack_rows(&m, &b, binary_out, &pk, &plen, &pcap, &err) == MS_OK);
+    CHECK_FATAL(ms_pack_rows(&m, &b, binary_out, MS_PREC_F32, &pk, &plen, &pcap, &err) == MS_OK);
     const char *path = in_dir("small.h5");
     char partial[600];
     snprintf(partial, sizeof partial, "%s.partial", path);
     spit(partial, "stale partial, not an HDF5 file");
 
     ms_writer *w = NULL;
-    CHECK_FATAL(ms_writer_open(path, MS_FMT_HDF5, &m, "cust_id", 0, &w, &err) == MS_OK);
+    CHECK_FATAL(ms_writer_open(path, MS_FMT_HDF5, &m, MS_PREC_F32, "cust_id", 0, &w, &err) ==
+                MS_OK);
     CHECK(ms_writer_append(w, pk, plen, b.n_rows, &err) == MS_OK);
     CHECK(ms_writer_append(w, pk, plen, b.n_rows, &err) == MS_OK);
     CHECK(ms_writer_rows(w) == 8 && ms_writer_offset(w) == 0);
@@ -582,11 +585,12 @@ static void test_h5_small(void)
     CHECK(exists(partial) && !exists(path));
     /* the layout must match the writer: these rows carry no ids */
     ms_batch noid;
-    ms_batch_init(&noid, 1, 0);
+    ms_batch_init(&noid, 1, F32S, 0);
     add(&noid, NULL, 0);
     char *pk2 = NULL;
     size_t plen2 = 0, pcap2 = 0;
-    CHECK_FATAL(ms_pack_rows(&m, &noid, binary_out, &pk2, &plen2, &pcap2, &err) == MS_OK);
+    CHECK_FATAL(ms_pack_rows(&m, &noid, binary_out, MS_PREC_F32, &pk2, &plen2, &pcap2, &err) ==
+                MS_OK);
     CHECK(ms_writer_append(w, pk2, plen2, 1, &err) == MS_EINTERNAL);
     CHECK_STREQ(err.msg, "packed rows: 12 bytes for 1 rows, expected 28");
     CHECK(ms_writer_append(w, pk, plen - 1, b.n_rows, &err) == MS_EINTERNAL);
@@ -649,9 +653,9 @@ static void test_h5_small(void)
     H5Fclose(f);
 
     /* exists / overwrite / abort as for CSV */
-    CHECK(ms_writer_open(path, MS_FMT_HDF5, &m, NULL, 0, &w, &err) == MS_EIO);
+    CHECK(ms_writer_open(path, MS_FMT_HDF5, &m, MS_PREC_F32, NULL, 0, &w, &err) == MS_EIO);
     CHECK(!exists(partial));
-    CHECK_FATAL(ms_writer_open(path, MS_FMT_HDF5, &m, NULL, 1, &w, &err) == MS_OK);
+    CHECK_FATAL(ms_writer_open(path, MS_FMT_HDF5, &m, MS_PREC_F32, NULL, 1, &w, &err) == MS_OK);
     CHECK(ms_writer_append(w, pk, plen, b.n_rows, &err) == MS_EINTERNAL); /* has ids */
     CHECK(ms_writer_append(w, pk2, plen2, 1, &err) == MS_OK);
     CHECK(exists(partial));
@@ -664,14 +668,14 @@ static void test_h5_small(void)
     /* regression without ids: no labels, no ids, no id_name */
     ms_model mr = regression_model();
     ms_batch r;
-    ms_batch_init(&r, 1, 0);
+    ms_batch_init(&r, 1, F32S, 0);
     add(&r, NULL, 0);
     add(&r, NULL, 1);
     add(&r, NULL, 0);
-    float rout[3] = {1.5f, 0, -3.25f};
+    double rout[3] = {1.5f, 0, -3.25f};
     plen = 0;
-    CHECK_FATAL(ms_pack_rows(&mr, &r, rout, &pk, &plen, &pcap, &err) == MS_OK);
-    CHECK_FATAL(ms_writer_open(path, MS_FMT_HDF5, &mr, NULL, 1, &w, &err) == MS_OK);
+    CHECK_FATAL(ms_pack_rows(&mr, &r, rout, MS_PREC_F32, &pk, &plen, &pcap, &err) == MS_OK);
+    CHECK_FATAL(ms_writer_open(path, MS_FMT_HDF5, &mr, MS_PREC_F32, NULL, 1, &w, &err) == MS_OK);
     CHECK(ms_writer_append(w, pk, plen, r.n_rows, &err) == MS_OK);
     CHECK(ms_writer_commit(w, &err) == MS_OK);
     f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
@@ -688,7 +692,7 @@ static void test_h5_small(void)
     H5Fclose(f);
 
     /* an empty run still gives a readable file with 0 rows */
-    CHECK_FATAL(ms_writer_open(path, MS_FMT_HDF5, &m, "id", 1, &w, &err) == MS_OK);
+    CHECK_FATAL(ms_writer_open(path, MS_FMT_HDF5, &m, MS_PREC_F32, "id", 1, &w, &err) == MS_OK);
     CHECK(ms_writer_commit(w, &err) == MS_OK);
     f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     CHECK_FATAL(f >= 0);
@@ -713,8 +717,8 @@ static void test_h5_big(void)
     const char *h1 = in_dir("a.h5"), *h2 = in_dir("b.h5");
     enum { N = 40000 };
     ms_batch big;
-    ms_batch_init(&big, 1, 1);
-    float *bo = malloc(N * 2 * sizeof *bo);
+    ms_batch_init(&big, 1, F32S, 1);
+    double *bo = malloc(N * 2 * sizeof *bo);
     for (int i = 0; i < N; i++) {
         char id[32];
         snprintf(id, sizeof id, "row%d", i);
@@ -725,15 +729,15 @@ static void test_h5_big(void)
     char *pk = NULL;
     size_t plen = 0, pcap = 0;
     ms_writer *w = NULL;
-    CHECK_FATAL(ms_writer_open(h1, MS_FMT_HDF5, &m, "id", 0, &w, &err) == MS_OK);
-    CHECK(ms_pack_rows(&m, &big, bo, &pk, &plen, &pcap, &err) == MS_OK);
+    CHECK_FATAL(ms_writer_open(h1, MS_FMT_HDF5, &m, MS_PREC_F32, "id", 0, &w, &err) == MS_OK);
+    CHECK(ms_pack_rows(&m, &big, bo, MS_PREC_F32, &pk, &plen, &pcap, &err) == MS_OK);
     CHECK(ms_writer_append(w, pk, plen, N, &err) == MS_OK);
     CHECK(ms_writer_commit(w, &err) == MS_OK);
-    CHECK_FATAL(ms_writer_open(h2, MS_FMT_HDF5, &m, "id", 0, &w, &err) == MS_OK);
+    CHECK_FATAL(ms_writer_open(h2, MS_FMT_HDF5, &m, MS_PREC_F32, "id", 0, &w, &err) == MS_OK);
     size_t splits[] = {1, 7, 16383, 5000, N - 1 - 7 - 16383 - 5000};
     size_t at = 0;
     ms_batch part;
-    ms_batch_init(&part, 1, 1);
+    ms_batch_init(&part, 1, F32S, 1);
     for (size_t s = 0; s < sizeof splits / sizeof *splits; s++) {
         ms_batch_reset(&part);
         for (size_t r = at; r < at + splits[s]; r++) {
@@ -742,7 +746,7 @@ static void test_h5_big(void)
             add(&part, id, r % 997 == 5);
         }
         plen = 0;
-        CHECK(ms_pack_rows(&m, &part, bo + 2 * at, &pk, &plen, &pcap, &err) == MS_OK);
+        CHECK(ms_pack_rows(&m, &part, bo + 2 * at, MS_PREC_F32, &pk, &plen, &pcap, &err) == MS_OK);
         CHECK(ms_writer_append(w, pk, plen, splits[s], &err) == MS_OK);
         at += splits[s];
     }
@@ -810,16 +814,16 @@ static void h5_full(void)
     snprintf(partial, sizeof partial, "%s.partial", path);
     CHECK_FATAL(symlink("/dev/full", partial) == 0);
     ms_writer *w = NULL;
-    ms_status st = ms_writer_open(path, MS_FMT_HDF5, &m, NULL, 0, &w, &err);
+    ms_status st = ms_writer_open(path, MS_FMT_HDF5, &m, MS_PREC_F32, NULL, 0, &w, &err);
     if (st == MS_OK) {
         ms_batch b;
-        ms_batch_init(&b, 1, 0);
+        ms_batch_init(&b, 1, F32S, 0);
         for (int i = 0; i < 20000; i++)
             add(&b, NULL, 0);
-        float *o = calloc(20000 * 2, sizeof *o);
+        double *o = calloc(20000 * 2, sizeof *o);
         char *pk = NULL;
         size_t plen = 0, pcap = 0;
-        CHECK_FATAL(ms_pack_rows(&m, &b, o, &pk, &plen, &pcap, &err) == MS_OK);
+        CHECK_FATAL(ms_pack_rows(&m, &b, o, MS_PREC_F32, &pk, &plen, &pcap, &err) == MS_OK);
         st = ms_writer_append(w, pk, plen, b.n_rows, &err);
         if (st == MS_OK)
             st = ms_writer_commit(w, &err);
@@ -867,13 +871,13 @@ static void test_h5_busy(void)
     char partial[600];
     snprintf(partial, sizeof partial, "%s.partial", path);
     ms_writer *w1 = NULL, *w2 = NULL;
-    CHECK_FATAL(ms_writer_open(path, MS_FMT_HDF5, &m, NULL, 0, &w1, &err) == MS_OK);
-    CHECK(ms_writer_open(path, MS_FMT_HDF5, &m, NULL, 1, &w2, &err) == MS_EIO);
+    CHECK_FATAL(ms_writer_open(path, MS_FMT_HDF5, &m, MS_PREC_F32, NULL, 0, &w1, &err) == MS_OK);
+    CHECK(ms_writer_open(path, MS_FMT_HDF5, &m, MS_PREC_F32, NULL, 1, &w2, &err) == MS_EIO);
     CHECK(w2 == NULL);
     CHECK(strstr(err.msg, "another mpiscore run is writing this output") != NULL);
     CHECK(exists(partial));
     /* a CSV writer on the same partial is refused alike */
-    CHECK(ms_writer_open(path, MS_FMT_CSV, &m, NULL, 1, &w2, &err) == MS_EIO);
+    CHECK(ms_writer_open(path, MS_FMT_CSV, &m, MS_PREC_F32, NULL, 1, &w2, &err) == MS_EIO);
     CHECK(exists(partial));
     CHECK(ms_writer_commit(w1, &err) == MS_OK);
     CHECK(exists(path) && !exists(partial));

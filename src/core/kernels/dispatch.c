@@ -39,6 +39,20 @@ static const ms_mlp_fn mlp_fns[MS_ISA_COUNT] = {
     [MS_ISA_AVX512] = ms_mlp_avx512,
 };
 
+static const ms_linear64_fn linear64_fns[MS_ISA_COUNT] = {
+    [MS_ISA_SCALAR] = ms_linear64_scalar,
+    [MS_ISA_AVX2] = ms_linear64_avx2,
+    [MS_ISA_AVX512] = ms_linear64_avx512,
+};
+
+/* the double MLP's work is its dot products, which 4-lane FMA already
+ * keeps memory-bound: AVX-512 runs the AVX2 kernel */
+static const ms_mlp64_fn mlp64_fns[MS_ISA_COUNT] = {
+    [MS_ISA_SCALAR] = ms_mlp64_scalar,
+    [MS_ISA_AVX2] = ms_mlp64_avx2,
+    [MS_ISA_AVX512] = ms_mlp64_avx2,
+};
+
 const char *ms_isa_name(ms_isa isa)
 {
     return (unsigned)isa < MS_ISA_COUNT ? isa_names[isa].name : "?";
@@ -149,6 +163,46 @@ size_t ms_predict_label(const ms_model *m, const float *row_out)
     if (m->n_classes == 2 && m->n_outputs == 1)
         return row_out[0] > (m->link == MS_LINK_LOGISTIC ? 0.5f : 0.0f) ? 1 : 0;
     /* numpy argmax: first maximum wins, and a NaN counts as the maximum */
+    size_t best = 0;
+    for (size_t k = 1; k < m->n_outputs && !isnan(row_out[best]); k++)
+        if (row_out[k] > row_out[best] || isnan(row_out[k]))
+            best = k;
+    return best;
+}
+
+size_t ms_predict64_scratch(const ms_model *m, size_t n_rows)
+{
+    size_t raw = n_rows * (m->n_raw ? m->n_raw : 1);
+    if (m->kind == MS_KIND_MLP)
+        raw += ms_mlp64_work(m);
+    return raw;
+}
+
+void ms_predict64(const ms_model *m, ms_isa isa, const double *x, size_t n_rows, double *out,
+                  double *scratch)
+{
+    if (n_rows == 0)
+        return;
+    switch (m->kind) {
+    case MS_KIND_LINEAR:
+        linear64_fns[isa](m, x, n_rows, scratch);
+        break;
+    case MS_KIND_TREES:
+        ms_trees64_scalar(m, x, n_rows, scratch);
+        break;
+    case MS_KIND_MLP:
+        mlp64_fns[isa](m, x, n_rows, scratch, scratch + n_rows * m->n_raw);
+        break;
+    default:
+        abort();
+    }
+    ms_apply_link64(m, scratch, n_rows, out);
+}
+
+size_t ms_predict_label64(const ms_model *m, const double *row_out)
+{
+    if (m->n_classes == 2 && m->n_outputs == 1)
+        return row_out[0] > (m->link == MS_LINK_LOGISTIC ? 0.5 : 0.0) ? 1 : 0;
     size_t best = 0;
     for (size_t k = 1; k < m->n_outputs && !isnan(row_out[best]); k++)
         if (row_out[k] > row_out[best] || isnan(row_out[k]))

@@ -2,13 +2,15 @@
  * link.c — raw scores to outputs (the link table in model.h), for every
  * kernel kind and ISA.
  *
- * Everything is computed in double and rounded to float once at the end, so
- * the probabilities agree with scikit-learn's float64 arithmetic to float
- * precision. Relies on the loader's shape invariants: n_outputs == n_raw,
+ * Everything is computed in double (float64 models keep the double; float32
+ * models round it to float once at the end), so the probabilities agree with
+ * scikit-learn's float64 arithmetic. Relies on the loader's shape invariants: n_outputs == n_raw,
  * except for the binary logistic form (n_raw == 1, n_outputs == 2).
  * A NaN raw score gives NaN in every output of its row.
  */
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mpiscore/kernels.h"
@@ -25,62 +27,62 @@ static inline double expit(double z)
     return 1.0 / (1.0 + exp(-z));
 }
 
-static void link_identity(const float *raw, size_t n, size_t kr, float *out)
+static void link64_identity(const double *raw, size_t n, size_t kr, double *out)
 {
     if (out != raw)
         memmove(out, raw, n * kr * sizeof *out);
 }
 
-static void link_logistic(const float *raw, size_t n, size_t kr, size_t ko, float *out)
+static void link64_logistic(const double *raw, size_t n, size_t kr, size_t ko, double *out)
 {
     if (kr == 1 && ko == 2) {
         /* scikit-learn's predict_proba: [1 - expit(d), expit(d)], the
          * subtraction in double as numpy does it. */
         for (size_t r = 0; r < n; r++) {
             double p = expit(raw[r]);
-            out[2 * r] = (float)(1.0 - p);
-            out[2 * r + 1] = (float)p;
+            out[2 * r] = 1.0 - p;
+            out[2 * r + 1] = p;
         }
         return;
     }
     for (size_t i = 0; i < n * kr; i++)
-        out[i] = (float)expit(raw[i]);
+        out[i] = expit(raw[i]);
 }
 
-static void link_exp(const float *raw, size_t n, size_t kr, float *out)
+static void link64_exp(const double *raw, size_t n, size_t kr, double *out)
 {
     for (size_t i = 0; i < n * kr; i++)
-        out[i] = (float)exp((double)raw[i]);
+        out[i] = exp(raw[i]);
 }
 
 /* Largest entry of z. Branch-free (compiles to maxss): scores are random,
  * so a data-dependent branch would mispredict half the time. NaN needs no
  * care: a NaN entry or max makes the row's sum NaN, hence every output. */
-static inline float row_max(const float *z, size_t kr)
+static inline double row_max64(const double *z, size_t kr)
 {
-    float mx = z[0];
+    double mx = z[0];
     for (size_t k = 1; k < kr; k++)
         mx = z[k] > mx ? z[k] : mx;
     return mx;
 }
 
 /* scikit-learn's softmax: subtract the row max so exp never overflows. */
-static void link_softmax(const float *raw, size_t n, size_t kr, float *out)
+static void link64_softmax(const double *raw, size_t n, size_t kr, double *out)
 {
     double e[LINK_STACK_CLASSES];
     int keep = kr <= LINK_STACK_CLASSES;
     for (size_t r = 0; r < n; r++) {
-        const float *z = raw + r * kr;
-        float *o = out + r * kr;
-        double mx = row_max(z, kr), sum = 0;
+        const double *z = raw + r * kr;
+        double *o = out + r * kr;
+        double mx = row_max64(z, kr), sum = 0;
         for (size_t k = 0; k < kr; k++) {
-            double v = exp((double)z[k] - mx);
+            double v = exp(z[k] - mx);
             if (keep)
                 e[k] = v;
             sum += v;
         }
         for (size_t k = 0; k < kr; k++)
-            o[k] = (float)((keep ? e[k] : exp((double)z[k] - mx)) / sum);
+            o[k] = (keep ? e[k] : exp(z[k] - mx)) / sum;
     }
 }
 
@@ -95,14 +97,14 @@ static inline double ovr_weight(double z, double mx)
 }
 
 /* scikit-learn's one-vs-rest probabilities: expit(z_k) / sum_j expit(z_j). */
-static void link_ovr(const float *raw, size_t n, size_t kr, float *out)
+static void link64_ovr(const double *raw, size_t n, size_t kr, double *out)
 {
     double s[LINK_STACK_CLASSES];
     int keep = kr <= LINK_STACK_CLASSES;
     for (size_t r = 0; r < n; r++) {
-        const float *z = raw + r * kr;
-        float *o = out + r * kr;
-        double mx = row_max(z, kr), sum = 0;
+        const double *z = raw + r * kr;
+        double *o = out + r * kr;
+        double mx = row_max64(z, kr), sum = 0;
         for (size_t k = 0; k < kr; k++) {
             double v = ovr_weight(z[k], mx);
             if (keep)
@@ -110,30 +112,62 @@ static void link_ovr(const float *raw, size_t n, size_t kr, float *out)
             sum += v;
         }
         for (size_t k = 0; k < kr; k++)
-            o[k] = (float)((keep ? s[k] : ovr_weight(z[k], mx)) / sum);
+            o[k] = (keep ? s[k] : ovr_weight(z[k], mx)) / sum;
     }
 }
 
-void ms_apply_link(const ms_model *m, const float *raw, size_t n_rows, float *out)
+void ms_apply_link64(const ms_model *m, const double *raw, size_t n_rows, double *out)
 {
     size_t kr = m->n_raw, ko = m->n_outputs;
     if (n_rows == 0 || kr == 0)
         return;
     switch (m->link) {
     case MS_LINK_IDENTITY:
-        link_identity(raw, n_rows, kr, out);
+        link64_identity(raw, n_rows, kr, out);
         break;
     case MS_LINK_LOGISTIC:
-        link_logistic(raw, n_rows, kr, ko, out);
+        link64_logistic(raw, n_rows, kr, ko, out);
         break;
     case MS_LINK_SOFTMAX:
-        link_softmax(raw, n_rows, kr, out);
+        link64_softmax(raw, n_rows, kr, out);
         break;
     case MS_LINK_OVR:
-        link_ovr(raw, n_rows, kr, out);
+        link64_ovr(raw, n_rows, kr, out);
         break;
     case MS_LINK_EXP:
-        link_exp(raw, n_rows, kr, out);
+        link64_exp(raw, n_rows, kr, out);
         break;
     }
+}
+
+/* float32 models: the raw scores widened, the double link, each output
+ * rounded to float once, a chunk of rows at a time through a stack buffer
+ * (one heap buffer per call for rows wider than it). */
+#define LINK_CHUNK 1024
+
+void ms_apply_link(const ms_model *m, const float *raw, size_t n_rows, float *out)
+{
+    size_t kr = m->n_raw, ko = m->n_outputs, w = kr > ko ? kr : ko;
+    if (n_rows == 0 || kr == 0)
+        return;
+    double stack[2 * LINK_CHUNK], *buf = stack;
+    size_t rows = LINK_CHUNK / w;
+    if (rows == 0) {
+        rows = 1;
+        if (!(buf = malloc(2 * w * sizeof *buf))) {
+            fputs("mpiscore: out of memory in the link\n", stderr);
+            abort();
+        }
+    }
+    double *in = buf, *res = buf + rows * w;
+    for (size_t r0 = 0; r0 < n_rows; r0 += rows) {
+        size_t n = n_rows - r0 < rows ? n_rows - r0 : rows;
+        for (size_t i = 0; i < n * kr; i++)
+            in[i] = raw[r0 * kr + i];
+        ms_apply_link64(m, in, n, res);
+        for (size_t i = 0; i < n * ko; i++)
+            out[r0 * ko + i] = (float)res[i];
+    }
+    if (buf != stack)
+        free(buf);
 }
