@@ -27,4 +27,9 @@ void ms_prep_apply(const ms_model *m, const void *const *col, size_t r0, size_t 
 
 void ms_prep_free(ms_prep *p);
 
+/* 1 if no feature the program writes can be NaN, whatever its inputs hold
+ * (every missing value is imputed on its way, no step can make a NaN):
+ * then a row with missing cells is scorable by any estimator. */
+int ms_prep_nan_free(const ms_prep *p);
+
 #endif

@@ -50,6 +50,9 @@ const char *ms_activation_name(ms_activation a)
 
 int ms_model_allows_missing(const ms_model *m)
 {
+    /* a program that imputes every missing value hands the estimator none */
+    if (ms_prep_nan_free(m->prep))
+        return 1;
     return m->kind == MS_KIND_TREES && !m->trees.missing_is_error;
 }
 

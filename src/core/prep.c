@@ -73,6 +73,10 @@ typedef struct prep_step {
 } prep_step;
 
 struct ms_prep {
+    /* derived on load: no feature can be NaN whatever the inputs hold (every
+     * path from an input imputes missing values away, no step can make a
+     * NaN), so rows with missing cells can be scored by any estimator */
+    int nan_free;
     size_t n_slots;
     size_t n_steps;
     prep_step *steps;
@@ -495,6 +499,67 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(((const ms_colspec *)a)->name, ((const ms_colspec *)b)->name);
 }
 
+/* Which slots may hold a NaN, step by step, erring towards "may": an input
+ * may be missing; imputers and indicators never give NaN; onehot and
+ * lookup give one only where their tables say so; log, log1p and sqrt make
+ * one of a negative number; the rest propagate their inputs'. */
+static ms_status derive_nan_free(ms_prep *p, size_t n_inputs, ms_error *err)
+{
+    uint8_t *nan = malloc(p->n_slots ? p->n_slots : 1);
+    if (!nan)
+        return ms_error_set(err, MS_EINTERNAL, "out of memory");
+    memset(nan, 1, n_inputs);
+    for (size_t i = 0; i < p->n_steps; i++) {
+        const prep_step *s = &p->steps[i];
+        uint8_t any_in = 0, table = 0;
+        for (size_t j = 0; j < s->n_in; j++)
+            any_in |= nan[s->in[j]];
+        if (s->op == OP_ONEHOT) {
+            table = s->missing == -2 || s->unknown == -2;
+            for (size_t c = 0; c < s->n_ipar; c++)
+                table |= s->ipar[c] == -2;
+        } else if (s->op == OP_LOOKUP) {
+            table = isnan(s->missing_value) || isnan(s->unknown_v);
+            for (size_t c = 0; c < s->n_par[0]; c++)
+                table |= isnan(s->par[0][c]) != 0;
+        }
+        for (size_t o = 0; o < s->n_out; o++) {
+            uint8_t v;
+            switch (s->op) {
+            case OP_IMPUTE:
+            case OP_INDICATOR:
+                v = 0;
+                break;
+            case OP_ONEHOT:
+            case OP_LOOKUP:
+                v = table;
+                break;
+            case OP_POLY:
+            case OP_NORMALIZE:
+                v = any_in;
+                break;
+            case OP_FUNC:
+                v = s->which <= 2 || nan[s->in[o]]; /* log1p, log, sqrt */
+                break;
+            default:
+                v = nan[s->in[o]];
+            }
+            nan[s->out0 + o] = v;
+        }
+    }
+    p->nan_free = 1;
+    for (size_t j = 0; j < p->n_out; j++)
+        if (nan[p->outputs[j]])
+            p->nan_free = 0;
+    free(nan);
+    return MS_OK;
+}
+
+int ms_prep_nan_free(const ms_prep *p)
+{
+    return p && p->nan_free;
+}
+
 ms_status ms_prep_read(hid_t f, const char *path, ms_model *m, ms_error *err)
 {
     ms_status st = MS_OK;
@@ -564,6 +629,8 @@ ms_status ms_prep_read(hid_t f, const char *path, ms_model *m, ms_error *err)
                           n_out, m->n_features);
         goto done;
     }
+    if ((st = derive_nan_free(p, m->n_inputs, err)) != MS_OK)
+        goto done;
 done:
     free(sorted);
     if (g >= 0)
@@ -749,7 +816,8 @@ void ms_prep_describe(const ms_model *m, FILE *out)
                     c->unknown_is_error ? ", unknown = error" : "");
     }
     fprintf(out, "%s)\n", m->n_inputs > 10 ? ", ..." : "");
-    fprintf(out, "prep:      %zu steps, %zu slots\n", p->n_steps, p->n_slots);
+    fprintf(out, "prep:      %zu steps, %zu slots%s\n", p->n_steps, p->n_slots,
+            p->nan_free ? ", imputes every missing value" : "");
     for (size_t i = 0; i < p->n_steps; i++) {
         const prep_step *s = &p->steps[i];
         fprintf(out, "  step %zu: %s", i, op_names[s->op]);

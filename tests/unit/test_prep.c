@@ -436,6 +436,56 @@ static void test_funcs_norms_tiles(void)
     ms_model_free(m);
 }
 
+/* A program that imputes every missing value lets a linear model take rows
+ * with missing cells (the readers then keep them); one NaN path anywhere
+ * (an unimputed input, a log, a table with NaN) and it does not. */
+static void nan_free_program(hid_t f, const char *func, double lookup_missing)
+{
+    static const char *cats[] = {"Yes", "No"};
+    prep_head(f, 2, 4);
+    input_num(f, 0, "a");
+    input_cat(f, 1, "flag", cats, NULL, 2, "code");
+    step(f, 0, "impute", (long long[]){0}, 1, 2, 1);
+    sdbls(f, 0, "fill", (double[]){1.5}, 1);
+    step(f, 1, "func", (long long[]){2}, 1, 3, 1);
+    put_attr_str(f, "/prep/step_1", "name", func);
+    step(f, 2, "onehot", (long long[]){1}, 1, 4, 2);
+    sints(f, 2, "map", (long long[]){0, 1}, 2);
+    put_attr_int(f, "/prep/step_2", "missing", -1);
+    put_attr_int(f, "/prep/step_2", "unknown", -1);
+    step(f, 3, "lookup", (long long[]){1}, 1, 6, 1);
+    sdbls(f, 3, "table", (double[]){3, 4}, 2);
+    sdbls(f, 3, "missing_value", (double[]){lookup_missing}, 1);
+    sdbls(f, 3, "unknown_value", (double[]){-1}, 1);
+    put_ints(f, "/prep/outputs", (long long[]){3, 4, 5, 6}, 4);
+}
+
+static void test_nan_free(void)
+{
+    struct {
+        const char *func;
+        double lookup_missing;
+        int allows;
+    } cases[] = {{"abs", 0, 1}, {"exp", 7, 1}, {"log", 0, 0}, {"abs", NAN, 0}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        base_model("m.h5", 4);
+        hid_t f = open_rw("m.h5");
+        nan_free_program(f, cases[i].func, cases[i].lookup_missing);
+        H5Fclose(f);
+        ms_model *m = load_ok("m.h5");
+        CHECK_MSG(ms_model_allows_missing(m) == cases[i].allows, "case %zu", i);
+        ms_model_free(m);
+    }
+    /* the every-op program passes input "age" to bins unimputed */
+    base_model("m.h5", FULL_NF);
+    hid_t f = open_rw("m.h5");
+    full_program(f, 0);
+    H5Fclose(f);
+    ms_model *m = load_ok("m.h5");
+    CHECK(!ms_model_allows_missing(m));
+    ms_model_free(m);
+}
+
 /* --- refusals ------------------------------------------------------------ */
 
 static void expect_refusal(const char *want)
@@ -653,6 +703,7 @@ int main(void)
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     test_every_op();
     test_funcs_norms_tiles();
+    test_nan_free();
     test_refusals();
     unlink("m.h5");
     unlink("r.h5");
