@@ -10,7 +10,11 @@ LinearRegression, Ridge (single and multi-output), SGDClassifier (log_loss
 gives probabilities; other losses the decision function and the label),
 SGDRegressor; DecisionTree, RandomForest and ExtraTrees classifiers and
 regressors, GradientBoosting and HistGradientBoosting classifiers and
-regressors (kind tree_ensemble); MLPClassifier and MLPRegressor (kind mlp).
+regressors (kind tree_ensemble); MLPClassifier and MLPRegressor (kind mlp);
+the other linear models with coef_ / intercept_ (LinearSVC, RidgeClassifier,
+Perceptron, Lasso, ElasticNet and their CV forms, HuberRegressor, ...;
+Poisson / Gamma / Tweedie regressors with their links); GridSearchCV and
+RandomizedSearchCV export their best_estimator_.
 A Pipeline ending in one of these exports with its preprocessing
 (ColumnTransformer, StandardScaler, MinMaxScaler, MaxAbsScaler,
 RobustScaler, SimpleImputer, OneHotEncoder, OrdinalEncoder,
@@ -474,6 +478,62 @@ WRITERS = {
 }
 
 
+# --- more linear models, searches --------------------------------------------
+#
+# Every linear model whose prediction is X @ coef_.T + intercept_ (then a
+# link) reuses _classifier / _regressor. Classifiers without probabilities
+# export their decision function: the label follows from it as predict's
+# does (binary: positive means classes_[1]; else the largest score).
+
+
+def _decision_classifier(est, path, names):
+    _classifier(est, path, names, False, True)
+
+
+def _glm(est, path, names):
+    # PoissonRegressor, GammaRegressor, TweedieRegressor: predict =
+    # link^-1(X @ coef_ + intercept_); identity or log (-> exp) link.
+    link_name = type(est._base_loss.link).__name__
+    links = {"IdentityLink": "identity", "LogLink": "exp"}
+    if link_name not in links:
+        raise ExportError(f"{type(est).__name__}: link {link_name} is not supported")
+    arrays = _linear_arrays(est.coef_, est.intercept_)
+    write_container(path, "linear", links[link_name], names, ["score"], None, _source(), arrays,
+                    precision="float64")
+
+
+def _more_writers():
+    from sklearn import linear_model as lm
+    from sklearn.svm import LinearSVC, LinearSVR
+
+    out = {c: _decision_classifier for c in (LinearSVC, lm.RidgeClassifier, lm.RidgeClassifierCV,
+                                             lm.Perceptron, lm.PassiveAggressiveClassifier)}
+    out.update({c: _regressor for c in (
+        LinearSVR, lm.RidgeCV, lm.Lasso, lm.LassoCV, lm.ElasticNet, lm.ElasticNetCV, lm.Lars,
+        lm.LarsCV, lm.LassoLars, lm.LassoLarsCV, lm.LassoLarsIC, lm.HuberRegressor,
+        lm.BayesianRidge, lm.ARDRegression, lm.OrthogonalMatchingPursuit,
+        lm.OrthogonalMatchingPursuitCV, lm.PassiveAggressiveRegressor, lm.QuantileRegressor,
+        lm.TheilSenRegressor, lm.MultiTaskLasso, lm.MultiTaskElasticNet, lm.MultiTaskLassoCV,
+        lm.MultiTaskElasticNetCV)})
+    out.update({c: _glm for c in (lm.PoissonRegressor, lm.GammaRegressor, lm.TweedieRegressor)})
+    return out
+
+
+def _unwrap_search(est):
+    """GridSearchCV / RandomizedSearchCV predict with best_estimator_."""
+    from sklearn.model_selection._search import BaseSearchCV
+
+    while isinstance(est, BaseSearchCV):
+        if not hasattr(est, "best_estimator_"):
+            raise ExportError(f"{type(est).__name__} has no best_estimator_ (refit=False, or "
+                              "not fitted): export the estimator it found")
+        est = est.best_estimator_
+    return est
+
+
+WRITERS.update(_more_writers())
+
+
 def _writer_for(est):
     # Walk the MRO so user subclasses of a supported estimator export too.
     for cls in type(est).__mro__:
@@ -499,10 +559,6 @@ def _writer_for(est):
 _UNKNOWN_STR = "\x00mpiscore-unknown-category"
 _FUNCS = {"log1p": np.log1p, "log": np.log, "sqrt": np.sqrt, "exp": np.exp, "expm1": np.expm1,
           "abs": np.abs}
-_F32_MODELS = (DecisionTreeClassifier, DecisionTreeRegressor, RandomForestClassifier,
-               RandomForestRegressor, ExtraTreesClassifier, ExtraTreesRegressor,
-               GradientBoostingClassifier, GradientBoostingRegressor)
-
 
 class _Ref:
     """Column j of node `node`'s outputs."""
@@ -919,6 +975,7 @@ def _export_pipeline(pipe, path, feature_names):
         raise ExportError("the Pipeline is not fitted") from None
     steps = [(n, s) for n, s in pipe.steps]
     final_name, final = steps[-1]
+    final = _unwrap_search(final)
     if final is None or isinstance(final, str) or _writer_for(final) is None:
         raise ExportError(f'step {len(steps) - 1} ("{final_name}"): '
                           f"{type(final).__name__} is not a supported final estimator "
@@ -943,9 +1000,6 @@ def _export_pipeline(pipe, path, feature_names):
         _writer_for(final)(final, tmp, est_names)
         with h5py.File(tmp, "r+") as f:
             _write_prep(f, program)
-            if "precision" not in f.attrs:
-                # the library's precision (DESIGN §8): trees cast X to float32
-                f.attrs["precision"] = "float32" if isinstance(final, _F32_MODELS) else "float64"
         _seal(tmp)
         os.replace(tmp, path)
     finally:
@@ -970,6 +1024,7 @@ def _refuse_inner_step(est, feature_names):
 
 def export(estimator, path, feature_names=None):
     """Write `estimator` to the container at `path`; ExportError if it cannot."""
+    estimator = _unwrap_search(estimator)
     if _is_pipeline(estimator):
         return _export_pipeline(estimator, path, feature_names)
     _refuse_inner_step(estimator, feature_names)
