@@ -1009,17 +1009,24 @@ def _export_pipeline(pipe, path, feature_names):
 
 def _refuse_inner_step(est, feature_names):
     """A pipeline's last step alone scores its inputs as if raw (issue 11):
-    names like "num__age" are a ColumnTransformer's outputs."""
+    names that all read "transformer__column" ("num__age") are a
+    ColumnTransformer's outputs. All of them, so that a table with a few
+    double-underscore column names of its own still exports."""
     fitted = getattr(est, "feature_names_in_", None)
-    names = list(fitted) if fitted is not None else []
-    names += list(feature_names or [])
-    for n in names:
-        n = str(n)
-        head, sep, tail = n.partition("__")
-        if sep and head and tail and head.replace("_", "a").isalnum():
-            raise ExportError(f'feature "{n}" is an output of a ColumnTransformer step '
-                              f'("{head}"): {type(est).__name__} is the last step of a pipeline; '
-                              "export the whole Pipeline so its preprocessing runs too")
+    for names in (list(fitted) if fitted is not None else [], list(feature_names or [])):
+        heads = []
+        for n in (str(n) for n in names):
+            head, sep, tail = n.partition("__")
+            if not (sep and head and tail and head.replace("_", "a").isalnum()):
+                break
+            heads.append((n, head))
+        else:
+            if heads:
+                n, head = heads[0]
+                raise ExportError(f'feature "{n}" is an output of a ColumnTransformer step '
+                                  f'("{head}"), as are all the others: {type(est).__name__} is '
+                                  "the last step of a pipeline; export the whole Pipeline so its "
+                                  "preprocessing runs too")
 
 
 def export(estimator, path, feature_names=None):

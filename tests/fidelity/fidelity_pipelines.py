@@ -374,6 +374,14 @@ def refusals(train, y):
     refused("function", Pipeline([("f", FunctionTransformer(np.tanh)),
                                   ("m", LogisticRegression())]).fit(train[NUM_COLS].fillna(0), y),
             'step 0 ("f") (FunctionTransformer): only FunctionTransformer(func=np.log1p')
+    # a table's own double-underscore names are not a transformer's outputs
+    own = pd.DataFrame({"plan__tier": train["tenure"].fillna(0), "age": train["MonthlyCharges"]
+                        .fillna(0)})
+    try:
+        export(LogisticRegression().fit(own, y), os.path.join(work, "own_names.h5"))
+        report(True, "a column named plan__tier beside others exports")
+    except ExportError as e:
+        report(False, f"a column named plan__tier beside others: {e}")
     refused("no estimator", ColumnTransformer([("n", StandardScaler(), NUM_COLS)]).fit(train),
             "has no estimator to score with")
 
