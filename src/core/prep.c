@@ -176,6 +176,20 @@ static ms_status read_one(hid_t f, const char *path, const char *base, const cha
     return st;
 }
 
+/* The step's int64 parameter dataset `name` into s->ipar / s->n_ipar. */
+static ms_status read_ipar(hid_t f, const char *path, const char *base, const char *name,
+                           prep_step *s, const char *where, ms_error *err)
+{
+    char full[128];
+    hsize_t n = 0;
+    snprintf(full, sizeof full, "%s/%s", base, name);
+    if (!ms_h5_exists(f, full))
+        return ms_error_set(err, MS_EMODEL, "%s: %s: dataset %s is missing", path, where, name);
+    ms_status st = ms_model_read_ints(f, path, full, &n, &s->ipar, err);
+    s->n_ipar = (size_t)n;
+    return st;
+}
+
 static ms_status read_group_int(hid_t g, const char *path, const char *name, long long *v,
                                 const char *where, ms_error *err)
 {
@@ -239,15 +253,9 @@ static ms_status read_params(hid_t f, hid_t g, const char *path, const char *bas
     case OP_INDICATOR:
         break;
     case OP_ONEHOT: {
-        char full[128];
-        hsize_t n = 0;
-        snprintf(full, sizeof full, "%s/map", base);
         if (s->n_out == 0)
             return ms_error_set(err, MS_EMODEL, "%s: %s: no outputs", path, where);
-        if (!ms_h5_exists(f, full))
-            return ms_error_set(err, MS_EMODEL, "%s: %s: dataset map is missing", path, where);
-        MS_CHECK(ms_model_read_ints(f, path, full, &n, &s->ipar, err));
-        s->n_ipar = (size_t)n;
+        MS_CHECK(read_ipar(f, path, base, "map", s, where, err));
         MS_CHECK(read_group_int(g, path, "missing", &v, where, err));
         s->missing = v;
         MS_CHECK(read_group_int(g, path, "unknown", &v, where, err));
@@ -283,14 +291,8 @@ static ms_status read_params(hid_t f, hid_t g, const char *path, const char *bas
         }
         break;
     case OP_BINS: {
-        char full[128];
-        hsize_t n = 0;
         size_t total = 0;
-        snprintf(full, sizeof full, "%s/n_edges", base);
-        if (!ms_h5_exists(f, full))
-            return ms_error_set(err, MS_EMODEL, "%s: %s: dataset n_edges is missing", path, where);
-        MS_CHECK(ms_model_read_ints(f, path, full, &n, &s->ipar, err));
-        s->n_ipar = (size_t)n;
+        MS_CHECK(read_ipar(f, path, base, "n_edges", s, where, err));
         if (s->n_ipar != k)
             return ms_error_set(err, MS_EMODEL, "%s: %s: n_edges has %zu values, expected %zu",
                                 path, where, s->n_ipar, k);
@@ -316,14 +318,8 @@ static ms_status read_params(hid_t f, hid_t g, const char *path, const char *bas
         break;
     }
     case OP_POLY: {
-        char full[128];
-        hsize_t n = 0;
         size_t total = 0;
-        snprintf(full, sizeof full, "%s/powers", base);
-        if (!ms_h5_exists(f, full))
-            return ms_error_set(err, MS_EMODEL, "%s: %s: dataset powers is missing", path, where);
-        MS_CHECK(ms_model_read_ints(f, path, full, &n, &s->ipar, err));
-        s->n_ipar = (size_t)n;
+        MS_CHECK(read_ipar(f, path, base, "powers", s, where, err));
         if (k == 0 || s->n_out == 0 || s->n_ipar / k != s->n_out || s->n_ipar % k)
             return ms_error_set(err, MS_EMODEL,
                                 "%s: %s: powers has %zu values, expected %zu outputs x %zu inputs",
