@@ -632,8 +632,9 @@ class _Prog:
             if have and have[0] != kind:
                 col = self._root(ref)
                 what = f'column "{self.names[col]}"' if col is not None else "a column"
-                raise ExportError(f"{what} is used both as a {have[0]} ({have[1]}) and as a "
-                                  f"{kind} ({why}): this cannot be exported")
+                uses = {have[0]: have[1], kind: why}
+                raise ExportError(f"{what} is used both as a number ({uses['num']}) and as a "
+                                  f"category ({uses['cat']}): this cannot be exported")
             need[key] = (kind, why)
 
         for r in outputs:
@@ -853,7 +854,7 @@ def _encoder(enc, refs, prog, where, onehot):
         miss = _probe(enc, i, [np.nan], cats, block, onehot)
         unk = _probe(enc, i, [unknown], cats, block, onehot)
         err = -2 if onehot else np.nan
-        what = f"{where} ({type(enc).__name__})"
+        what = where
         if sizes[i] == 0:
             continue
         outs += prog.add("onehot_cat" if onehot else "ordinal_cat", [r], sizes[i], what=what,

@@ -387,6 +387,22 @@ def refusals(train, y):
     refused("function", Pipeline([("f", FunctionTransformer(np.tanh)),
                                   ("m", LogisticRegression())]).fit(train[NUM_COLS].fillna(0), y),
             'step 0 ("f") (FunctionTransformer): only FunctionTransformer(func=np.log1p')
+    both = ColumnTransformer([("num", StandardScaler(), ["SeniorCitizen"]),
+                              ("cat", OneHotEncoder(), ["SeniorCitizen"])])
+    refused("number and category", Pipeline([("prep", both), ("m", LogisticRegression())])
+            .fit(train, y), 'column "SeniorCitizen" is used both as a number (step 0 ("prep") > '
+            '"num" (StandardScaler)) and as a category (step 0 ("prep") > "cat" '
+            "(OneHotEncoder))")
+    # fitted on a numpy array: the inputs take --feature-names
+    xs = train[NUM_COLS].fillna(0).to_numpy()
+    pipe = make_pipeline(StandardScaler(), LogisticRegression()).fit(xs, y)
+    path = os.path.join(work, "numpy_names.h5")
+    export(pipe, path, feature_names=["t", "mc", "tc"])
+    m = container_ref.load(path)
+    out, _ = container_ref.predict_table(m, pd.DataFrame(xs, columns=["t", "mc", "tc"]))
+    ok, why = same(out, pipe.predict_proba(xs), TOL)
+    report(ok and [i[0] for i in m.prep[0]] == ["t", "mc", "tc"],
+           f"a pipeline fitted on numpy takes --feature-names as its inputs {why}")
     # a table's own double-underscore names are not a transformer's outputs
     own = pd.DataFrame({"plan__tier": train["tenure"].fillna(0), "age": train["MonthlyCharges"]
                         .fillna(0)})
