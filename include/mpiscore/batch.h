@@ -27,6 +27,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "mpiscore/columns.h"
 #include "mpiscore/floatconv.h"
@@ -89,7 +90,9 @@ static inline int32_t *ms_batch_codes(const ms_batch *b, size_t c)
  * rounds the same (docs/formats.md). Categories: empty or one of pandas'
  * NA spellings is MS_CODE_MISSING, otherwise an exact dictionary lookup
  * (a numeric dictionary parses the number first). Allocates nothing. */
-const char *ms_batch_put_text(ms_batch *b, size_t c, size_t row, const char *s, size_t n);
+static inline const char *ms_batch_put_text(ms_batch *b, size_t c, size_t row, const char *s,
+                                            size_t n);
+const char *ms_batch_put_text_slow(ms_batch *b, size_t c, size_t row, const char *s, size_t n);
 /* Store the number v (a JSON number, an HDF5 value) at (row, c): NaN is
  * missing, a float32 column gets (float)v; a string dictionary finds no
  * category in a number ("not a category"). Reasons as ms_batch_put_text. */
@@ -98,6 +101,59 @@ const char *ms_batch_put_num(ms_batch *b, size_t c, size_t row, double v);
 /* The float32 value pandas + a float32 library get from s[0..n):
  * (float) of the correctly rounded double. Results as ms_parse_f32. */
 ms_num_result ms_parse_f64_to_f32(const char *s, size_t n, float *out);
+
+/* A byte 'e' or 'E' in the 8 bytes of v (the zero-byte test on v ^ "eeeeeeee"
+ * after folding case: exact, no false positives). */
+static inline int ms_has_exponent8(uint64_t v)
+{
+    uint64_t x = (v | 0x2020202020202020ull) ^ 0x6565656565656565ull;
+    return ((x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull) != 0;
+}
+
+/* 1 when strtof's value v of s[0..n), a text ms_parse_f32 accepted, is
+ * provably (float) of strtod's, so the fast float32 parse stands in for the
+ * double one. Double rounding can only differ when the double lands exactly
+ * on a float32 midpoint mid = m * 2^e (m odd, 25 bits, e = E - 24 in the
+ * binade [2^E, 2^(E+1))) without x being it: 0 < |x - mid| <= 2^(E-53).
+ * For x = M / 10^j (j fraction digits) with x < 2^(25-j), so -e >= j,
+ * x - mid = N * 2^e / 10^j with N a nonzero multiple of 2^j, hence
+ * |x - mid| >= 2^(E-24) / 5^j > 2^(E-53) while 5^j < 2^29 (j <= 12); an
+ * integer below 2^53 is exact in double. Checked from the length alone: a
+ * text of n <= 13 bytes without an exponent has j <= 12, and with D digits
+ * before the point j <= n - 1 - D, so x < 2^(25-j) holds whenever
+ * x < 10^D <= 2^(26-n+D), i.e. D <= (26 - n) / log2(5): |v| below
+ * ms_f32_exact_below[n] (v < T, T a float, implies x < T). Longer texts
+ * and exponents say 0 (the caller then takes the double). */
+static const float ms_f32_exact_below[14] = {0,    1e10f, 1e10f, 1e9f, 1e9f, 1e9f, 1e8f,
+                                             1e8f, 1e7f,  1e7f,  1e6f, 1e6f, 1e6f, 1e5f};
+
+static inline int ms_f32_single_rounding(const char *s, size_t n, float v)
+{
+    if (n > 13 || !(v < ms_f32_exact_below[n] && -v < ms_f32_exact_below[n]))
+        return 0;
+    if (n >= 8) { /* two overlapping words cover the text */
+        uint64_t a, b;
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+        return !ms_has_exponent8(a) && !ms_has_exponent8(b);
+    }
+    for (size_t i = 0; i < n; i++)
+        if ((s[i] | 0x20) == 'e')
+            return 0;
+    return 1;
+}
+
+/* The float32 number case inline (the CSV hot path), the rest out of line. */
+static inline const char *ms_batch_put_text(ms_batch *b, size_t c, size_t row, const char *s,
+                                            size_t n)
+{
+    const ms_colspec *sp = &b->spec[c];
+    float *cell = (float *)b->col[c] + row;
+    if (sp->kind == MS_COL_NUM && sp->prec == MS_PREC_F32 &&
+        ms_parse_f32(s, n, cell) == MS_NUM_OK && ms_f32_single_rounding(s, n, *cell))
+        return NULL;
+    return ms_batch_put_text_slow(b, c, row, s, n);
+}
 
 /* Set the id of the last added row. */
 ms_status ms_batch_set_last_id(ms_batch *b, const char *s, size_t n, ms_error *err);

@@ -117,41 +117,11 @@ ms_status ms_batch_add_row(ms_batch *b, ms_error *err)
     return MS_OK;
 }
 
-/* 1 when strtof's value of s[0..n) is provably (float) of strtod's, so the
- * fast float32 parse may stand in for the double one. Double rounding can
- * only differ when the double lands exactly on a float32 midpoint
- * mid = m * 2^e (m odd, 25 bits, e = E - 24 in the binade [2^E, 2^(E+1)))
- * without x being it, i.e. 0 < |x - mid| <= 2^(E-53). For x = M / 10^j
- * with x < 2^(25-j) (so -e >= j), x - mid = N * 2^e / 10^j with N a nonzero
- * multiple of 2^j, so |x - mid| >= 2^(E-24) / 5^j > 2^(E-53) while
- * 5^j < 2^29, i.e. j <= 12. An integer below 2^53 is exact in double. */
-static int f32_single_rounding(const char *s, size_t n)
-{
-    size_t i = 0, nd = 0, j = 0;
-    uint64_t ip = 0;
-    while (i < n && (s[i] == ' ' || s[i] == '\t'))
-        i++;
-    if (i < n && (s[i] == '+' || s[i] == '-'))
-        i++;
-    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, nd++)
-        if (nd < 16)
-            ip = ip * 10 + (uint64_t)(s[i] - '0');
-    if (i < n && s[i] == '.')
-        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
-            j++;
-    while (i < n && (s[i] == ' ' || s[i] == '\t'))
-        i++;
-    if (i != n)
-        return 0; /* an exponent, or a word */
-    if (j == 0)
-        return nd <= 15;
-    return j <= 12 && nd <= 8 && ip < (UINT64_C(1) << (25 - j));
-}
-
 ms_num_result ms_parse_f64_to_f32(const char *s, size_t n, float *out)
 {
     ms_num_result r = ms_parse_f32(s, n, out);
-    if ((r == MS_NUM_OK && f32_single_rounding(s, n)) || (r != MS_NUM_OK && r != MS_NUM_RANGE))
+    if ((r == MS_NUM_OK && ms_f32_single_rounding(s, n, *out)) ||
+        (r != MS_NUM_OK && r != MS_NUM_RANGE))
         return r;
     double d;
     r = ms_parse_f64(s, n, &d);
@@ -198,7 +168,7 @@ static int is_na_text(const char *s, size_t n)
     return ms_parse_f32(s, n, &f) == MS_NUM_MISSING;
 }
 
-const char *ms_batch_put_text(ms_batch *b, size_t c, size_t row, const char *s, size_t n)
+const char *ms_batch_put_text_slow(ms_batch *b, size_t c, size_t row, const char *s, size_t n)
 {
     const ms_colspec *sp = &b->spec[c];
     ms_num_result r;

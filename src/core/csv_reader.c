@@ -763,7 +763,7 @@ static inline ms_status row_begin(row_ctx *rc)
     return MS_OK;
 }
 
-static inline void row_field(row_ctx *rc, const char *s, size_t n)
+static inline __attribute__((always_inline)) void row_field(row_ctx *rc, const char *s, size_t n)
 {
     size_t j = rc->nf++;
     if (j >= rc->n_cols)
