@@ -19,7 +19,9 @@ A Pipeline ending in one of these exports with its preprocessing
 (ColumnTransformer, StandardScaler, MinMaxScaler, MaxAbsScaler,
 RobustScaler, SimpleImputer, OneHotEncoder, OrdinalEncoder,
 KBinsDiscretizer, PolynomialFeatures, FunctionTransformer with a numpy
-ufunc, Normalizer) as the container's preprocessing program.
+ufunc, Normalizer) as the container's preprocessing program; its last
+step may also be an XGBClassifier / XGBRegressor (converted with
+`mpiscore model import xgboost`: $MPISCORE or mpiscore on PATH).
 The container format is described in docs/formats.md.
 
 Feature names: the estimator's feature_names_in_ (set when it was fitted on
@@ -957,6 +959,43 @@ def _trace(est, refs, prog, where):
                       "passthrough, drop)")
 
 
+def _is_xgb(est):
+    try:
+        from xgboost.sklearn import XGBModel
+    except ImportError:
+        return False
+    return isinstance(est, XGBModel)
+
+
+def _xgb_writer(est, path, names):
+    """An XGBClassifier / XGBRegressor as a pipeline's last step: its JSON
+    through mpiscore's own importer (`mpiscore model import xgboost`, found
+    as $MPISCORE, on PATH, or in the build tree next to this script)."""
+    import shutil
+    import subprocess
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    exe = os.environ.get("MPISCORE") or shutil.which("mpiscore") or next(
+        (p for p in (os.path.join(here, "..", "build", "mpiscore"),
+                     os.path.join(here, "..", "..", "..", "bin", "mpiscore"))
+         if os.access(p, os.X_OK)), None)
+    if not exe:
+        raise ExportError(f"{type(est).__name__}: exporting an XGBoost model needs the mpiscore "
+                          "binary ($MPISCORE or on PATH)")
+    js = f"{path}.json"
+    try:
+        est.save_model(js)
+        cmd = [exe, "model", "import", "xgboost", js, "-o", path]
+        if all("," not in n for n in names):
+            cmd += ["--feature-names", ",".join(names)]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise ExportError(f"{type(est).__name__}: {r.stderr.strip()}")
+    finally:
+        if os.path.exists(js):
+            os.unlink(js)
+
+
 def _is_pipeline(est):
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import Pipeline
@@ -977,7 +1016,8 @@ def _export_pipeline(pipe, path, feature_names):
     steps = [(n, s) for n, s in pipe.steps]
     final_name, final = steps[-1]
     final = _unwrap_search(final)
-    if final is None or isinstance(final, str) or _writer_for(final) is None:
+    writer = _xgb_writer if _is_xgb(final) else _writer_for(final)
+    if final is None or isinstance(final, str) or writer is None:
         raise ExportError(f'step {len(steps) - 1} ("{final_name}"): '
                           f"{type(final).__name__} is not a supported final estimator "
                           "(supported: " + ", ".join(sorted(c.__name__ for c in WRITERS)) + ")")
@@ -998,7 +1038,7 @@ def _export_pipeline(pipe, path, feature_names):
     program = prog.emit(refs)
     tmp = f"{path}.tmp{os.getpid()}.est"
     try:
-        _writer_for(final)(final, tmp, est_names)
+        writer(final, tmp, est_names)
         with h5py.File(tmp, "r+") as f:
             _write_prep(f, program)
         _seal(tmp)
