@@ -642,24 +642,27 @@ done:
 
 /* --- writing ------------------------------------------------------------ */
 
-static int write_group_str(hid_t f, const char *group, const char *name, const char *v)
+/* Attribute `name` of group `group`: the string s, or the integer v when s
+ * is NULL. */
+static int write_group_attr(hid_t f, const char *group, const char *name, const char *s,
+                            long long v)
 {
     hid_t g = H5Gopen2(f, group, H5P_DEFAULT);
     if (g < 0)
         return -1;
-    int rc = ms_h5_write_attr_str(g, name, v);
+    int rc = s ? ms_h5_write_attr_str(g, name, s) : ms_h5_write_attr_int(g, name, v);
     H5Gclose(g);
     return rc;
 }
 
+static int write_group_str(hid_t f, const char *group, const char *name, const char *v)
+{
+    return write_group_attr(f, group, name, v, 0);
+}
+
 static int write_group_int(hid_t f, const char *group, const char *name, long long v)
 {
-    hid_t g = H5Gopen2(f, group, H5P_DEFAULT);
-    if (g < 0)
-        return -1;
-    int rc = ms_h5_write_attr_int(g, name, v);
-    H5Gclose(g);
-    return rc;
+    return write_group_attr(f, group, name, NULL, v);
 }
 
 static int make_group(hid_t f, const char *name)
