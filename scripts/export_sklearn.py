@@ -10,7 +10,18 @@ LinearRegression, Ridge (single and multi-output), SGDClassifier (log_loss
 gives probabilities; other losses the decision function and the label),
 SGDRegressor; DecisionTree, RandomForest and ExtraTrees classifiers and
 regressors, GradientBoosting and HistGradientBoosting classifiers and
-regressors (kind tree_ensemble); MLPClassifier and MLPRegressor (kind mlp).
+regressors (kind tree_ensemble); MLPClassifier and MLPRegressor (kind mlp);
+the other linear models with coef_ / intercept_ (LinearSVC, RidgeClassifier,
+Perceptron, Lasso, ElasticNet and their CV forms, HuberRegressor, ...;
+Poisson / Gamma / Tweedie regressors with their links); GridSearchCV and
+RandomizedSearchCV export their best_estimator_.
+A Pipeline ending in one of these exports with its preprocessing
+(ColumnTransformer, StandardScaler, MinMaxScaler, MaxAbsScaler,
+RobustScaler, SimpleImputer, OneHotEncoder, OrdinalEncoder,
+KBinsDiscretizer, PolynomialFeatures, FunctionTransformer with a numpy
+ufunc, Normalizer) as the container's preprocessing program; its last
+step may also be an XGBClassifier / XGBRegressor (converted with
+`mpiscore model import xgboost`: $MPISCORE or mpiscore on PATH).
 The container format is described in docs/formats.md.
 
 Feature names: the estimator's feature_names_in_ (set when it was fitted on
@@ -469,6 +480,62 @@ WRITERS = {
 }
 
 
+# --- more linear models, searches --------------------------------------------
+#
+# Every linear model whose prediction is X @ coef_.T + intercept_ (then a
+# link) reuses _classifier / _regressor. Classifiers without probabilities
+# export their decision function: the label follows from it as predict's
+# does (binary: positive means classes_[1]; else the largest score).
+
+
+def _decision_classifier(est, path, names):
+    _classifier(est, path, names, False, True)
+
+
+def _glm(est, path, names):
+    # PoissonRegressor, GammaRegressor, TweedieRegressor: predict =
+    # link^-1(X @ coef_ + intercept_); identity or log (-> exp) link.
+    link_name = type(est._base_loss.link).__name__
+    links = {"IdentityLink": "identity", "LogLink": "exp"}
+    if link_name not in links:
+        raise ExportError(f"{type(est).__name__}: link {link_name} is not supported")
+    arrays = _linear_arrays(est.coef_, est.intercept_)
+    write_container(path, "linear", links[link_name], names, ["score"], None, _source(), arrays,
+                    precision="float64")
+
+
+def _more_writers():
+    from sklearn import linear_model as lm
+    from sklearn.svm import LinearSVC, LinearSVR
+
+    out = {c: _decision_classifier for c in (LinearSVC, lm.RidgeClassifier, lm.RidgeClassifierCV,
+                                             lm.Perceptron, lm.PassiveAggressiveClassifier)}
+    out.update({c: _regressor for c in (
+        LinearSVR, lm.RidgeCV, lm.Lasso, lm.LassoCV, lm.ElasticNet, lm.ElasticNetCV, lm.Lars,
+        lm.LarsCV, lm.LassoLars, lm.LassoLarsCV, lm.LassoLarsIC, lm.HuberRegressor,
+        lm.BayesianRidge, lm.ARDRegression, lm.OrthogonalMatchingPursuit,
+        lm.OrthogonalMatchingPursuitCV, lm.PassiveAggressiveRegressor, lm.QuantileRegressor,
+        lm.TheilSenRegressor, lm.MultiTaskLasso, lm.MultiTaskElasticNet, lm.MultiTaskLassoCV,
+        lm.MultiTaskElasticNetCV)})
+    out.update({c: _glm for c in (lm.PoissonRegressor, lm.GammaRegressor, lm.TweedieRegressor)})
+    return out
+
+
+def _unwrap_search(est):
+    """GridSearchCV / RandomizedSearchCV predict with best_estimator_."""
+    from sklearn.model_selection._search import BaseSearchCV
+
+    while isinstance(est, BaseSearchCV):
+        if not hasattr(est, "best_estimator_"):
+            raise ExportError(f"{type(est).__name__} has no best_estimator_ (refit=False, or "
+                              "not fitted): export the estimator it found")
+        est = est.best_estimator_
+    return est
+
+
+WRITERS.update(_more_writers())
+
+
 def _writer_for(est):
     # Walk the MRO so user subclasses of a supported estimator export too.
     for cls in type(est).__mro__:
@@ -477,8 +544,538 @@ def _writer_for(est):
     return None
 
 
+# --- pipelines and preprocessing programs (/prep) ---------------------------
+#
+# A Pipeline / ColumnTransformer becomes the container's preprocessing
+# program (docs/formats.md "Preprocessing") in front of the final estimator,
+# which its own writer exports as before. The transformers are first traced
+# into a graph of column operations (_Prog), one node per step, on symbolic
+# columns (_Ref); only then are kinds (number or category code), category
+# dictionaries and slots decided, from what each column feeds: a raw column
+# that reaches an encoder (through imputers only) is categorical, anything
+# else is numeric. Encoders are not re-derived from their attributes: each
+# fitted encoder is asked (transform) what it outputs for every category,
+# for a missing value and for an unknown one, so drop / infrequent /
+# handle_unknown / encoded_missing_value are the library's own answers.
+
+_UNKNOWN_STR = "\x00mpiscore-unknown-category"
+_FUNCS = {"log1p": np.log1p, "log": np.log, "sqrt": np.sqrt, "exp": np.exp, "expm1": np.expm1,
+          "abs": np.abs}
+
+class _Ref:
+    """Column j of node `node`'s outputs."""
+
+    def __init__(self, node, j):
+        self.node, self.j = node, j
+
+
+class _Node:
+    def __init__(self, op, ins, n_out, **par):
+        self.op, self.ins, self.n_out, self.par = op, list(ins), n_out, par
+        self.outs = [_Ref(self, j) for j in range(n_out)]
+
+
+def _is_missing(v):
+    return v is None or (isinstance(v, float) and np.isnan(v)) or (
+        isinstance(v, np.floating) and np.isnan(v))
+
+
+def _cat_value(v):
+    """A category as the dictionary holds it: str, or float for numbers."""
+    if isinstance(v, (str, np.str_)):
+        return str(v)
+    if isinstance(v, (bool, np.bool_)):
+        raise ExportError(f"boolean category {v!r} is not supported")
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        raise ExportError(f"category {v!r} is neither a string nor a number") from None
+
+
+class _Prog:
+    def __init__(self, names):
+        self.names = names
+        self.inputs = [_Node("input", [], 1, col=i) for i in range(len(names))]
+        self.nodes = []
+
+    def add(self, op, ins, n_out, **par):
+        node = _Node(op, ins, n_out, **par)
+        self.nodes.append(node)
+        return node.outs
+
+    # -- from the graph to the container
+
+    def _root(self, ref):
+        while ref.node.op == "impute":
+            ref = ref.node.ins[ref.j]
+        return ref.node.par["col"] if ref.node.op == "input" else None
+
+    def emit(self, outputs):
+        used, order = set(), []
+
+        def visit(node):
+            if id(node) in used:
+                return
+            used.add(id(node))
+            for r in node.ins:
+                visit(r.node)
+            order.append(node)
+
+        for r in outputs:
+            visit(r.node)
+        steps = [n for n in order if n.op != "input"]
+        inputs = sorted((n for n in order if n.op == "input"), key=lambda n: n.par["col"])
+        # kinds, from the consumers backwards
+        need = {}
+
+        def require(ref, kind, why):
+            key = (id(ref.node), ref.j)
+            have = need.get(key)
+            if have and have[0] != kind:
+                col = self._root(ref)
+                what = f'column "{self.names[col]}"' if col is not None else "a column"
+                uses = {have[0]: have[1], kind: why}
+                raise ExportError(f"{what} is used both as a number ({uses['num']}) and as a "
+                                  f"category ({uses['cat']}): this cannot be exported")
+            need[key] = (kind, why)
+
+        for r in outputs:
+            require(r, "num", "the estimator's input")
+        for node in reversed(steps):
+            for j, r in enumerate(node.ins):
+                if node.op in ("onehot_cat", "ordinal_cat"):
+                    require(r, "cat", node.par["what"])
+                elif node.op == "impute":
+                    got = need.get((id(node), j))
+                    if got:
+                        require(r, got[0], got[1])
+                elif node.op != "indicator":
+                    require(r, "num", node.par.get("what", node.op))
+
+        def kind(ref):
+            return need.get((id(ref.node), ref.j), ("num", ""))[0]
+
+        # dictionaries: every category an encoder knows and every value an
+        # imputer fills in, per raw column
+        cats = {}
+        encoders_first = sorted(steps, key=lambda n: n.op == "impute")
+        for node in encoders_first:
+            for j, r in enumerate(node.ins):
+                if kind(r) != "cat":
+                    continue
+                col = self._root(r)
+                vals = cats.setdefault(col, [])
+                if node.op in ("onehot_cat", "ordinal_cat"):
+                    vals.extend(node.par["known"])
+                elif node.op == "impute":
+                    vals.append(node.par["fill"][j])
+        dicts, unknown_error = {}, {}
+        for col, vals in cats.items():
+            seen, d = set(), []
+            for v in vals:
+                v = _cat_value(v)
+                if v not in seen:
+                    seen.add(v)
+                    d.append(v)
+            kinds = {isinstance(v, str) for v in d}
+            if len(kinds) > 1:
+                raise ExportError(f'column "{self.names[col]}" has both text and number categories')
+            dicts[col] = d
+            unknown_error[col] = False
+        for node in steps:
+            if node.op in ("onehot_cat", "ordinal_cat") and node.par["unknown"] == "error":
+                unknown_error[self._root(node.ins[0])] = True
+
+        slot = {}
+        for k, n in enumerate(inputs):
+            slot[(id(n), 0)] = k
+        nxt = len(inputs)
+        out_steps = []
+        for node in steps:
+            ins = [slot[(id(r.node), r.j)] for r in node.ins]
+            par = node.par
+            op, ds, at = node.op, {}, {}
+            if op in ("onehot_cat", "ordinal_cat"):
+                col = self._root(node.ins[0])
+                code = {v: i for i, v in enumerate(dicts[col])}
+                res = {_cat_value(v): e for v, e in par["probe"].items()}
+                unk = par["unknown_result"]
+                table = [res.get(v, unk) for v in dicts[col]]
+                if op == "onehot_cat":
+                    op = "onehot"
+                    ds["map"] = np.array(table, dtype=np.int64)
+                    at = {"missing": int(par["missing_result"]), "unknown": int(unk)}
+                else:
+                    op = "lookup"
+                    ds["table"] = np.array(table, dtype=np.float64)
+                    ds["missing_value"] = np.array([par["missing_result"]], dtype=np.float64)
+                    ds["unknown_value"] = np.array([unk], dtype=np.float64)
+            elif op == "onehot":
+                ds["map"] = np.asarray(par["map"], dtype=np.int64)
+                at = {"missing": int(par["missing"]), "unknown": int(par["unknown"])}
+            elif op == "impute":
+                fill = []
+                for j, r in enumerate(node.ins):
+                    v = par["fill"][j]
+                    if kind(r) == "cat":
+                        fill.append(float(dicts[self._root(r)].index(_cat_value(v))))
+                    elif isinstance(v, (str, np.str_)):
+                        raise ExportError(f"{par['what']}: fills text {v!r} into a column used "
+                                          "as a number")
+                    else:
+                        fill.append(float(v))
+                ds["fill"] = np.array(fill, dtype=np.float64)
+            elif op == "scale":
+                for k in ("center", "divisor", "factor", "offset"):
+                    ds[k] = np.asarray(par[k], dtype=np.float64)
+            elif op == "bins":
+                ds["n_edges"] = np.array([len(e) for e in par["edges"]], dtype=np.int64)
+                ds["edges"] = np.concatenate([np.asarray(e, dtype=np.float64)
+                                              for e in par["edges"]] + [np.zeros(0)])
+            elif op == "poly":
+                ds["powers"] = np.asarray(par["powers"], dtype=np.int64).reshape(-1)
+            elif op == "func":
+                at = {"name": par["name"]}
+            elif op == "normalize":
+                at = {"norm": par["norm"]}
+            for name, v in ds.items():
+                if v.dtype == np.float64 and name not in ("table", "missing_value",
+                                                          "unknown_value") \
+                        and not np.all(np.isfinite(v)):
+                    raise ExportError(f"{par.get('what', op)}: {name} has NaN or infinite values")
+            out_steps.append((op, ins, list(range(nxt, nxt + node.n_out)), ds, at))
+            for j in range(node.n_out):
+                slot[(id(node), j)] = nxt + j
+            nxt += node.n_out
+        for r in outputs:
+            if kind(r) == "cat" or (r.node.op == "impute" and kind(r.node.ins[r.j]) == "cat"):
+                raise ExportError("a categorical column reaches the estimator without an encoder")
+        ins = []
+        for n in inputs:
+            col = n.par["col"]
+            if col in dicts:
+                ins.append((self.names[col], "categorical", dicts[col],
+                            "error" if unknown_error[col] else "code"))
+            else:
+                ins.append((self.names[col], "numeric", None, None))
+        return ins, out_steps, [slot[(id(r.node), r.j)] for r in outputs]
+
+
+def _write_prep(f, prog):
+    ins, steps, outputs = prog
+    str_t = h5py.string_dtype("utf-8")
+    g = f.create_group("prep")
+    g.attrs["n_inputs"] = np.int64(len(ins))
+    g.attrs["n_steps"] = np.int64(len(steps))
+    for k, (name, kind, cats, unknown) in enumerate(ins):
+        gi = g.create_group(f"input_{k}")
+        gi.attrs["name"] = name
+        gi.attrs["kind"] = kind
+        if kind == "categorical":
+            gi.attrs["unknown"] = unknown
+            if cats and isinstance(cats[0], str):
+                gi.attrs.create("categories", cats, dtype=str_t)
+            elif cats:
+                gi.create_dataset("categories", data=np.array(cats, dtype=np.float64))
+            else:
+                gi.attrs.create("categories", [], dtype=str_t)
+    for s, (op, si, so, ds, at) in enumerate(steps):
+        gs = g.create_group(f"step_{s}")
+        gs.attrs["op"] = op
+        gs.create_dataset("inputs", data=np.array(si, dtype=np.int64))
+        gs.create_dataset("outputs", data=np.array(so, dtype=np.int64))
+        for name, v in ds.items():
+            gs.create_dataset(name, data=v)
+        for name, v in at.items():
+            gs.attrs[name] = np.int64(v) if isinstance(v, int) else v
+    g.create_dataset("outputs", data=np.array(outputs, dtype=np.int64))
+
+
+# -- tracing transformers
+
+
+def _probe_frame(enc, col, values, cats):
+    """Rows that vary column `col` over `values`, the other columns fixed at
+    a known category, shaped as the encoder was fitted (names or not)."""
+    import pandas as pd
+
+    cols = []
+    for i, c in enumerate(cats):
+        if i == col:
+            v = list(values)
+        else:
+            known = [x for x in c if not _is_missing(x)]
+            v = [known[0] if known else np.nan] * len(values)
+        cols.append(np.array(v, dtype=object if c.dtype == object else np.float64))
+    names = getattr(enc, "feature_names_in_", None)
+    if names is not None:
+        return pd.DataFrame({n: v for n, v in zip(names, cols)})
+    if any(v.dtype == object for v in cols):
+        return np.column_stack([v.astype(object) for v in cols])
+    return np.column_stack(cols)
+
+
+def _probe(enc, col, values, cats, block, onehot):
+    """The encoder's output for each value of column `col`: the one-hot
+    position (-1 none), or the ordinal value; "error" if it raises."""
+    try:
+        out = enc.transform(_probe_frame(enc, col, values, cats))
+    except ValueError:
+        return "error"
+    if hasattr(out, "toarray"):
+        out = out.toarray()
+    out = np.asarray(out, dtype=np.float64)[:, block]
+    if not onehot:
+        return list(out[:, 0])
+    res = []
+    for row in out:
+        hot = np.flatnonzero(row == 1.0)
+        res.append(int(hot[0]) if hot.size == 1 and np.count_nonzero(row) == 1 else
+                   (-1 if not np.any(row) else "bad"))
+    if "bad" in res:
+        raise ExportError(f"{type(enc).__name__}: column {col}: not a one-hot output")
+    return res
+
+
+def _encoder(enc, refs, prog, where, onehot):
+    cats = [np.asarray(c) for c in enc.categories_]
+    if onehot:
+        sizes = list(enc._compute_n_features_outs())
+    else:
+        sizes = [1] * len(cats)
+    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+    outs = []
+    for i, (c, r) in enumerate(zip(cats, refs)):
+        block = slice(starts[i], starts[i + 1])
+        known = [v for v in c if not _is_missing(v)]
+        unknown = _UNKNOWN_STR if c.dtype == object and all(isinstance(v, str) for v in known) \
+            else (float(np.max(np.asarray(known, dtype=np.float64))) + 12345.5 if known else 0.5)
+        res = _probe(enc, i, known, cats, block, onehot) if known else []
+        if res == "error":
+            raise ExportError(f"{where}: cannot encode its own categories of column {i}")
+        miss = _probe(enc, i, [np.nan], cats, block, onehot)
+        unk = _probe(enc, i, [unknown], cats, block, onehot)
+        err = -2 if onehot else np.nan
+        what = where
+        if sizes[i] == 0:
+            continue
+        outs += prog.add("onehot_cat" if onehot else "ordinal_cat", [r], sizes[i], what=what,
+                         known=known, probe=dict(zip([_cat_value(v) for v in known], res)),
+                         missing_result=err if miss == "error" else miss[0],
+                         unknown_result=err if unk == "error" else unk[0],
+                         unknown="error" if unk == "error" else "code")
+    return outs
+
+
+def _trace(est, refs, prog, where):
+    """The output columns of transformer `est` applied to columns `refs`."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import (FunctionTransformer, KBinsDiscretizer, MaxAbsScaler,
+                                       MinMaxScaler, Normalizer, OneHotEncoder, OrdinalEncoder,
+                                       PolynomialFeatures, RobustScaler, StandardScaler)
+
+    k = len(refs)
+    name = type(est).__name__
+    if est is None or (isinstance(est, str) and est == "passthrough"):
+        return list(refs)
+    if isinstance(est, Pipeline):
+        for i, (sname, step) in enumerate(est.steps):
+            refs = _trace(step, refs, prog, f'{where} > step {i} ("{sname}")')
+        return refs
+    if isinstance(est, ColumnTransformer):
+        outs = []
+        for tname, trans, _cols in est.transformers_:
+            idx = list(est._transformer_to_input_indices.get(tname, []))
+            if not idx or (isinstance(trans, str) and trans == "drop"):
+                continue
+            outs += _trace(trans, [refs[i] for i in idx], prog, f'{where} > "{tname}"')
+        return outs
+    zeros, ones = np.zeros(k), np.ones(k)
+    what = f"{where} ({name})"
+    if isinstance(est, StandardScaler):
+        return prog.add("scale", refs, k, what=what,
+                        center=est.mean_ if est.with_mean else zeros,
+                        divisor=est.scale_ if est.with_std else ones, factor=ones, offset=zeros)
+    if isinstance(est, RobustScaler):
+        return prog.add("scale", refs, k, what=what,
+                        center=est.center_ if est.with_centering else zeros,
+                        divisor=est.scale_ if est.with_scaling else ones, factor=ones,
+                        offset=zeros)
+    if isinstance(est, MaxAbsScaler):
+        return prog.add("scale", refs, k, what=what, center=zeros, divisor=est.scale_,
+                        factor=ones, offset=zeros)
+    if isinstance(est, MinMaxScaler):
+        if est.clip:
+            raise ExportError(f"{what}: clip=True is not supported")
+        return prog.add("scale", refs, k, what=what, center=zeros, divisor=ones,
+                        factor=est.scale_, offset=est.min_)
+    if isinstance(est, SimpleImputer):
+        if not _is_missing(est.missing_values):
+            raise ExportError(f"{what}: missing_values={est.missing_values!r} is not supported "
+                              "(only NaN / None)")
+        stats = list(est.statistics_)
+        keep = [j for j in range(k) if est.strategy == "constant" or
+                getattr(est, "keep_empty_features", False) or not _is_missing(stats[j])]
+        fill = [0.0 if _is_missing(stats[j]) else stats[j] for j in keep]
+        outs = prog.add("impute", [refs[j] for j in keep], len(keep), what=what, fill=fill)
+        if est.add_indicator:
+            feats = list(est.indicator_.features_)
+            outs += prog.add("indicator", [refs[j] for j in feats], len(feats), what=what)
+        return outs
+    if isinstance(est, OneHotEncoder):
+        return _encoder(est, refs, prog, what, True)
+    if isinstance(est, OrdinalEncoder):
+        return _encoder(est, refs, prog, what, False)
+    if isinstance(est, KBinsDiscretizer):
+        edges = [np.asarray(e, dtype=np.float64)[1:-1] for e in est.bin_edges_]
+        b = prog.add("bins", refs, k, what=what, edges=edges)
+        if est.encode == "ordinal":
+            return b
+        outs = []
+        for j in range(k):
+            n = int(est.n_bins_[j])
+            outs += prog.add("onehot", [b[j]], n, what=what, map=list(range(n)), missing=-2,
+                             unknown=-2)
+        return outs
+    if isinstance(est, PolynomialFeatures):
+        p = np.asarray(est.powers_)
+        return prog.add("poly", refs, p.shape[0], what=what, powers=p)
+    if isinstance(est, FunctionTransformer):
+        fn = [n for n, f in _FUNCS.items() if est.func is f]
+        if est.func is None:
+            return list(refs)
+        if not fn or est.kw_args:
+            raise ExportError(f"{what}: only FunctionTransformer(func=np.log1p, np.log, np.sqrt, "
+                              "np.exp, np.expm1 or np.abs) without kw_args can be exported")
+        return prog.add("func", refs, k, what=what, name=fn[0])
+    if isinstance(est, Normalizer):
+        return prog.add("normalize", refs, k, what=what, norm=est.norm)
+    raise ExportError(f"{where}: {name} is not supported (supported steps: ColumnTransformer, "
+                      "Pipeline, StandardScaler, MinMaxScaler, MaxAbsScaler, RobustScaler, "
+                      "SimpleImputer, OneHotEncoder, OrdinalEncoder, KBinsDiscretizer, "
+                      "PolynomialFeatures, FunctionTransformer (numpy ufuncs), Normalizer, "
+                      "passthrough, drop)")
+
+
+def _is_xgb(est):
+    try:
+        from xgboost.sklearn import XGBModel
+    except ImportError:
+        return False
+    return isinstance(est, XGBModel)
+
+
+def _xgb_writer(est, path, names):
+    """An XGBClassifier / XGBRegressor as a pipeline's last step: its JSON
+    through mpiscore's own importer (`mpiscore model import xgboost`, found
+    as $MPISCORE, on PATH, or in the build tree next to this script)."""
+    import shutil
+    import subprocess
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    exe = os.environ.get("MPISCORE") or shutil.which("mpiscore") or next(
+        (p for p in (os.path.join(here, "..", "build", "mpiscore"),
+                     os.path.join(here, "..", "..", "..", "bin", "mpiscore"))
+         if os.access(p, os.X_OK)), None)
+    if not exe:
+        raise ExportError(f"{type(est).__name__}: exporting an XGBoost model needs the mpiscore "
+                          "binary ($MPISCORE or on PATH)")
+    js = f"{path}.json"
+    try:
+        est.save_model(js)
+        cmd = [exe, "model", "import", "xgboost", js, "-o", path]
+        if all("," not in n for n in names):
+            cmd += ["--feature-names", ",".join(names)]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise ExportError(f"{type(est).__name__}: {r.stderr.strip()}")
+    finally:
+        if os.path.exists(js):
+            os.unlink(js)
+
+
+def _is_pipeline(est):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+
+    return isinstance(est, (Pipeline, ColumnTransformer))
+
+
+def _export_pipeline(pipe, path, feature_names):
+    from sklearn.pipeline import Pipeline
+
+    if not isinstance(pipe, Pipeline):
+        raise ExportError(f"a bare {type(pipe).__name__} has no estimator to score with: export "
+                          "the Pipeline that ends with one")
+    try:
+        check_is_fitted(pipe)
+    except NotFittedError:
+        raise ExportError("the Pipeline is not fitted") from None
+    steps = [(n, s) for n, s in pipe.steps]
+    final_name, final = steps[-1]
+    final = _unwrap_search(final)
+    writer = _xgb_writer if _is_xgb(final) else _writer_for(final)
+    if final is None or isinstance(final, str) or writer is None:
+        raise ExportError(f'step {len(steps) - 1} ("{final_name}"): '
+                          f"{type(final).__name__} is not a supported final estimator "
+                          "(supported: " + ", ".join(sorted(c.__name__ for c in WRITERS)) + ")")
+    names = _names(pipe, feature_names)
+    prog = _Prog(names)
+    refs = [n.outs[0] for n in prog.inputs]
+    for i, (sname, step) in enumerate(steps[:-1]):
+        refs = _trace(step, refs, prog, f'step {i} ("{sname}")')
+    if len(refs) != final.n_features_in_:
+        raise ExportError(f"the preprocessing gives {len(refs)} columns but {final_name} takes "
+                          f"{final.n_features_in_}")
+    try:
+        est_names = [str(n) for n in pipe[:-1].get_feature_names_out()]
+    except Exception:  # noqa: BLE001 - names are cosmetic, f0.. will do
+        est_names = []
+    if len(est_names) != len(refs) or len(set(est_names)) != len(est_names) or "" in est_names:
+        est_names = [f"f{i}" for i in range(len(refs))]
+    program = prog.emit(refs)
+    tmp = f"{path}.tmp{os.getpid()}.est"
+    try:
+        writer(final, tmp, est_names)
+        with h5py.File(tmp, "r+") as f:
+            _write_prep(f, program)
+        _seal(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _refuse_inner_step(est, feature_names):
+    """A pipeline's last step alone scores its inputs as if raw (issue 11):
+    names that all read "transformer__column" ("num__age") are a
+    ColumnTransformer's outputs. All of them, so that a table with a few
+    double-underscore column names of its own still exports."""
+    fitted = getattr(est, "feature_names_in_", None)
+    for names in (list(fitted) if fitted is not None else [], list(feature_names or [])):
+        heads = []
+        for n in (str(n) for n in names):
+            head, sep, tail = n.partition("__")
+            if not (sep and head and tail and head.replace("_", "a").isalnum()):
+                break
+            heads.append((n, head))
+        else:
+            if heads:
+                n, head = heads[0]
+                raise ExportError(f'feature "{n}" is an output of a ColumnTransformer step '
+                                  f'("{head}"), as are all the others: {type(est).__name__} is '
+                                  "the last step of a pipeline; export the whole Pipeline so its "
+                                  "preprocessing runs too")
+
+
 def export(estimator, path, feature_names=None):
     """Write `estimator` to the container at `path`; ExportError if it cannot."""
+    estimator = _unwrap_search(estimator)
+    if _is_pipeline(estimator):
+        return _export_pipeline(estimator, path, feature_names)
+    _refuse_inner_step(estimator, feature_names)
     writer = _writer_for(estimator)
     if writer is None:
         raise ExportError(f"{type(estimator).__name__} is not supported (supported: "

@@ -182,7 +182,9 @@ int ms_precision_parse(const char *s, ms_precision *out); /* 0, or -1 if unknown
 void ms_model_describe(const ms_model *m, FILE *f);
 
 /* 1 if rows with missing values (NaN) can be scored: trees that route
- * them; linear models, MLPs and trees with missing = "error" cannot. */
+ * them, or any model whose preprocessing program imputes every missing
+ * value (prep.h); linear models, MLPs and trees with missing = "error"
+ * cannot. */
 int ms_model_allows_missing(const ms_model *m);
 
 const char *ms_kind_name(ms_model_kind k);

@@ -22,9 +22,15 @@ typedef struct ms_prep ms_prep;
  * m->inputs[k] says (float or double numbers with NaN = missing, or int32
  * category codes). A value a step cannot compute is NaN in x (the scorer
  * refuses such a row when the estimator takes no missing values). Never
- * allocates. Requires m->prep != NULL. */
+ * allocates: one row tile of every slot lives on the stack (256 KiB; a
+ * thread that calls it needs that much). Requires m->prep != NULL. */
 void ms_prep_apply(const ms_model *m, const void *const *col, size_t r0, size_t n, void *x);
 
 void ms_prep_free(ms_prep *p);
+
+/* 1 if no feature the program writes can be NaN, whatever its inputs hold
+ * (every missing value is imputed on its way, no step can make a NaN):
+ * then a row with missing cells is scorable by any estimator. */
+int ms_prep_nan_free(const ms_prep *p);
 
 #endif

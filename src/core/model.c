@@ -51,6 +51,9 @@ const char *ms_activation_name(ms_activation a)
 
 int ms_model_allows_missing(const ms_model *m)
 {
+    /* a program that imputes every missing value hands the estimator none */
+    if (ms_prep_nan_free(m->prep))
+        return 1;
     return m->kind == MS_KIND_TREES && !m->trees.missing_is_error;
 }
 
@@ -782,6 +785,7 @@ static ms_status parse(hid_t f, const char *path, ms_model **out, ms_error *err)
         }
         m->has_missing_value = 1;
     }
+    MS_CHECK(ms_prep_read(f, path, m, err));
     if (m->kind == MS_KIND_TREES) {
         MS_CHECK(ms_trees_read(f, path, m, err));
         MS_CHECK(ms_model_validate(m, path, err));
@@ -882,6 +886,8 @@ static const char *absent_array(const ms_model *m)
         (!m->trees.node_offset || !m->trees.feature || !m->trees.threshold || !m->trees.left ||
          !m->trees.right || !m->trees.missing_left || !m->trees.value || !m->trees.base_score))
         return "/trees";
+    if (m->prep && (!m->inputs || !m->n_inputs))
+        return "the inputs of its preprocessing program";
     return NULL;
 }
 
@@ -980,6 +986,7 @@ ms_status ms_model_save(const ms_model *m, const char *path, ms_error *err)
     } else if (m->kind == MS_KIND_MLP) {
         rc |= ms_mlp_write(f, m);
     }
+    rc |= ms_prep_write(f, m);
     errno = 0;
     if (H5Fclose(f) < 0)
         rc = -1;
@@ -1027,6 +1034,7 @@ void ms_model_describe(const ms_model *m, FILE *out)
         ms_trees_describe(m, out);
     else if (m->kind == MS_KIND_MLP)
         ms_mlp_describe(m, out);
+    ms_prep_describe(m, out);
     if (m->source)
         fprintf(out, "source:    %s\n", m->source);
     if (m->has_missing_value)

@@ -51,4 +51,11 @@ void ms_mlp_free(ms_mlp *mlp);
 void ms_mlp_describe(const ms_model *m, FILE *out);
 ms_status ms_mlp_derive64(ms_model *m, ms_error *err);
 
+/* The preprocessing program (prep.c, docs/formats.md "Preprocessing"):
+ * read /prep if the container has one (sets m->prep, m->n_inputs,
+ * m->inputs; needs m->n_features), write it back, show it. */
+ms_status ms_prep_read(hid_t f, const char *path, ms_model *m, ms_error *err);
+int ms_prep_write(hid_t f, const ms_model *m);
+void ms_prep_describe(const ms_model *m, FILE *out);
+
 #endif

@@ -12,7 +12,12 @@ and comparing them with `mpiscore run` checks the C loader and kernels.
 or  container_ref.py MODEL.h5 IN.csv     (prints the outputs as CSV; the input
 columns are matched to the model's features by header name)
 
-Inputs are rounded to float32 first, as mpiscore's readers do. A row that
+A container with a preprocessing program (/prep) is run on the raw table
+(predict_table, or run_prep for the features alone): numeric inputs in
+float64, categorical cells matched exactly against the stored categories.
+
+Inputs are rounded to float32 first for a float32 model (root attribute
+precision, float32 when absent), as mpiscore's readers do. A row that
 mpiscore would report as bad (inf, beyond float32, or NaN for a model that
 cannot take missing values) gets NaN outputs and the label None. Everything
 after the input rounding is computed in float64 (a float32 accumulator for
@@ -54,11 +59,14 @@ def load(path):
         m.feature_names = _strs(a["feature_names"])
         m.output_names = _strs(a["output_names"])
         m.class_labels = _strs(a["class_labels"]) if "class_labels" in a else None
+        m.precision = _str(a["precision"]) if "precision" in a else "float32"
+        m.prep = _load_prep(f, path) if "prep" in f else None
         if len(m.feature_names) != m.n_features:
             raise ValueError(f"{path}: n_features and feature_names disagree")
         if m.kind == "linear":
-            m.coef = np.atleast_2d(f["/linear/coef"][...]).astype(np.float32).astype(np.float64)
-            m.intercept = f["/linear/intercept"][...].astype(np.float32).astype(np.float64)
+            w = np.float32 if m.precision == "float32" else np.float64
+            m.coef = np.atleast_2d(f["/linear/coef"][...]).astype(w).astype(np.float64)
+            m.intercept = f["/linear/intercept"][...].astype(w).astype(np.float64)
             m.n_raw = m.coef.shape[0]
             m.allows_missing = False
         elif m.kind == "tree_ensemble":
@@ -94,9 +102,10 @@ def load(path):
         elif m.kind == "mlp":
             m.activation = _str(a["activation"])
             n_layers = int(a["n_layers"])
-            m.weights = [f[f"/mlp/weight_{i}"][...].astype(np.float32).astype(np.float64)
+            w = np.float32 if m.precision == "float32" else np.float64
+            m.weights = [f[f"/mlp/weight_{i}"][...].astype(w).astype(np.float64)
                          for i in range(n_layers)]
-            m.biases = [f[f"/mlp/bias_{i}"][...].astype(np.float32).astype(np.float64)
+            m.biases = [f[f"/mlp/bias_{i}"][...].astype(w).astype(np.float64)
                         for i in range(n_layers)]
             width = m.n_features
             for w, b in zip(m.weights, m.biases):
@@ -108,6 +117,158 @@ def load(path):
         else:
             raise ValueError(f"{path}: unknown kind {m.kind!r}")
     return m
+
+
+def _load_prep(f, path):
+    """/prep as docs/formats.md "Preprocessing" describes it: (inputs,
+    steps, outputs); inputs are (name, kind, categories, unknown)."""
+    g = f["prep"]
+    ins = []
+    for k in range(int(g.attrs["n_inputs"])):
+        gi = g[f"input_{k}"]
+        kind = _str(gi.attrs["kind"])
+        cats, unknown = None, None
+        if kind == "categorical":
+            unknown = _str(gi.attrs["unknown"])
+            if "categories" in gi.attrs:
+                cats = _strs(gi.attrs["categories"]) if len(gi.attrs["categories"]) else []
+            else:
+                cats = [float(v) for v in gi["categories"][...]]
+        elif kind != "numeric":
+            raise ValueError(f"{path}: /prep input {k}: kind {kind!r}")
+        ins.append((_str(gi.attrs["name"]), kind, cats, unknown))
+    steps = []
+    nxt = len(ins)
+    for s in range(int(g.attrs["n_steps"])):
+        gs = g[f"step_{s}"]
+        st = {"op": _str(gs.attrs["op"]), "in": gs["inputs"][...].astype(np.int64),
+              "out": gs["outputs"][...].astype(np.int64)}
+        if np.any(st["in"] >= nxt) or list(st["out"]) != list(range(nxt, nxt + len(st["out"]))):
+            raise ValueError(f"{path}: /prep step {s}: bad slots")
+        nxt += len(st["out"])
+        for name, v in gs.items():
+            if name not in ("inputs", "outputs"):
+                st[name] = v[...]
+        for name, v in gs.attrs.items():
+            if name != "op":
+                st[name] = _str(v) if isinstance(v, (str, bytes)) else int(v)
+        steps.append(st)
+    return ins, steps, g["outputs"][...].astype(np.int64)
+
+
+def _codes(col, cats, unknown, name):
+    """A raw column's cells as category codes (NaN missing, -1 unknown)."""
+    index = {c: i for i, c in enumerate(cats)}
+    out = np.empty(len(col))
+    for r, v in enumerate(col):
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            out[r] = np.nan
+            continue
+        if cats and isinstance(cats[0], float):
+            try:
+                v = float(v)
+            except (TypeError, ValueError):
+                v = None
+        else:
+            v = str(v)
+        code = index.get(v, -1)
+        if code == -1 and unknown == "error":
+            raise ValueError(f"column {name}: row {r}: unknown category {v!r}")
+        out[r] = code
+    return out
+
+
+def input_columns(m, df):
+    """The program's input slots from a raw table (pandas DataFrame)."""
+    cols = []
+    for name, kind, cats, unknown in m.prep[0]:
+        if kind == "numeric":
+            cols.append(np.asarray(df[name], dtype=np.float64))
+        else:
+            cols.append(_codes(list(df[name]), cats, unknown, name))
+    return cols
+
+
+def _entry(v, n, missing, unknown, table):
+    if np.isnan(v):
+        return missing
+    if 0 <= v < n and v == np.floor(v):
+        return table[int(v)]
+    return unknown
+
+
+def run_prep(m, cols):
+    """Slots per docs/formats.md, from input columns (input_columns): the
+    estimator's features as float64, rows x n_features."""
+    ins, steps, outputs = m.prep
+    slots = [np.asarray(c, dtype=np.float64) for c in cols]
+    n = len(slots[0]) if slots else 0
+    with np.errstate(all="ignore"):
+        for st in steps:
+            op, x = st["op"], [slots[i] for i in st["in"]]
+            k, n_out = len(x), len(st["out"])
+            if op == "scale":
+                y = [((x[j] - st["center"][j]) / st["divisor"][j]) * st["factor"][j]
+                     + st["offset"][j] for j in range(k)]
+            elif op == "impute":
+                y = [np.where(np.isnan(x[j]), st["fill"][j], x[j]) for j in range(k)]
+            elif op == "indicator":
+                y = [np.isnan(x[j]).astype(np.float64) for j in range(k)]
+            elif op == "onehot":
+                mp = st["map"]
+                e = np.array([_entry(v, len(mp), st["missing"], st["unknown"], mp) for v in x[0]],
+                             dtype=np.int64)
+                y = [np.where(e == -2, np.nan, (e == o).astype(np.float64)) for o in range(n_out)]
+            elif op == "lookup":
+                t = st["table"]
+                y = [np.array([_entry(v, len(t), st["missing_value"][0], st["unknown_value"][0], t)
+                               for v in x[0]], dtype=np.float64)]
+            elif op == "bins":
+                off = np.concatenate([[0], np.cumsum(st["n_edges"])]).astype(int)
+                y = []
+                for j in range(k):
+                    e = st["edges"][off[j]:off[j + 1]]
+                    b = np.searchsorted(e, x[j], side="right").astype(np.float64)
+                    y.append(np.where(np.isnan(x[j]), np.nan, b))
+            elif op == "poly":
+                p = st["powers"].reshape(n_out, k)
+                y = []
+                for t in range(n_out):
+                    fac = [j for j in range(k) for _ in range(int(p[t, j]))]
+                    v = np.ones(n)
+                    for q, j in enumerate(reversed(fac)):
+                        v = x[j].copy() if q == 0 else x[j] * v
+                    y.append(v)
+            elif op == "func":
+                f = {"log1p": np.log1p, "log": np.log, "sqrt": np.sqrt, "exp": np.exp,
+                     "expm1": np.expm1, "abs": np.abs}[st["name"]]
+                y = [f(x[j]) for j in range(k)]
+            elif op == "normalize":
+                a = np.column_stack(x)
+                if st["norm"] == "l1":
+                    nr = np.zeros(n)
+                    for j in range(k):
+                        nr = nr + np.abs(x[j])
+                elif st["norm"] == "l2":
+                    nr = np.zeros(n)
+                    for j in range(k):
+                        nr = nr + x[j] * x[j]
+                    nr = np.sqrt(nr)
+                else:
+                    nr = np.max(np.abs(a), axis=1)
+                nr = np.where(nr == 0, 1.0, nr)
+                y = [x[j] / nr for j in range(k)]
+            else:
+                raise ValueError(f"unknown op {op!r}")
+            slots.extend(y)
+    return np.column_stack([slots[i] for i in outputs]) if len(outputs) else np.zeros((n, 0))
+
+
+def predict_table(m, df):
+    """predict() from a raw table: through the program when there is one."""
+    if m.prep is None:
+        return predict(m, df[m.feature_names].to_numpy(dtype=np.float64))
+    return predict(m, run_prep(m, input_columns(m, df)))
 
 
 def _tree_raw(m, x):
@@ -202,7 +363,7 @@ def predict(m, x):
     class_labels."""
     x = np.asarray(x, dtype=np.float64)
     with np.errstate(over="ignore"):
-        x32 = x.astype(np.float32)
+        x32 = x.astype(np.float32) if m.precision == "float32" else x
     bad = np.any(np.isinf(x32), axis=1)
     if not m.allows_missing:
         bad |= np.any(np.isnan(x32), axis=1)
@@ -228,7 +389,7 @@ def main():
         sys.exit("usage: container_ref.py MODEL.h5 IN.csv")
     m = load(sys.argv[1])
     df = pd.read_csv(sys.argv[2])
-    out, labels = predict(m, df[m.feature_names].to_numpy(dtype=np.float64))
+    out, labels = predict_table(m, df)
     res = pd.DataFrame(out, columns=m.output_names)
     if labels is not None:
         res["label"] = labels

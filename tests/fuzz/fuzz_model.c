@@ -71,12 +71,18 @@ static const char *const NAMES[] = {
     "/trees/threshold", "/trees/left", "/trees/right", "/trees/missing_left", "/trees/value",
     "/trees/tree_output", "/trees/base_score", "/trees", "activation", "n_layers",
     "/mlp/weight_0", "/mlp/bias_0", "/mlp/weight_1", "/mlp/bias_1", "/mlp/weight_2",
-    "/mlp/bias_2", "/mlp"};
+    "/mlp/bias_2", "/mlp", "precision", "/prep", "n_inputs", "n_steps", "name", "unknown",
+    "categories", "op", "/prep/outputs", "/prep/input_0", "/prep/input_1", "/prep/input_2",
+    "/prep/step_0", "/prep/step_1", "/prep/step_2", "/prep/step_0/inputs",
+    "/prep/step_0/outputs", "/prep/step_1/inputs", "/prep/step_1/outputs", "/prep/step_2/inputs",
+    "/prep/step_2/outputs"};
 static const char *const STRS[] = {
     "mpiscore-model", "linear", "tree_ensemble", "mlp", "identity", "logistic", "softmax", "ovr",
     "exp", "lt", "le", "route", "error", "sum", "mean", "float32", "float64", "relu", "tanh", "",
     "a", "b", "c", "d", "p_0", "p_1", "p_2", "score", "0", "1", "2", "scikit-learn 1.2.1",
-    "xgboost 1.7.4", "no", "yes", "score_0", "score_1", "decision"};
+    "xgboost 1.7.4", "no", "yes", "score_0", "score_1", "decision", "numeric", "categorical",
+    "code", "scale", "impute", "indicator", "onehot", "lookup", "bins", "poly", "func",
+    "normalize", "log1p", "l2"};
 /* clang-format on */
 #define N_NAMES (sizeof NAMES / sizeof NAMES[0])
 #define N_STRS (sizeof STRS / sizeof STRS[0])

@@ -17,6 +17,7 @@
 #include "fuzz_util.h"
 #include "mpiscore/kernels.h"
 #include "mpiscore/model.h"
+#include "mpiscore/prep.h"
 
 static inline char *describe(const ms_model *m, size_t *len)
 {
@@ -28,8 +29,57 @@ static inline char *describe(const ms_model *m, size_t *len)
     return text;
 }
 
+/* The preprocessing program over rows of every kind of cell (numbers from
+ * 0 to extremes and NaN, every code a reader can produce): no sanitizer
+ * report. (NaN-freedom is not asserted: finite extremes can overflow to
+ * infinity inside a program, and inf - inf is NaN.) */
+static inline void apply_prep(const ms_model *m)
+{
+    static const double nums[] = {0.0, 1.0, -1.0, 0.5, 1e308, -1e308, 5e-324, NAN, 3.0, 1e-300};
+    enum { ROWS = sizeof nums / sizeof nums[0] };
+    void **col = calloc(m->n_inputs ? m->n_inputs : 1, sizeof *col);
+    size_t xsize = m->precision == MS_PREC_F64 ? sizeof(double) : sizeof(float);
+    void *x = malloc(ROWS * m->n_features * xsize + 1);
+    FUZZ_ASSERT(col && x, "out of memory");
+    for (size_t k = 0; k < m->n_inputs; k++) {
+        const ms_colspec *c = &m->inputs[k];
+        if (c->kind == MS_COL_CAT) {
+            int32_t *v = malloc(ROWS * sizeof *v);
+            FUZZ_ASSERT(v != NULL, "out of memory");
+            size_t nc = c->dict ? ms_dict_size(c->dict) : 0;
+            for (size_t r = 0; r < ROWS; r++)
+                v[r] = r % 4 == 0   ? MS_CODE_MISSING
+                       : r % 4 == 1 ? (c->unknown_is_error ? MS_CODE_MISSING : MS_CODE_UNKNOWN)
+                       : nc         ? (int32_t)((r * 7 + k) % nc)
+                                    : MS_CODE_MISSING;
+            col[k] = v;
+        } else if (c->prec == MS_PREC_F64) {
+            double *v = malloc(ROWS * sizeof *v);
+            FUZZ_ASSERT(v != NULL, "out of memory");
+            for (size_t r = 0; r < ROWS; r++)
+                v[r] = nums[(r + k) % ROWS];
+            col[k] = v;
+        } else {
+            float *v = malloc(ROWS * sizeof *v);
+            FUZZ_ASSERT(v != NULL, "out of memory");
+            for (size_t r = 0; r < ROWS; r++)
+                v[r] = (float)nums[(r + k) % ROWS];
+            col[k] = v;
+        }
+    }
+    /* once whole, once from a middle row: r0 offsets the columns */
+    ms_prep_apply(m, (const void *const *)col, 0, ROWS, x);
+    ms_prep_apply(m, (const void *const *)col, 3, ROWS - 3, x);
+    for (size_t k = 0; k < m->n_inputs; k++)
+        free(col[k]);
+    free(col);
+    free(x);
+}
+
 static inline void score_rows(const ms_model *m)
 {
+    if (m->prep)
+        apply_prep(m);
     static const float row_values[] = {0.0f,          1.0f,           -1.0f,  0.5f,
                                        3.4028235e38f, -3.4028235e38f, 1e-45f, NAN};
     const size_t nf = m->n_features;

@@ -124,11 +124,17 @@ NAMES = ["format", "format_version", "kind", "link", "n_features", "feature_name
          "/trees/feature", "/trees/threshold", "/trees/left", "/trees/right",
          "/trees/missing_left", "/trees/value", "/trees/tree_output", "/trees/base_score",
          "/trees", "activation", "n_layers", "/mlp/weight_0", "/mlp/bias_0", "/mlp/weight_1",
-         "/mlp/bias_1", "/mlp/weight_2", "/mlp/bias_2", "/mlp"]
+         "/mlp/bias_1", "/mlp/weight_2", "/mlp/bias_2", "/mlp", "precision", "/prep",
+         "n_inputs", "n_steps", "name", "unknown", "categories", "op", "/prep/outputs",
+         "/prep/input_0", "/prep/input_1", "/prep/input_2", "/prep/step_0", "/prep/step_1",
+         "/prep/step_2", "/prep/step_0/inputs", "/prep/step_0/outputs", "/prep/step_1/inputs",
+         "/prep/step_1/outputs", "/prep/step_2/inputs", "/prep/step_2/outputs"]
 STRS = ["mpiscore-model", "linear", "tree_ensemble", "mlp", "identity", "logistic", "softmax",
         "ovr", "exp", "lt", "le", "route", "error", "sum", "mean", "float32", "float64", "relu",
         "tanh", "", "a", "b", "c", "d", "p_0", "p_1", "p_2", "score", "0", "1", "2",
-        "scikit-learn 1.2.1", "xgboost 1.7.4", "no", "yes", "score_0", "score_1", "decision"]
+        "scikit-learn 1.2.1", "xgboost 1.7.4", "no", "yes", "score_0", "score_1", "decision",
+        "numeric", "categorical", "code", "scale", "impute", "indicator", "onehot", "lookup",
+        "bins", "poly", "func", "normalize", "log1p", "l2"]
 
 
 def enc_text(s, table):
@@ -192,8 +198,24 @@ def enc_container(path, flags=0):
         datasets = []
         f.visititems(lambda n, o: datasets.append(n) if isinstance(o, h5py.Dataset) else None)
         for name in datasets:
+            if name.startswith("prep"):
+                continue
             d = f[name]
             out += enc_object(2, "/" + name, d.dtype, d.shape, d[()])
+        # the preprocessing program: groups with attributes (op 3, then op 1
+        # for each attribute of the group just made), then their datasets
+        items = []
+        if "prep" in f:
+            items.append(("prep", f["prep"]))
+            f["prep"].visititems(lambda n, o: items.append(("prep/" + n, o)))
+        for name, o in items:
+            if isinstance(o, h5py.Dataset):
+                out += enc_object(2, "/" + name, o.dtype, o.shape, o[()])
+                continue
+            out += bytes([3]) + enc_text("/" + name, NAMES)
+            for a in o.attrs:
+                aid = h5py.h5a.open(o.id, a.encode())
+                out += enc_object(1, a, aid.dtype, aid.shape, o.attrs[a])
     return out
 
 
@@ -275,6 +297,42 @@ def model_seeds(tmp):
         made += 1
     if made == 0:
         raise SystemExit("no model seed could be made")
+    prep_seeds(tmp)
+
+
+def prep_seeds(tmp):
+    """Pipelines: containers with a preprocessing program (/prep)."""
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import (KBinsDiscretizer, OneHotEncoder, OrdinalEncoder,
+                                       PolynomialFeatures, StandardScaler)
+
+    import warnings
+    warnings.filterwarnings("ignore")
+    from sklearn.tree import DecisionTreeClassifier
+
+    rng = np.random.default_rng(4)
+    df = pd.DataFrame({"a": rng.normal(size=60), "b": rng.choice(["x y", "No (z)", "w"], 60),
+                       "c": rng.integers(0, 3, 60)})
+    df.loc[::7, "a"] = np.nan
+    y = (rng.uniform(size=60) < 0.5).astype(int)
+    pipes = {
+        "prep-telco": make_pipeline(ColumnTransformer([
+            ("num", make_pipeline(SimpleImputer(), StandardScaler()), ["a"]),
+            ("cat", OneHotEncoder(handle_unknown="ignore"), ["b"]),
+            ("ord", OrdinalEncoder(), ["c"])]), LogisticRegression()),
+        # fuzz_model.c builds at most 64 objects: a short program
+        "prep-bins-poly": make_pipeline(ColumnTransformer([
+            ("bins", KBinsDiscretizer(n_bins=2, encode="onehot-dense"), ["c"]),
+            ("poly", PolynomialFeatures(2), ["c"])]), DecisionTreeClassifier(max_depth=1)),
+    }
+    for i, (name, pipe) in enumerate(pipes.items()):
+        p = os.path.join(tmp, name + ".h5")
+        export(pipe.fit(df, y), p)
+        put("model", name, enc_container(p, flags=(i * 5) % 16))
 
     # hand-made near misses, written directly in the program form
     def attr(name, s):
