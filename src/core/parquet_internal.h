@@ -34,10 +34,11 @@ enum {
  * `bad` (with a reason) and every later read returns zeros, so a struct
  * parser checks once at its end. */
 typedef struct ms_tr {
-    const uint8_t *p, *end;
+    const uint8_t *p, *end, *start;
     int depth;
     int16_t last[MS_TC_MAX_DEPTH];
     const char *bad;
+    size_t bad_at; /* where the first failure was found */
 } ms_tr;
 
 void ms_tr_init(ms_tr *r, const uint8_t *p, size_t n);

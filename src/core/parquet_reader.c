@@ -462,7 +462,7 @@ void ms_pq_close(ms_pq_file *f)
         return;
     if (f->fd >= 0)
         close(f->fd);
-    for (size_t i = 0; i < f->ncols; i++)
+    for (size_t i = 0; f->names && i < f->ncols; i++)
         free(f->names[i]);
     for (size_t i = 0; i < f->nrg; i++)
         free(f->rgs[i].chunks);
@@ -535,6 +535,15 @@ static ms_status parse_footer(ms_pq_file *f, const uint8_t *b, size_t n, uint64_
             for (size_t i = 0; i < nels && !r.bad; i++)
                 parse_schema_el(&r, &els[i]);
             have_schema = 1;
+            /* flat, before anything is sized by the column count: a nested
+             * column is refused by its name */
+            for (size_t i = 1; i < nels && !r.bad; i++)
+                if ((els[i].has_children && els[i].num_children > 0) || !els[i].has_type) {
+                    st = ms_error_set(err, MS_EINPUT,
+                                      "%s: column \"%.*s\": nested columns are not supported", p,
+                                      (int)els[i].name_len, (const char *)els[i].name);
+                    goto done;
+                }
         } else if (id == 3) {
             f->num_rows = ms_tr_i64(&r, t);
             have_rows = 1;
@@ -702,7 +711,7 @@ static ms_status parse_footer(ms_pq_file *f, const uint8_t *b, size_t n, uint64_
     }
     if (r.bad) {
         st = ms_error_set(err, MS_EINPUT, "%s: corrupt footer (Thrift): %s at byte %zu of %zu", p,
-                          r.bad, ms_tr_pos(&r, b), n);
+                          r.bad, r.bad_at, n);
         goto done;
     }
     if (!have_schema || !have_rows || !have_rgs) {

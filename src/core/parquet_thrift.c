@@ -14,6 +14,7 @@ void ms_tr_init(ms_tr *r, const uint8_t *p, size_t n)
 {
     memset(r, 0, sizeof *r);
     r->p = p;
+    r->start = p;
     r->end = p + n;
     r->depth = 0;
     r->last[0] = 0;
@@ -21,8 +22,10 @@ void ms_tr_init(ms_tr *r, const uint8_t *p, size_t n)
 
 static void tr_fail(ms_tr *r, const char *why)
 {
-    if (!r->bad)
+    if (!r->bad) {
         r->bad = why;
+        r->bad_at = (size_t)(r->p - r->start);
+    }
     r->p = r->end;
 }
 

@@ -547,12 +547,6 @@ static ms_status write_chunk(ms_pq_writer *w, size_t ci, size_t n, const ms_pqw_
     chunk_out *o = &w->chunks[ci];
     reset_chunk(o);
     o->num_values = (int64_t)n;
-    if (d->valid && !c->nullable)
-        for (size_t i = 0; i < n; i++)
-            if (!d->valid[i])
-                return ms_error_set(err, MS_EUSAGE,
-                                    "%s: column \"%s\": a null in a required column", w->path,
-                                    c->name);
     size_t present = n;
     if (d->valid) {
         present = 0;
@@ -681,8 +675,21 @@ ms_status ms_pq_writer_write(ms_pq_writer *w, size_t n, const ms_pqw_data *data,
         return MS_OK;
     if (n > INT32_MAX)
         return ms_error_set(err, MS_EUSAGE, "%s: a row group of %zu rows is too large", w->path, n);
+    /* checked before any byte is written, and a failure later rewinds: the
+     * committed state never covers part of a row group */
     for (size_t c = 0; c < w->ncols; c++)
-        MS_CHECK(write_chunk(w, c, n, &data[c], err));
+        if (data[c].valid && !w->cols[c].nullable)
+            for (size_t i = 0; i < n; i++)
+                if (!data[c].valid[i])
+                    return ms_error_set(err, MS_EUSAGE,
+                                        "%s: column \"%s\": a null in a required column", w->path,
+                                        w->cols[c].name);
+    uint64_t off0 = w->off;
+    for (size_t c = 0; c < w->ncols; c++)
+        if ((st = write_chunk(w, c, n, &data[c], err)) != MS_OK) {
+            w->off = off0;
+            goto done;
+        }
     encode_row_group(w, (int64_t)n);
     if (w->rgs.oom)
         return ms_error_set(err, MS_EIO, "%s: out of memory", w->path);
