@@ -174,7 +174,8 @@ static void dbp_encode(ms_tw *t, const int64_t *v, size_t n)
         int64_t d[128], md = INT64_MAX;
         size_t k = n - b < 128 ? n - b : 128;
         for (size_t i = 0; i < k; i++) {
-            d[i] = v[b + i] - v[b + i - 1];
+            d[i] =
+                (int64_t)((uint64_t)v[b + i] - (uint64_t)v[b + i - 1]); /* wraps, as the format */
             if (d[i] < md)
                 md = d[i];
         }
@@ -182,7 +183,7 @@ static void dbp_encode(ms_tw *t, const int64_t *v, size_t n)
         uint8_t widths[4] = {0, 0, 0, 0};
         for (size_t m = 0; m < 4; m++)
             for (size_t i = m * 32; i < (m + 1) * 32 && i < k; i++) {
-                uint64_t x = (uint64_t)(d[i] - md);
+                uint64_t x = (uint64_t)d[i] - (uint64_t)md;
                 int w = 0;
                 while (w < 64 && (x >> w))
                     w++;
@@ -194,7 +195,7 @@ static void dbp_encode(ms_tw *t, const int64_t *v, size_t n)
             uint8_t buf[32 * 8 + 8];
             memset(buf, 0, sizeof buf);
             for (size_t i = 0; i < 32; i++) {
-                uint64_t x = m * 32 + i < k ? (uint64_t)(d[m * 32 + i] - md) : 0;
+                uint64_t x = m * 32 + i < k ? (uint64_t)d[m * 32 + i] - (uint64_t)md : 0;
                 for (int bit = 0; bit < widths[m]; bit++)
                     if (x >> bit & 1) {
                         size_t pos = i * widths[m] + (size_t)bit;
