@@ -85,6 +85,25 @@ void ms_tw_list(ms_tw *w, int id, int elem, size_t n); /* field + list header */
 void ms_tw_varint(ms_tw *w, uint64_t v);
 void ms_tw_free(ms_tw *w);
 
+/* A PageHeader: what the reader and the writer's resume need of it.
+ * min/max point into the parsed bytes. */
+typedef struct ms_pq_page_hdr {
+    int type;
+    int32_t uncomp, comp, crc;
+    int has_crc, has_sub, has_stats, is_compressed;
+    int32_t nvals, enc, def_enc, nulls, nrows, def_len, rep_len;
+    int64_t null_count;
+    const uint8_t *min, *max;
+    size_t min_n, max_n;
+} ms_pq_page_hdr;
+
+/* Parse the page header at p[0..n): NULL and its length, or why not. */
+const char *ms_pq_parse_page_header(const uint8_t *p, size_t n, ms_pq_page_hdr *h, size_t *hlen);
+
+/* Grow *p to hold at least `need` elements of `elem` bytes (doubling);
+ * 0 when the memory is not there. *cap counts elements. */
+int ms_pq_grow(void **p, size_t *cap, size_t need, size_t elem);
+
 /* Codecs. Decompress src[0..n) into exactly dst_n bytes at dst; any other
  * outcome is a failure with a reason in *why. The caller bounds dst_n. */
 int ms_pq_decompress(ms_pq_codec codec, const uint8_t *src, size_t n, uint8_t *dst, size_t dst_n,

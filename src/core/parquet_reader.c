@@ -102,23 +102,6 @@ struct ms_pq_file {
 
 /* ---- small helpers ---- */
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 1;
-    size_t c = *cap ? *cap : 64;
-    while (c < need)
-        c = c > SIZE_MAX / 2 ? need : c * 2;
-    if (c > SIZE_MAX / elem)
-        return 0;
-    void *q = realloc(*p, c * elem);
-    if (!q)
-        return 0;
-    *p = q;
-    *cap = c;
-    return 1;
-}
-
 static uint32_t le32(const uint8_t *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
@@ -664,7 +647,7 @@ static ms_status parse_footer(ms_pq_file *f, const uint8_t *b, size_t n, uint64_
                     goto done;
                 }
             }
-        } else if (id == 5) {
+        } else if (id == 5 && !f->kv_key) { /* a repeated field: the first counts */
             size_t nkv = ms_tr_list(&r, t, &elem);
             if (r.bad || (nkv && elem != MS_TC_STRUCT))
                 break;
@@ -1219,7 +1202,7 @@ static ms_status load_dict(const rd *R, const uint8_t *p, size_t n, int64_t nval
         return rd_fail(R, -1, "negative dictionary size");
     if (c->physical == MS_PQ_BOOLEAN)
         return rd_fail(R, -1, "dictionary page for a BOOLEAN column");
-    if (!grow((void **)&f->dict_raw, &f->dict_raw_cap, n ? n : 1, 1))
+    if (!ms_pq_grow((void **)&f->dict_raw, &f->dict_raw_cap, n ? n : 1, 1))
         return oom(R->err, f->path);
     memcpy(f->dict_raw, p, n);
     size_t w = phys_width(c);
@@ -1227,7 +1210,7 @@ static ms_status load_dict(const rd *R, const uint8_t *p, size_t n, int64_t nval
         if ((uint64_t)nvals > n / 4)
             return rd_fail(R, -1, "dictionary page holds fewer than %lld strings",
                            (long long)nvals);
-        if (!grow((void **)&f->dict_str, &f->dict_str_cap, (size_t)nvals + 1, sizeof(pq_str)))
+        if (!ms_pq_grow((void **)&f->dict_str, &f->dict_str_cap, (size_t)nvals + 1, sizeof(pq_str)))
             return oom(R->err, f->path);
         size_t pos = 0;
         for (int64_t i = 0; i < nvals; i++) {
@@ -1245,7 +1228,8 @@ static ms_status load_dict(const rd *R, const uint8_t *p, size_t n, int64_t nval
         if ((uint64_t)nvals > n / w)
             return rd_fail(R, -1, "dictionary page holds fewer than %lld values", (long long)nvals);
         if (c->physical == MS_PQ_FIXED_LEN_BYTE_ARRAY) {
-            if (!grow((void **)&f->dict_str, &f->dict_str_cap, (size_t)nvals + 1, sizeof(pq_str)))
+            if (!ms_pq_grow((void **)&f->dict_str, &f->dict_str_cap, (size_t)nvals + 1,
+                            sizeof(pq_str)))
                 return oom(R->err, f->path);
             for (int64_t i = 0; i < nvals; i++) {
                 f->dict_str[i].p = f->dict_raw + (size_t)i * w;
@@ -1285,9 +1269,9 @@ static ms_status decode_values(const rd *R, int enc, const uint8_t *p, size_t n,
     *is_dict = 0;
     size_t esz = phys == MS_PQ_BOOLEAN ? 1 : phys == MS_PQ_INT32 || phys == MS_PQ_FLOAT ? 4 : 8;
     if (phys == MS_PQ_BYTE_ARRAY || phys == MS_PQ_FIXED_LEN_BYTE_ARRAY) {
-        if (!grow((void **)&f->sc_str, &f->sc_str_cap, vtake + 1, sizeof(pq_str)))
+        if (!ms_pq_grow((void **)&f->sc_str, &f->sc_str_cap, vtake + 1, sizeof(pq_str)))
             return oom(R->err, f->path);
-    } else if (!grow(&f->sc, &f->sc_cap, (vtake + 1) * esz, 1)) /* capacity in bytes */
+    } else if (!ms_pq_grow(&f->sc, &f->sc_cap, (vtake + 1) * esz, 1)) /* capacity in bytes */
         return oom(R->err, f->path);
 
     switch (enc) {
@@ -1335,7 +1319,7 @@ static ms_status decode_values(const rd *R, int enc, const uint8_t *p, size_t n,
         int bw = p[0];
         if (bw > 32)
             return rd_fail(R, -1, "dictionary index bit width %d", bw);
-        if (!grow((void **)&f->sc_idx, &f->sc_idx_cap, vtake + 1, sizeof(uint32_t)))
+        if (!ms_pq_grow((void **)&f->sc_idx, &f->sc_idx_cap, vtake + 1, sizeof(uint32_t)))
             return oom(R->err, f->path);
         rle d;
         rle_init(&d, p + 1, n - 1, bw);
@@ -1430,13 +1414,13 @@ static ms_status decode_values(const rd *R, int enc, const uint8_t *p, size_t n,
         if (!q)
             return rd_fail(R, -1, "corrupt DELTA_BYTE_ARRAY suffix lengths");
         /* a value is at most every suffix byte of the page */
-        if (!grow((void **)&f->prev, &f->prev_cap, n + 1, 1))
+        if (!ms_pq_grow((void **)&f->prev, &f->prev_cap, n + 1, 1))
             return oom(R->err, f->path);
         size_t prev_n = 0, out_n = 0;
         uint64_t *offs = NULL;
         size_t offs_cap = 0;
         ms_status st = MS_OK;
-        if (!grow((void **)&offs, &offs_cap, vtake + 1, sizeof *offs))
+        if (!ms_pq_grow((void **)&offs, &offs_cap, vtake + 1, sizeof *offs))
             return oom(R->err, f->path);
         for (size_t i = 0; i < need; i++) {
             int64_t pl, sl;
@@ -1464,7 +1448,7 @@ static ms_status decode_values(const rd *R, int enc, const uint8_t *p, size_t n,
                 st = rd_fail(R, row, "strings of one read exceed %zu bytes", PQ_MAX_STRING_BYTES);
                 goto dba_done;
             }
-            if (!grow((void **)&f->strbuf, &f->strbuf_cap, out_n + prev_n + 1, 1)) {
+            if (!ms_pq_grow((void **)&f->strbuf, &f->strbuf_cap, out_n + prev_n + 1, 1)) {
                 st = oom(R->err, f->path);
                 goto dba_done;
             }
@@ -1489,7 +1473,7 @@ static ms_status decode_values(const rd *R, int enc, const uint8_t *p, size_t n,
             return rd_fail(R, -1, "page ends before its %zu values", need);
         uint8_t *o;
         if (phys == MS_PQ_FIXED_LEN_BYTE_ARRAY) {
-            if (!grow((void **)&f->strbuf, &f->strbuf_cap, vtake * w + 1, 1))
+            if (!ms_pq_grow((void **)&f->strbuf, &f->strbuf_cap, vtake * w + 1, 1))
                 return oom(R->err, f->path);
             o = f->strbuf;
         } else
@@ -1720,7 +1704,7 @@ static ms_status emit(const rd *R, ms_pq_as as, ms_pq_values *out, size_t dst, s
             total += ss[j].n;
         if (base + total > PQ_MAX_STRING_BYTES)
             return rd_fail(R, row0, "strings of one read exceed %zu bytes", PQ_MAX_STRING_BYTES);
-        if (!grow((void **)&out->bytes, &out->cap_bytes, base + total + 1, 1))
+        if (!ms_pq_grow((void **)&out->bytes, &out->cap_bytes, base + total + 1, 1))
             return oom(R->err, f->path);
         uint64_t o = base;
         for (size_t i = 0; i < take; i++) {
@@ -1749,9 +1733,9 @@ static ms_status emit(const rd *R, ms_pq_as as, ms_pq_values *out, size_t dst, s
         uint64_t base = out->dict_offsets[out->dict_n];
         if (out->dict_n + need > INT32_MAX || base + total > PQ_MAX_STRING_BYTES)
             return rd_fail(R, row0, "strings of one read exceed %zu bytes", PQ_MAX_STRING_BYTES);
-        if (!grow((void **)&out->dict_offsets, &out->cap_dict, out->dict_n + need + 1,
-                  sizeof(uint64_t)) ||
-            !grow((void **)&out->dict_bytes, &out->cap_dict_bytes, base + total + 1, 1))
+        if (!ms_pq_grow((void **)&out->dict_offsets, &out->cap_dict, out->dict_n + need + 1,
+                        sizeof(uint64_t)) ||
+            !ms_pq_grow((void **)&out->dict_bytes, &out->cap_dict_bytes, base + total + 1, 1))
             return oom(R->err, f->path);
         for (size_t i = 0; i < take; i++) {
             if (!valid[i]) {
@@ -1774,77 +1758,9 @@ static ms_status emit(const rd *R, ms_pq_as as, ms_pq_values *out, size_t dst, s
 
 /* ---- pages ---- */
 
-typedef struct ph {
-    int type;
-    int32_t uncomp, comp;
-    int32_t nvals, enc, def_enc, nulls, nrows, def_len, rep_len;
-    int is_compressed, has_sub;
-} ph;
-
-static void parse_data_hdr(ms_tr *r, ph *h, int v2)
-{
-    ms_tr_struct_begin(r);
-    int id, t;
-    h->has_sub = 1;
-    while ((t = ms_tr_field(r, &id)) != MS_TC_STOP) {
-        if (id == 1)
-            h->nvals = ms_tr_i32(r, t);
-        else if (!v2 && id == 2)
-            h->enc = ms_tr_i32(r, t);
-        else if (!v2 && id == 3)
-            h->def_enc = ms_tr_i32(r, t);
-        else if (v2 && id == 2)
-            h->nulls = ms_tr_i32(r, t);
-        else if (v2 && id == 3)
-            h->nrows = ms_tr_i32(r, t);
-        else if (v2 && id == 4)
-            h->enc = ms_tr_i32(r, t);
-        else if (v2 && id == 5)
-            h->def_len = ms_tr_i32(r, t);
-        else if (v2 && id == 6)
-            h->rep_len = ms_tr_i32(r, t);
-        else if (v2 && id == 7)
-            h->is_compressed = ms_tr_bool(r, t);
-        else
-            ms_tr_skip(r, t);
-    }
-    ms_tr_struct_end(r);
-}
-
-static const char *parse_page_header(const uint8_t *p, size_t n, ph *h, size_t *hlen)
-{
-    memset(h, 0, sizeof *h);
-    h->type = -1;
-    h->uncomp = h->comp = -1;
-    h->is_compressed = 1;
-    h->def_enc = ENC_RLE;
-    ms_tr r;
-    ms_tr_init(&r, p, n);
-    ms_tr_struct_begin(&r);
-    int id, t;
-    while ((t = ms_tr_field(&r, &id)) != MS_TC_STOP) {
-        if (id == 1)
-            h->type = ms_tr_i32(&r, t);
-        else if (id == 2)
-            h->uncomp = ms_tr_i32(&r, t);
-        else if (id == 3)
-            h->comp = ms_tr_i32(&r, t);
-        else if ((id == 5 || id == 7 || id == 8) && t == MS_TC_STRUCT)
-            parse_data_hdr(&r, h, id == 8);
-        else
-            ms_tr_skip(&r, t);
-    }
-    if (r.bad)
-        return r.bad;
-    if (h->uncomp < 0 || h->comp < 0)
-        return "no or negative page sizes";
-    *hlen = ms_tr_pos(&r, p);
-    return NULL;
-}
-
 /* The values a data page holds for rows [skip, skip + take) of the page. */
-static ms_status read_data_page(const rd *R, const ph *h, const uint8_t *data, int codec,
-                                int64_t row0, size_t skip, size_t take, ms_pq_as as,
+static ms_status read_data_page(const rd *R, const ms_pq_page_hdr *h, const uint8_t *data,
+                                int codec, int64_t row0, size_t skip, size_t take, ms_pq_as as,
                                 ms_pq_values *out, size_t dst)
 {
     ms_pq_file *f = R->f;
@@ -1859,7 +1775,7 @@ static ms_status read_data_page(const rd *R, const ph *h, const uint8_t *data, i
             if (n > ms_pq_max_expansion((ms_pq_codec)codec, (size_t)h->comp))
                 return rd_fail(R, -1, "page claims %d bytes from %d compressed", h->uncomp,
                                h->comp);
-            if (!grow((void **)&f->page, &f->page_cap, n + 1, 1))
+            if (!ms_pq_grow((void **)&f->page, &f->page_cap, n + 1, 1))
                 return oom(R->err, f->path);
             if (!ms_pq_decompress((ms_pq_codec)codec, data, (size_t)h->comp, f->page, n, &why))
                 return rd_fail(R, -1, "%s", why);
@@ -1894,7 +1810,7 @@ static ms_status read_data_page(const rd *R, const ph *h, const uint8_t *data, i
         if (h->is_compressed && codec != MS_PQ_UNCOMPRESSED) {
             if (un > ms_pq_max_expansion((ms_pq_codec)codec, cn))
                 return rd_fail(R, -1, "page claims %zu bytes from %zu compressed", un, cn);
-            if (!grow((void **)&f->page, &f->page_cap, un + 1, 1))
+            if (!ms_pq_grow((void **)&f->page, &f->page_cap, un + 1, 1))
                 return oom(R->err, f->path);
             if (!ms_pq_decompress((ms_pq_codec)codec, vp, cn, f->page, un, &why))
                 return rd_fail(R, -1, "%s", why);
@@ -1925,7 +1841,7 @@ static ms_status read_data_page(const rd *R, const ph *h, const uint8_t *data, i
             }
             done += k;
         }
-        if (!grow((void **)&f->lev, &f->lev_cap, take + 1, 1))
+        if (!ms_pq_grow((void **)&f->lev, &f->lev_cap, take + 1, 1))
             return oom(R->err, f->path);
         vtake = 0;
         for (size_t done = 0; done < take;) {
@@ -2064,7 +1980,7 @@ ms_status ms_pq_read(ms_pq_file *f, size_t rgi, size_t col, int64_t row_begin, i
     if (as == MS_PQ_AS_STR)
         out->offsets[0] = 0;
     if (as == MS_PQ_AS_DICT) {
-        if (!grow((void **)&out->dict_offsets, &out->cap_dict, 1, sizeof(uint64_t)))
+        if (!ms_pq_grow((void **)&out->dict_offsets, &out->cap_dict, 1, sizeof(uint64_t)))
             return oom(err, f->path);
         out->dict_offsets[0] = 0;
     }
@@ -2072,7 +1988,7 @@ ms_status ms_pq_read(ms_pq_file *f, size_t rgi, size_t col, int64_t row_begin, i
         return MS_OK;
 
     ms_status st = MS_OK;
-    if (!grow((void **)&f->chunk, &f->chunk_cap, (size_t)ch->size, 1))
+    if (!ms_pq_grow((void **)&f->chunk, &f->chunk_cap, (size_t)ch->size, 1))
         return oom(err, f->path);
     MS_CHECK(pread_all(f, f->chunk, (size_t)ch->size, (uint64_t)ch->start, err));
     f->dict_loaded = 0;
@@ -2088,9 +2004,9 @@ ms_status ms_pq_read(ms_pq_file *f, size_t rgi, size_t col, int64_t row_begin, i
                          (long long)rg->rows);
             goto done;
         }
-        ph h;
+        ms_pq_page_hdr h;
         size_t hlen = 0;
-        const char *why = parse_page_header(f->chunk + pos, size - pos, &h, &hlen);
+        const char *why = ms_pq_parse_page_header(f->chunk + pos, size - pos, &h, &hlen);
         if (why) {
             st = rd_fail(&R, -1, "corrupt page header (Thrift): %s", why);
             goto done;
@@ -2122,7 +2038,7 @@ ms_status ms_pq_read(ms_pq_file *f, size_t rgi, size_t col, int64_t row_begin, i
                                  h.comp);
                     goto done;
                 }
-                if (!grow((void **)&f->page, &f->page_cap, dn + 1, 1)) {
+                if (!ms_pq_grow((void **)&f->page, &f->page_cap, dn + 1, 1)) {
                     st = oom(err, f->path);
                     goto done;
                 }
@@ -2141,9 +2057,9 @@ ms_status ms_pq_read(ms_pq_file *f, size_t rgi, size_t col, int64_t row_begin, i
                 size_t tot = 0;
                 for (size_t i = 0; i < f->dict_n; i++)
                     tot += f->dict_str[i].n;
-                if (!grow((void **)&out->dict_offsets, &out->cap_dict, f->dict_n + 1,
-                          sizeof(uint64_t)) ||
-                    !grow((void **)&out->dict_bytes, &out->cap_dict_bytes, tot + 1, 1)) {
+                if (!ms_pq_grow((void **)&out->dict_offsets, &out->cap_dict, f->dict_n + 1,
+                                sizeof(uint64_t)) ||
+                    !ms_pq_grow((void **)&out->dict_bytes, &out->cap_dict_bytes, tot + 1, 1)) {
                     st = oom(err, f->path);
                     goto done;
                 }

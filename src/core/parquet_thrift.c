@@ -376,3 +376,109 @@ void ms_tw_free(ms_tw *w)
     free(w->b);
     memset(w, 0, sizeof *w);
 }
+
+/* ---- shared ---- */
+
+int ms_pq_grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 1;
+    size_t c = *cap ? *cap : 64;
+    while (c < need)
+        c = c > SIZE_MAX / 2 ? need : c * 2;
+    if (c > SIZE_MAX / elem)
+        return 0;
+    void *q = realloc(*p, c * elem);
+    if (!q)
+        return 0;
+    *p = q;
+    *cap = c;
+    return 1;
+}
+
+static void parse_stats(ms_tr *r, ms_pq_page_hdr *h)
+{
+    h->has_stats = 1;
+    ms_tr_struct_begin(r);
+    int id, t;
+    while ((t = ms_tr_field(r, &id)) != MS_TC_STOP) {
+        if (id == 3)
+            h->null_count = ms_tr_i64(r, t);
+        else if (id == 5)
+            h->max = ms_tr_binary(r, t, &h->max_n);
+        else if (id == 6)
+            h->min = ms_tr_binary(r, t, &h->min_n);
+        else
+            ms_tr_skip(r, t);
+    }
+    ms_tr_struct_end(r);
+}
+
+/* DataPageHeader (5), DictionaryPageHeader (7) or DataPageHeaderV2 (8). */
+static void parse_sub_header(ms_tr *r, ms_pq_page_hdr *h, int which)
+{
+    ms_tr_struct_begin(r);
+    int id, t;
+    h->has_sub = 1;
+    while ((t = ms_tr_field(r, &id)) != MS_TC_STOP) {
+        if (id == 1)
+            h->nvals = ms_tr_i32(r, t);
+        else if (which != 8 && id == 2)
+            h->enc = ms_tr_i32(r, t);
+        else if (which == 5 && id == 3)
+            h->def_enc = ms_tr_i32(r, t);
+        else if (which == 5 && id == 5 && t == MS_TC_STRUCT)
+            parse_stats(r, h);
+        else if (which == 8 && id == 2)
+            h->nulls = ms_tr_i32(r, t);
+        else if (which == 8 && id == 3)
+            h->nrows = ms_tr_i32(r, t);
+        else if (which == 8 && id == 4)
+            h->enc = ms_tr_i32(r, t);
+        else if (which == 8 && id == 5)
+            h->def_len = ms_tr_i32(r, t);
+        else if (which == 8 && id == 6)
+            h->rep_len = ms_tr_i32(r, t);
+        else if (which == 8 && id == 7)
+            h->is_compressed = ms_tr_bool(r, t);
+        else if (which == 8 && id == 8 && t == MS_TC_STRUCT)
+            parse_stats(r, h);
+        else
+            ms_tr_skip(r, t);
+    }
+    ms_tr_struct_end(r);
+}
+
+const char *ms_pq_parse_page_header(const uint8_t *p, size_t n, ms_pq_page_hdr *h, size_t *hlen)
+{
+    memset(h, 0, sizeof *h);
+    h->type = -1;
+    h->uncomp = h->comp = -1;
+    h->is_compressed = 1;
+    h->def_enc = 3; /* RLE */
+    ms_tr r;
+    ms_tr_init(&r, p, n);
+    ms_tr_struct_begin(&r);
+    int id, t;
+    while ((t = ms_tr_field(&r, &id)) != MS_TC_STOP) {
+        if (id == 1)
+            h->type = ms_tr_i32(&r, t);
+        else if (id == 2)
+            h->uncomp = ms_tr_i32(&r, t);
+        else if (id == 3)
+            h->comp = ms_tr_i32(&r, t);
+        else if (id == 4) {
+            h->crc = ms_tr_i32(&r, t);
+            h->has_crc = 1;
+        } else if ((id == 5 || id == 7 || id == 8) && t == MS_TC_STRUCT)
+            parse_sub_header(&r, h, id);
+        else
+            ms_tr_skip(&r, t);
+    }
+    if (r.bad)
+        return r.bad;
+    if (h->uncomp < 0 || h->comp < 0 || h->nvals < 0)
+        return "no or negative page sizes";
+    *hlen = ms_tr_pos(&r, p);
+    return NULL;
+}

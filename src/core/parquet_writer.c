@@ -75,21 +75,6 @@ static int physical_of(ms_pqw_type t)
     }
 }
 
-static int wgrow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 1;
-    size_t c = *cap ? *cap : 64;
-    while (c < need)
-        c *= 2;
-    void *q = realloc(*p, c * elem);
-    if (!q)
-        return 0;
-    *p = q;
-    *cap = c;
-    return 1;
-}
-
 static ms_status write_all(ms_pq_writer *w, const void *p, size_t n, ms_error *err)
 {
     size_t done = 0;
@@ -189,6 +174,34 @@ static int bytes_less(const char *a, size_t an, const char *b, size_t bn)
     return c < 0 || (c == 0 && an < bn);
 }
 
+/* Whether value i of the column orders before value j (strings: bytes
+ * unsigned, shorter first; booleans: false first). */
+static int value_less(const ms_pqw_column *c, const ms_pqw_data *d, size_t i, size_t j)
+{
+    switch (c->type) {
+    case MS_PQW_FLOAT:
+        return ((const float *)d->values)[i] < ((const float *)d->values)[j];
+    case MS_PQW_DOUBLE:
+        return ((const double *)d->values)[i] < ((const double *)d->values)[j];
+    case MS_PQW_INT64:
+        return ((const int64_t *)d->values)[i] < ((const int64_t *)d->values)[j];
+    case MS_PQW_INT32:
+        return ((const int32_t *)d->values)[i] < ((const int32_t *)d->values)[j];
+    case MS_PQW_BOOLEAN:
+        return !((const uint8_t *)d->values)[i] && ((const uint8_t *)d->values)[j];
+    default: {
+        const uint64_t *of = d->offsets;
+        return bytes_less(d->bytes + of[i], of[i + 1] - of[i], d->bytes + of[j], of[j + 1] - of[j]);
+    }
+    }
+}
+
+static int value_is_nan(const ms_pqw_column *c, const ms_pqw_data *d, size_t i)
+{
+    return (c->type == MS_PQW_FLOAT && isnan(((const float *)d->values)[i])) ||
+           (c->type == MS_PQW_DOUBLE && isnan(((const double *)d->values)[i]));
+}
+
 /* min/max of the present values, as PLAIN bytes (NaN excluded; a zero
  * minimum is -0 and a zero maximum +0, as the format asks). */
 static void chunk_stats(const ms_pqw_column *c, size_t n, const ms_pqw_data *d, chunk_out *o)
@@ -196,65 +209,12 @@ static void chunk_stats(const ms_pqw_column *c, size_t n, const ms_pqw_data *d, 
     o->has_minmax = 0;
     size_t lo = SIZE_MAX, hi = SIZE_MAX;
     for (size_t i = 0; i < n; i++) {
-        if (d->valid && !d->valid[i])
+        if ((d->valid && !d->valid[i]) || value_is_nan(c, d, i))
             continue;
-        switch (c->type) {
-        case MS_PQW_FLOAT: {
-            const float *v = d->values;
-            if (isnan(v[i]))
-                continue;
-            if (lo == SIZE_MAX || v[i] < v[lo])
-                lo = i;
-            if (hi == SIZE_MAX || v[i] > v[hi])
-                hi = i;
-            break;
-        }
-        case MS_PQW_DOUBLE: {
-            const double *v = d->values;
-            if (isnan(v[i]))
-                continue;
-            if (lo == SIZE_MAX || v[i] < v[lo])
-                lo = i;
-            if (hi == SIZE_MAX || v[i] > v[hi])
-                hi = i;
-            break;
-        }
-        case MS_PQW_INT64: {
-            const int64_t *v = d->values;
-            if (lo == SIZE_MAX || v[i] < v[lo])
-                lo = i;
-            if (hi == SIZE_MAX || v[i] > v[hi])
-                hi = i;
-            break;
-        }
-        case MS_PQW_INT32: {
-            const int32_t *v = d->values;
-            if (lo == SIZE_MAX || v[i] < v[lo])
-                lo = i;
-            if (hi == SIZE_MAX || v[i] > v[hi])
-                hi = i;
-            break;
-        }
-        case MS_PQW_BOOLEAN: {
-            const uint8_t *v = d->values;
-            if (lo == SIZE_MAX || (!!v[i]) < (!!v[lo]))
-                lo = i;
-            if (hi == SIZE_MAX || (!!v[i]) > (!!v[hi]))
-                hi = i;
-            break;
-        }
-        case MS_PQW_STRING: {
-            const char *b = d->bytes;
-            const uint64_t *of = d->offsets;
-            if (lo == SIZE_MAX ||
-                bytes_less(b + of[i], of[i + 1] - of[i], b + of[lo], of[lo + 1] - of[lo]))
-                lo = i;
-            if (hi == SIZE_MAX ||
-                bytes_less(b + of[hi], of[hi + 1] - of[hi], b + of[i], of[i + 1] - of[i]))
-                hi = i;
-            break;
-        }
-        }
+        if (lo == SIZE_MAX || value_less(c, d, i, lo))
+            lo = i;
+        if (hi == SIZE_MAX || value_less(c, d, hi, i))
+            hi = i;
     }
     if (lo == SIZE_MAX)
         return;
@@ -563,8 +523,8 @@ static ms_status write_chunk(ms_pq_writer *w, size_t ci, size_t n, const ms_pqw_
         size_t ns = 16;
         while (ns < 2 * present + 2)
             ns *= 2;
-        if (!wgrow((void **)&w->slots, &w->slots_cap, ns, sizeof(uint32_t)) ||
-            !wgrow((void **)&w->u32, &w->u32_cap, 2 * n + 1, sizeof(uint32_t)))
+        if (!ms_pq_grow((void **)&w->slots, &w->slots_cap, ns, sizeof(uint32_t)) ||
+            !ms_pq_grow((void **)&w->u32, &w->u32_cap, 2 * n + 1, sizeof(uint32_t)))
             return ms_error_set(err, MS_EIO, "%s: out of memory", w->path);
         memset(w->slots, 0xff, ns * sizeof(uint32_t));
         uint32_t *first = w->u32 + n; /* row of dictionary entry k */
@@ -605,7 +565,7 @@ static ms_status write_chunk(ms_pq_writer *w, size_t ci, size_t n, const ms_pqw_
 
     pg->n = 0;
     if (c->nullable) {
-        if (!wgrow((void **)&w->u32, &w->u32_cap, 2 * n + 1, sizeof(uint32_t)))
+        if (!ms_pq_grow((void **)&w->u32, &w->u32_cap, 2 * n + 1, sizeof(uint32_t)))
             return ms_error_set(err, MS_EIO, "%s: out of memory", w->path);
         uint32_t *lev =
             w->u32 + n; /* past the indices (the dictionary's rows are no longer needed) */
@@ -810,76 +770,6 @@ void ms_pq_writer_abort(ms_pq_writer *w)
 
 /* ---- resume ---- */
 
-typedef struct rhdr {
-    int type;
-    int32_t uncomp, comp, crc, nvals, enc;
-    int has_crc, has_stats;
-    int64_t null_count;
-    const uint8_t *min, *max;
-    size_t min_n, max_n;
-} rhdr;
-
-static void parse_stats(ms_tr *r, rhdr *h)
-{
-    h->has_stats = 1;
-    ms_tr_struct_begin(r);
-    int id, t;
-    while ((t = ms_tr_field(r, &id)) != MS_TC_STOP) {
-        if (id == 3)
-            h->null_count = ms_tr_i64(r, t);
-        else if (id == 5)
-            h->max = ms_tr_binary(r, t, &h->max_n);
-        else if (id == 6)
-            h->min = ms_tr_binary(r, t, &h->min_n);
-        else
-            ms_tr_skip(r, t);
-    }
-    ms_tr_struct_end(r);
-}
-
-static const char *parse_rhdr(const uint8_t *p, size_t n, rhdr *h, size_t *hlen)
-{
-    memset(h, 0, sizeof *h);
-    h->type = -1;
-    ms_tr r;
-    ms_tr_init(&r, p, n);
-    ms_tr_struct_begin(&r);
-    int id, t;
-    while ((t = ms_tr_field(&r, &id)) != MS_TC_STOP) {
-        if (id == 1)
-            h->type = ms_tr_i32(&r, t);
-        else if (id == 2)
-            h->uncomp = ms_tr_i32(&r, t);
-        else if (id == 3)
-            h->comp = ms_tr_i32(&r, t);
-        else if (id == 4) {
-            h->crc = ms_tr_i32(&r, t);
-            h->has_crc = 1;
-        } else if ((id == 5 || id == 7) && t == MS_TC_STRUCT) {
-            ms_tr_struct_begin(&r);
-            int id2, t2;
-            while ((t2 = ms_tr_field(&r, &id2)) != MS_TC_STOP) {
-                if (id2 == 1)
-                    h->nvals = ms_tr_i32(&r, t2);
-                else if (id2 == 2)
-                    h->enc = ms_tr_i32(&r, t2);
-                else if (id == 5 && id2 == 5 && t2 == MS_TC_STRUCT)
-                    parse_stats(&r, h);
-                else
-                    ms_tr_skip(&r, t2);
-            }
-            ms_tr_struct_end(&r);
-        } else
-            ms_tr_skip(&r, t);
-    }
-    if (r.bad)
-        return r.bad;
-    if (h->comp < 0 || h->uncomp < 0 || h->nvals < 0)
-        return "negative sizes";
-    *hlen = ms_tr_pos(&r, p);
-    return NULL;
-}
-
 ms_status ms_pq_writer_resume(const char *path, const ms_pqw_column *cols, size_t ncols,
                               ms_pq_codec codec, const ms_pq_wstate *state, ms_pq_writer **out,
                               ms_error *err)
@@ -928,11 +818,12 @@ ms_status ms_pq_writer_resume(const char *path, const ms_pqw_column *cols, size_
             reset_chunk(o);
             int pages = cols[c].type == MS_PQW_STRING ? 2 : 1;
             for (int p = 0; p < pages; p++) {
-                rhdr h;
+                ms_pq_page_hdr h;
                 size_t hlen = 0;
-                const char *why = pos < state->offset
-                                      ? parse_rhdr(buf + pos, state->offset - pos, &h, &hlen)
-                                      : "the committed bytes end inside a row group";
+                const char *why =
+                    pos < state->offset
+                        ? ms_pq_parse_page_header(buf + pos, state->offset - pos, &h, &hlen)
+                        : "the committed bytes end inside a row group";
                 int want = p == 0 && pages == 2 ? PG_DICT : PG_DATA;
                 if (!why && (h.type != want || !h.has_crc))
                     why = "unexpected page";
