@@ -161,6 +161,11 @@ void ms_pq_values_free(ms_pq_values *v);
 ms_status ms_pq_read(ms_pq_file *f, size_t rg, size_t col, int64_t row_begin, int64_t row_count,
                      ms_pq_as as, ms_pq_values *out, ms_error *err);
 
+/* Whether column col reads as `as` in every row group (codec, type), so a
+ * planner refuses a file at start-up, by column name, rather than a worker
+ * mid-run. ms_pq_read() checks the same. */
+ms_status ms_pq_check_column(const ms_pq_file *f, size_t col, ms_pq_as as, ms_error *err);
+
 /* ---- writer ---- */
 
 typedef enum {

@@ -1306,8 +1306,7 @@ static ms_status decode_values(const rd *R, int enc, const uint8_t *p, size_t n,
                     f->sc_str[i].p = p + (vskip + i) * w;
                     f->sc_str[i].n = (uint32_t)w;
                 }
-            else
-                memcpy(f->sc, p + vskip * w, vtake * w);
+            /* fixed-width numbers are read in place (read_data_page) */
         }
         return MS_OK;
     case ENC_PLAIN_DICT:
@@ -1903,22 +1902,11 @@ static const char *as_name(ms_pq_as as)
     }
 }
 
-ms_status ms_pq_read(ms_pq_file *f, size_t rgi, size_t col, int64_t row_begin, int64_t row_count,
-                     ms_pq_as as, ms_pq_values *out, ms_error *err)
+/* Whether column col of row group rg can be read as `as` (codec, type). */
+static ms_status check_kind(const ms_pq_file *f, size_t rgi, size_t col, ms_pq_as as, ms_error *err)
 {
-    if (rgi >= f->nrg || col >= f->ncols)
-        return ms_error_set(err, MS_EUSAGE, "%s: no row group %zu or column %zu", f->path, rgi,
-                            col);
-    rd R = {f, rgi, col, &f->cols[col], err, 0};
-    const pq_rg *rg = &f->rgs[rgi];
-    const pq_chunk *ch = &rg->chunks[col];
-    const ms_pq_column *c = R.c;
-    if (row_begin < 0 || row_begin > rg->rows)
-        return ms_error_set(err, MS_EUSAGE, "%s: row group %zu: row %lld out of range", f->path,
-                            rgi, (long long)row_begin);
-    int64_t e =
-        row_count < 0 || row_count > rg->rows - row_begin ? rg->rows : row_begin + row_count;
-    size_t total = (size_t)(e - row_begin);
+    const ms_pq_column *c = &f->cols[col];
+    const pq_chunk *ch = &f->rgs[rgi].chunks[col];
     int bytes_col = c->physical == MS_PQ_BYTE_ARRAY || c->physical == MS_PQ_FIXED_LEN_BYTE_ARRAY;
     int dec_bytes_col = bytes_col && c->logical == MS_PQ_LOG_DECIMAL;
     const char *refuse = NULL;
@@ -1944,6 +1932,39 @@ ms_status ms_pq_read(ms_pq_file *f, size_t rgi, size_t col, int64_t row_begin, i
                             "%s: row group %zu, column \"%s\": cannot read as %s: %s", f->path, rgi,
                             c->name, as_name(as), refuse);
     }
+    return MS_OK;
+}
+
+ms_status ms_pq_check_column(const ms_pq_file *f, size_t col, ms_pq_as as, ms_error *err)
+{
+    if (col >= f->ncols)
+        return ms_error_set(err, MS_EUSAGE, "%s: no column %zu", f->path, col);
+    for (size_t g = 0; g < f->nrg; g++) {
+        ms_status st = check_kind(f, g, col, as, err);
+        if (st != MS_OK)
+            return st;
+    }
+    return MS_OK;
+}
+
+ms_status ms_pq_read(ms_pq_file *f, size_t rgi, size_t col, int64_t row_begin, int64_t row_count,
+                     ms_pq_as as, ms_pq_values *out, ms_error *err)
+{
+    if (rgi >= f->nrg || col >= f->ncols)
+        return ms_error_set(err, MS_EUSAGE, "%s: no row group %zu or column %zu", f->path, rgi,
+                            col);
+    rd R = {f, rgi, col, &f->cols[col], err, 0};
+    const pq_rg *rg = &f->rgs[rgi];
+    const pq_chunk *ch = &rg->chunks[col];
+    if (row_begin < 0 || row_begin > rg->rows)
+        return ms_error_set(err, MS_EUSAGE, "%s: row group %zu: row %lld out of range", f->path,
+                            rgi, (long long)row_begin);
+    int64_t e =
+        row_count < 0 || row_count > rg->rows - row_begin ? rg->rows : row_begin + row_count;
+    size_t total = (size_t)(e - row_begin);
+    ms_status cst = check_kind(f, rgi, col, as, err);
+    if (cst != MS_OK)
+        return cst;
 
     /* the output: total rows of the kind asked for */
     out->as = as;

@@ -471,6 +471,22 @@ static void test_damaged_pages(void)
         "unknown field type");
     ms_tw_free(&c.chunk);
 
+    /* an unknown codec: refused by column name, up front by the planner's check */
+    c = mkcol("lzo", MS_PQ_INT32, 0, -1, MS_PQ_LZO, 3);
+    page(&c, 0, three, 12, 12, 3, 0, 0, 0);
+    write_file(&c, 1, 3, 3);
+    expect_read_error(0, MS_PQ_AS_F64,
+                      "%s: row group 0, column \"lzo\": unsupported compression codec LZO (3)");
+    {
+        ms_pq_file *pf;
+        ms_error e2;
+        CHECK_FATAL(ms_pq_open(path, &pf, &e2) == MS_OK);
+        CHECK(ms_pq_check_column(pf, 0, MS_PQ_AS_F64, &e2) == MS_EINPUT);
+        CHECK(strstr(e2.msg, "column \"lzo\": unsupported compression codec LZO (3)") != NULL);
+        ms_pq_close(pf);
+    }
+    ms_tw_free(&c.chunk);
+
     /* footer row count != the row groups' */
     c = mkcol("x", MS_PQ_INT32, 0, -1, MS_PQ_UNCOMPRESSED, 3);
     page(&c, 0, three, 12, 12, 3, 0, 0, 0);
@@ -602,6 +618,9 @@ static void test_writer_round_trip(void)
     CHECK(ms_pq_read(f, 0, 1, 0, -1, MS_PQ_AS_F64, &v, &err) == MS_EINPUT);
     CHECK(strstr(err.msg, "column \"k\": cannot read as double: a string column, not a number") !=
           NULL);
+    CHECK(ms_pq_check_column(f, 1, MS_PQ_AS_F64, &err) == MS_EINPUT);
+    CHECK(ms_pq_check_column(f, 1, MS_PQ_AS_DICT, &err) == MS_OK);
+    CHECK(ms_pq_check_column(f, 0, MS_PQ_AS_F32, &err) == MS_OK);
     ms_pq_values_free(&v);
     ms_pq_close(f);
 }
