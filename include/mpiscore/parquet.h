@@ -157,7 +157,9 @@ void ms_pq_values_free(ms_pq_values *v);
 /* Read rows [row_begin, row_begin + row_count) of row group rg (0-based,
  * within the row group) of column col into out, as `as`. row_count < 0 means
  * to the end of the row group. Pages before the range are skipped by their
- * headers without being decompressed. */
+ * headers without being decompressed. Memory is proportional to the rows
+ * asked for, and a row group's row count is only the file's claim: read
+ * bounded ranges (mini-batches), not "-1" on a file you do not trust. */
 ms_status ms_pq_read(ms_pq_file *f, size_t rg, size_t col, int64_t row_begin, int64_t row_count,
                      ms_pq_as as, ms_pq_values *out, ms_error *err);
 
