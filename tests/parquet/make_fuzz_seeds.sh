@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Write the Parquet fuzz seeds (tests/fuzz/corpus/parquet/): small files
 # DuckDB writes (codecs, page versions, dictionaries on and off, every type)
-# and files our writer writes. Run from a build folder that has pqdump:
+# and files our writer writes (the hand_*.parquet seeds, encodings DuckDB
+# does not write, come from MS_PARQUET_KEEP=DIR build/tests/test_parquet).
+# Run from a build folder that has pqdump:
 #   bash tests/parquet/make_fuzz_seeds.sh BUILD
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)

@@ -149,6 +149,25 @@ static void write_file(tcol *cols, int ncols, int64_t rows, int64_t footer_rows)
     ms_tw_free(&t);
 }
 
+/* MS_PARQUET_KEEP=DIR keeps a copy of each hand-built file there as NAME
+ * (how tests/fuzz/corpus/parquet/hand_*.parquet were made). */
+static void keep(const char *name)
+{
+    const char *d = getenv("MS_PARQUET_KEEP");
+    if (!d)
+        return;
+    char to[512];
+    snprintf(to, sizeof to, "%s/%s", d, name);
+    FILE *in = fopen(path, "rb"), *out = fopen(to, "wb");
+    CHECK_FATAL(in && out);
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        fwrite(buf, 1, n, out);
+    fclose(in);
+    fclose(out);
+}
+
 static tcol mkcol(const char *name, int type, int repetition, int converted, int codec, int64_t nv)
 {
     tcol c;
@@ -313,6 +332,7 @@ static void test_hand_built_encodings(void)
     }
     tcol cols[4] = {c0, c1, c2, c3};
     write_file(cols, 4, 8, 8);
+    keep("hand_dba_rlebool_lz4hadoop_dbp.parquet");
 
     CHECK_MSG(rd(0, -1, 0, MS_PQ_AS_STR, &v, &err) == MS_OK, "%s", err.msg);
     for (int i = 0; i < 8; i++)
@@ -351,6 +371,7 @@ static void test_hand_built_encodings(void)
     dbp_encode(&p4, big, 300);
     page(&c4, 0, p4.b, p4.n, (int32_t)p4.n, 300, 5, 0, 0);
     write_file(&c4, 1, 300, 300);
+    keep("hand_dbp_300.parquet");
     CHECK_MSG(rd(0, -1, 0, MS_PQ_AS_I64, &v, &err) == MS_OK, "%s", err.msg);
     int same = v.n == 300;
     for (int i = 0; same && i < 300; i++)
@@ -391,6 +412,7 @@ static void test_damaged_pages(void)
     idx[4] = (uint8_t)(5 >> 2);
     page(&c, 0, idx + 1, 5, 5, 4, 8, 0, 0);
     write_file(&c, 1, 4, 4);
+    keep("hand_dict_index_out_of_range.parquet");
     expect_read_error(0, MS_PQ_AS_STR,
                       "%s: row group 0, column \"cat\", row 3: dictionary index 5 out of range "
                       "(dictionary has 2 entries)");
