@@ -490,6 +490,108 @@ static ms_status pread_all(ms_pq_file *f, void *buf, size_t n, uint64_t off, ms_
     return MS_OK;
 }
 
+/* Row group g of the footer: its column chunks, each checked against the
+ * schema and the file (the footer starts at footer_off). */
+static ms_status parse_row_group(ms_pq_file *f, ms_tr *rp, size_t g, const schema_el *els,
+                                 uint64_t footer_off, ms_error *err)
+{
+    ms_status st = MS_OK;
+    const char *p = f->path;
+    int elem;
+    pq_rg *rg = &f->rgs[g];
+    f->nrg = g + 1;
+    rg->rows = -1;
+    size_t nchunks = 0;
+    ms_tr_struct_begin(rp);
+    int id2, t2;
+    while ((t2 = ms_tr_field(rp, &id2)) != MS_TC_STOP) {
+        if (id2 == 1 && !rg->chunks) {
+            nchunks = ms_tr_list(rp, t2, &elem);
+            if (rp->bad || elem != MS_TC_STRUCT || nchunks != f->ncols) {
+                if (!rp->bad && nchunks != f->ncols) {
+                    st = ms_error_set(err, MS_EINPUT,
+                                      "%s: row group %zu: %zu column chunks for %zu columns", p, g,
+                                      nchunks, f->ncols);
+                    goto done;
+                }
+                break;
+            }
+            rg->chunks = calloc(nchunks ? nchunks : 1, sizeof *rg->chunks);
+            if (!rg->chunks) {
+                st = oom(err, p);
+                goto done;
+            }
+            for (size_t c = 0; c < nchunks && !rp->bad; c++) {
+                chunk_meta m;
+                parse_chunk(rp, &m);
+                if (rp->bad)
+                    break;
+                const char *cn = (const char *)els[c + 1].name;
+                int cl = (int)els[c + 1].name_len;
+                if (m.crypto) {
+                    st = ms_error_set(err, MS_EINPUT,
+                                      "%s: row group %zu, column \"%.*s\": encrypted columns "
+                                      "are not supported",
+                                      p, g, cl, cn);
+                    goto done;
+                }
+                if (m.file_path) {
+                    st = ms_error_set(err, MS_EINPUT,
+                                      "%s: row group %zu, column \"%.*s\": column chunk in "
+                                      "another file is not supported",
+                                      p, g, cl, cn);
+                    goto done;
+                }
+                const char *why = NULL;
+                if (!m.has_meta)
+                    why = "no column metadata";
+                else if (m.type != els[c + 1].type)
+                    why = "physical type differs from the schema";
+                else if (m.has_path && (m.path_n != 1 || m.path0_len != els[c + 1].name_len ||
+                                        memcmp(m.path0, cn, m.path0_len)))
+                    why = "path differs from the schema";
+                else if (m.num_values < 0)
+                    why = "negative value count";
+                else if (m.total_comp <= 0 || (uint64_t)m.total_comp > footer_off)
+                    why = "compressed size outside the file";
+                int64_t start = m.data_off;
+                if (!why && m.dict_off > 0 && m.dict_off < m.data_off)
+                    start = m.dict_off;
+                if (!why && (start < 4 || (uint64_t)start > footer_off ||
+                             (uint64_t)m.total_comp > footer_off - (uint64_t)start))
+                    why = "byte range outside the file";
+                if (why) {
+                    st = ms_error_set(err, MS_EINPUT,
+                                      "%s: row group %zu, column \"%.*s\": corrupt column "
+                                      "chunk metadata: %s",
+                                      p, g, cl, cn, why);
+                    goto done;
+                }
+                rg->chunks[c].codec = m.codec;
+                rg->chunks[c].num_values = m.num_values;
+                rg->chunks[c].start = start;
+                rg->chunks[c].size = m.total_comp;
+            }
+        } else if (id2 == 3)
+            rg->rows = ms_tr_i64(rp, t2);
+        else
+            ms_tr_skip(rp, t2);
+    }
+    ms_tr_struct_end(rp);
+    if (rp->bad)
+        return MS_OK; /* the caller reports the Thrift failure */
+    if (!rg->chunks && f->ncols > 0) {
+        st = ms_error_set(err, MS_EINPUT, "%s: row group %zu: no column chunks", p, g);
+        goto done;
+    }
+    if (rg->rows < 0) {
+        st = ms_error_set(err, MS_EINPUT, "%s: row group %zu: no or negative row count", p, g);
+        goto done;
+    }
+done:
+    return st;
+}
+
 static ms_status parse_footer(ms_pq_file *f, const uint8_t *b, size_t n, uint64_t footer_off,
                               ms_error *err)
 {
@@ -549,104 +651,8 @@ static ms_status parse_footer(ms_pq_file *f, const uint8_t *b, size_t n, uint64_
                 st = oom(err, p);
                 goto done;
             }
-            for (size_t g = 0; g < nrg && !r.bad; g++) {
-                pq_rg *rg = &f->rgs[g];
-                f->nrg = g + 1;
-                rg->rows = -1;
-                size_t nchunks = 0;
-                ms_tr_struct_begin(&r);
-                int id2, t2;
-                while ((t2 = ms_tr_field(&r, &id2)) != MS_TC_STOP) {
-                    if (id2 == 1 && !rg->chunks) {
-                        nchunks = ms_tr_list(&r, t2, &elem);
-                        if (r.bad || elem != MS_TC_STRUCT || nchunks != f->ncols) {
-                            if (!r.bad && nchunks != f->ncols) {
-                                st = ms_error_set(
-                                    err, MS_EINPUT,
-                                    "%s: row group %zu: %zu column chunks for %zu columns", p, g,
-                                    nchunks, f->ncols);
-                                goto done;
-                            }
-                            break;
-                        }
-                        rg->chunks = calloc(nchunks ? nchunks : 1, sizeof *rg->chunks);
-                        if (!rg->chunks) {
-                            st = oom(err, p);
-                            goto done;
-                        }
-                        for (size_t c = 0; c < nchunks && !r.bad; c++) {
-                            chunk_meta m;
-                            parse_chunk(&r, &m);
-                            if (r.bad)
-                                break;
-                            const char *cn = (const char *)els[c + 1].name;
-                            int cl = (int)els[c + 1].name_len;
-                            if (m.crypto) {
-                                st = ms_error_set(
-                                    err, MS_EINPUT,
-                                    "%s: row group %zu, column \"%.*s\": encrypted columns "
-                                    "are not supported",
-                                    p, g, cl, cn);
-                                goto done;
-                            }
-                            if (m.file_path) {
-                                st = ms_error_set(
-                                    err, MS_EINPUT,
-                                    "%s: row group %zu, column \"%.*s\": column chunk in "
-                                    "another file is not supported",
-                                    p, g, cl, cn);
-                                goto done;
-                            }
-                            const char *why = NULL;
-                            if (!m.has_meta)
-                                why = "no column metadata";
-                            else if (m.type != els[c + 1].type)
-                                why = "physical type differs from the schema";
-                            else if (m.has_path &&
-                                     (m.path_n != 1 || m.path0_len != els[c + 1].name_len ||
-                                      memcmp(m.path0, cn, m.path0_len)))
-                                why = "path differs from the schema";
-                            else if (m.num_values < 0)
-                                why = "negative value count";
-                            else if (m.total_comp <= 0 || (uint64_t)m.total_comp > footer_off)
-                                why = "compressed size outside the file";
-                            int64_t start = m.data_off;
-                            if (!why && m.dict_off > 0 && m.dict_off < m.data_off)
-                                start = m.dict_off;
-                            if (!why && (start < 4 || (uint64_t)start > footer_off ||
-                                         (uint64_t)m.total_comp > footer_off - (uint64_t)start))
-                                why = "byte range outside the file";
-                            if (why) {
-                                st = ms_error_set(
-                                    err, MS_EINPUT,
-                                    "%s: row group %zu, column \"%.*s\": corrupt column "
-                                    "chunk metadata: %s",
-                                    p, g, cl, cn, why);
-                                goto done;
-                            }
-                            rg->chunks[c].codec = m.codec;
-                            rg->chunks[c].num_values = m.num_values;
-                            rg->chunks[c].start = start;
-                            rg->chunks[c].size = m.total_comp;
-                        }
-                    } else if (id2 == 3)
-                        rg->rows = ms_tr_i64(&r, t2);
-                    else
-                        ms_tr_skip(&r, t2);
-                }
-                ms_tr_struct_end(&r);
-                if (r.bad)
-                    break;
-                if (!rg->chunks && f->ncols > 0) {
-                    st = ms_error_set(err, MS_EINPUT, "%s: row group %zu: no column chunks", p, g);
-                    goto done;
-                }
-                if (rg->rows < 0) {
-                    st = ms_error_set(err, MS_EINPUT, "%s: row group %zu: no or negative row count",
-                                      p, g);
-                    goto done;
-                }
-            }
+            for (size_t g = 0; g < nrg && !r.bad; g++)
+                MS_CHECK(parse_row_group(f, &r, g, els, footer_off, err));
         } else if (id == 5 && !f->kv_key) { /* a repeated field: the first counts */
             size_t nkv = ms_tr_list(&r, t, &elem);
             if (r.bad || (nkv && elem != MS_TC_STRUCT))
@@ -1340,20 +1346,18 @@ static ms_status decode_values(const rd *R, int enc, const uint8_t *p, size_t n,
         rle d;
         rle_init(&d, p + 4, le32(p), 1);
         uint32_t tmp[256];
-        size_t got = rle_get(&d, NULL, vskip);
+        /* every value up to vskip + vtake must be there, skipped or not */
+        int whole = rle_get(&d, NULL, vskip) == vskip;
         uint8_t *o = f->sc;
-        for (size_t i = 0; got == vskip && i < vtake;) {
+        for (size_t i = 0; whole && i < vtake;) {
             size_t k = vtake - i < 256 ? vtake - i : 256;
             size_t g = rle_get(&d, tmp, k);
             for (size_t j = 0; j < g; j++)
                 o[i + j] = (uint8_t)tmp[j];
             i += g;
-            if (g < k) {
-                got = 0;
-                break;
-            }
+            whole = g == k;
         }
-        if (got != vskip)
+        if (!whole)
             return rd_fail(R, -1, "page ends before its %zu values", need);
         return MS_OK;
     }
