@@ -14,6 +14,7 @@ PACKAGES=(
     iproute2 clang libclang-rt-14-dev
     help2man dpkg-dev
     libmicrohttpd-dev
+    libsnappy-dev libzstd-dev zlib1g-dev liblz4-dev libbrotli-dev
 )
 
 missing=()
