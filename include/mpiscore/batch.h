@@ -41,6 +41,12 @@ typedef struct ms_batch {
     size_t n_rows, cap_rows;
     uint8_t *bad;
     size_t n_bad;
+    /* Where each row came from, for a row refused after parsing (a value
+     * the preprocessing program cannot compute): file names the input, and
+     * row_line[i] is row i's first physical line (CSV) or its row number
+     * (HDF5, 1-based); 0 when the reader does not say. */
+    const char *file;
+    uint64_t *row_line; /* cap_rows entries */
 
     int has_ids;
     char *id_text;
@@ -170,6 +176,13 @@ ms_status ms_batch_set_last_id(ms_batch *b, const char *s, size_t n, ms_error *e
 ms_status ms_batch_mark_bad(ms_batch *b, const char *file, uint64_t line, size_t col,
                             const char *col_name, const char *reason, const char *record,
                             size_t record_len, ms_error *err);
+
+/* Refuse row r after it was parsed (the scorer, when the preprocessing
+ * program yields a missing value the estimator cannot take): as
+ * ms_batch_mark_bad, at b->file and b->row_line[r], with an empty record;
+ * the errors record follows those of the readers. */
+ms_status ms_batch_mark_bad_row(ms_batch *b, size_t r, const char *col_name, const char *reason,
+                                ms_error *err);
 
 /* Append s[0..n) to buf as one RFC 4180 CSV field (quoted when it contains
  * a delimiter, quote, CR or LF). Shared by the errors file and CSV output. */

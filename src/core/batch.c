@@ -57,6 +57,7 @@ void ms_batch_free(ms_batch *b)
         free(b->col[c]);
     free(b->col);
     free(b->bad);
+    free(b->row_line);
     free(b->id_text);
     free(b->id_off);
     free(b->errors);
@@ -93,6 +94,10 @@ ms_status ms_batch_reserve(ms_batch *b, size_t rows, ms_error *err)
     if (!bad)
         goto oom;
     b->bad = bad;
+    uint64_t *rl = realloc(b->row_line, nc * sizeof *rl);
+    if (!rl)
+        goto oom;
+    b->row_line = rl;
     size_t *off = realloc(b->id_off, (nc + 1) * sizeof *off);
     if (!off)
         goto oom;
@@ -111,6 +116,7 @@ ms_status ms_batch_add_row_set(ms_batch *b, ms_error *err)
         return MS_EINTERNAL;
     size_t r = b->n_rows++;
     b->bad[r] = 0;
+    b->row_line[r] = 0;
     b->id_off[r + 1] = b->id_len;
     return MS_OK;
 }
@@ -123,6 +129,7 @@ ms_status ms_batch_add_row(ms_batch *b, ms_error *err)
     for (size_t c = 0; c < b->n_cols; c++)
         set_missing(b, c, r);
     b->bad[r] = 0;
+    b->row_line[r] = 0;
     b->id_off[r + 1] = b->id_len;
     return MS_OK;
 }
@@ -296,12 +303,11 @@ static ms_status append_str(ms_batch *b, const char *s, ms_error *err)
     return MS_OK;
 }
 
-ms_status ms_batch_mark_bad(ms_batch *b, const char *file, uint64_t line, size_t col,
-                            const char *col_name, const char *reason, const char *record,
-                            size_t record_len, ms_error *err)
+static ms_status mark_row(ms_batch *b, size_t r, const char *file, uint64_t line, size_t col,
+                          const char *col_name, const char *reason, const char *record,
+                          size_t record_len, ms_error *err)
 {
     ms_status st;
-    size_t r = b->n_rows - 1;
     for (size_t c = 0; c < b->n_cols; c++)
         set_missing(b, c, r);
     b->bad[r] = 1;
@@ -333,4 +339,17 @@ ms_status ms_batch_mark_bad(ms_batch *b, const char *file, uint64_t line, size_t
     MS_CHECK(append_str(b, "\n", err));
 done:
     return st;
+}
+
+ms_status ms_batch_mark_bad(ms_batch *b, const char *file, uint64_t line, size_t col,
+                            const char *col_name, const char *reason, const char *record,
+                            size_t record_len, ms_error *err)
+{
+    return mark_row(b, b->n_rows - 1, file, line, col, col_name, reason, record, record_len, err);
+}
+
+ms_status ms_batch_mark_bad_row(ms_batch *b, size_t r, const char *col_name, const char *reason,
+                                ms_error *err)
+{
+    return mark_row(b, r, b->file ? b->file : "", b->row_line[r], 0, col_name, reason, "", 0, err);
 }

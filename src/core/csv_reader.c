@@ -781,6 +781,7 @@ static ms_status row_ctx_init(row_ctx *rc, const ms_csv_layout *lay, ms_batch *b
     if (st != MS_OK)
         return st;
     rc->lay = lay;
+    b->file = lay->file;
     rc->b = b;
     rc->n_cols = lay->n_cols;
     rc->colf = lay->col_feature;
@@ -792,10 +793,11 @@ static ms_status row_ctx_init(row_ctx *rc, const ms_csv_layout *lay, ms_batch *b
     return MS_OK;
 }
 
-static inline ms_status row_begin(row_ctx *rc)
+static inline ms_status row_begin(row_ctx *rc, uint64_t line)
 {
     if (ms_batch_add_row(rc->b, rc->err) != MS_OK)
         return MS_EINTERNAL;
+    rc->b->row_line[rc->b->n_rows - 1] = line;
     rc->row = 1;
     rc->nf = 0;
     rc->prob = NULL;
@@ -924,7 +926,7 @@ static ms_status parse_fast(const char *buf, size_t len, uint64_t line, row_ctx 
             line++;
             continue;
         }
-        MS_CHECK(row_begin(rc));
+        MS_CHECK(row_begin(rc, line));
         const char *fs = p;
         for (;;) {
             const char *fe = memchr(fs, d, (size_t)(eol - fs));
@@ -962,8 +964,9 @@ typedef struct lc_ctx {
     row_ctx *rc;
     const char *rec; /* the unit being fed: rec[0..rec_len) without its line end */
     size_t rec_len;
-    int ended;    /* a record ended since the flag was cleared */
-    int draining; /* csv_fini after a chunk that ended inside quotes */
+    uint64_t line; /* the unit's first physical line */
+    int ended;     /* a record ended since the flag was cleared */
+    int draining;  /* csv_fini after a chunk that ended inside quotes */
 } lc_ctx;
 
 /* Field j of the record rec[0..n) as written, when it is unquoted (its first
@@ -1006,7 +1009,7 @@ static void lc_field(void *s, size_t n, void *data)
     row_ctx *rc = lc->rc;
     if (lc->draining || rc->st != MS_OK)
         return;
-    if (!rc->row && (rc->st = row_begin(rc)) != MS_OK)
+    if (!rc->row && (rc->st = row_begin(rc, lc->line)) != MS_OK)
         return;
     if ((long)rc->nf == rc->id_col &&
         !raw_unquoted_field(lc->rec, lc->rec_len, rc->delim, rc->nf, &rc->id_raw, &rc->id_raw_len))
@@ -1075,7 +1078,7 @@ static ms_status parse_libcsv(const char *buf, size_t len, uint64_t first_line, 
         if (!ended && q.cr_tail)
             q.line++; /* the chunk's last byte is a lone CR */
         if (q.bad) {
-            MS_CHECK(row_begin(rc));
+            MS_CHECK(row_begin(rc, line));
             MS_CHECK(row_mark_stray(rc, &q, buf + pos, without_line_end(buf + pos, used, ended)));
             rc->row = 0;
             pos = tail = unit_end;
@@ -1083,6 +1086,7 @@ static ms_status parse_libcsv(const char *buf, size_t len, uint64_t first_line, 
             continue;
         }
         lc.ended = 0;
+        lc.line = line;
         lc.rec = buf + pos;
         lc.rec_len = without_line_end(buf + pos, used, ended);
         u_start = pos;

@@ -559,6 +559,7 @@ ms_status ms_h5_input_read(ms_h5_input *in, uint64_t first, size_t count, const 
     int have_vlen = 0;
     /* float64 columns need the file's values as doubles; a float32 file
      * feeding float32 columns only is read as it is stored */
+    b->file = in->path;
     int as_double = in->wide;
     for (size_t c = 0; c < in->cols && !as_double; c++)
         as_double = col_feature[c] >= 0 && (b->spec[col_feature[c]].kind != MS_COL_NUM ||
@@ -627,6 +628,7 @@ ms_status ms_h5_input_read(ms_h5_input *in, uint64_t first, size_t count, const 
     for (size_t r = 0; r < count; r++) {
         int ok = fast && !flag[r];
         MS_CHECK(ok ? ms_batch_add_row_set(b, err) : ms_batch_add_row(b, err));
+        b->row_line[b->n_rows - 1] = first + r + 1;
         if (in->id_kind != ID_NONE) {
             char tmp[32];
             size_t n;

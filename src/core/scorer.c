@@ -12,6 +12,7 @@
 #include "mpiscore/scorer.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -209,13 +210,58 @@ static void build_tile(const ms_model *m, const ms_batch *b, size_t r0, size_t n
     }
 }
 
-static void predict_batch(ms_scorer *sc, const ms_batch *b)
+/* A program can compute a missing value from present ones (log of a
+ * negative number, an unknown category under handle_unknown="ignore" with
+ * no all-zero fallback): scikit-learn's estimator would then refuse the
+ * whole predict ("Input X contains NaN"). Here the row is refused, named
+ * by its line and the feature, and the others are scored. Only for an
+ * estimator that takes no missing values; a tree that routes them scores
+ * the NaN as sklearn's does. */
+static ms_status refuse_nan_rows(const ms_model *m, ms_batch *b, size_t r0, size_t n,
+                                 const void *tile, ms_error *err)
+{
+    size_t nf = m->n_features;
+    for (size_t r = 0; r < n; r++) {
+        if (b->bad[r0 + r])
+            continue;
+        size_t j = 0;
+        if (m->precision == MS_PREC_F64) {
+            const double *x = (const double *)tile + r * nf;
+            while (j < nf && isfinite(x[j]))
+                j++;
+        } else {
+            const float *x = (const float *)tile + r * nf;
+            while (j < nf && isfinite(x[j]))
+                j++;
+        }
+        if (j == nf)
+            continue;
+        char name[160], reason[256];
+        ms_quote_excerpt(m->feature_names[j], strlen(m->feature_names[j]), 60, name, sizeof name);
+        snprintf(reason, sizeof reason,
+                 "preprocessing gives a missing or infinite value for feature \"%s\", which the "
+                 "estimator cannot score",
+                 name);
+        ms_status st = ms_batch_mark_bad_row(b, r0 + r, m->feature_names[j], reason, err);
+        if (st != MS_OK)
+            return st;
+    }
+    return MS_OK;
+}
+
+static ms_status predict_batch(ms_scorer *sc, ms_batch *b, ms_error *err)
 {
     const ms_model *m = sc->m;
     size_t k = m->n_outputs;
+    int check_nan = m->prep && !(m->kind == MS_KIND_TREES && !m->trees.missing_is_error);
     for (size_t r0 = 0; r0 < b->n_rows; r0 += sc->tile_rows) {
         size_t n = b->n_rows - r0 < sc->tile_rows ? b->n_rows - r0 : sc->tile_rows;
         build_tile(m, b, r0, n, sc->tile);
+        if (check_nan) {
+            ms_status st = refuse_nan_rows(m, b, r0, n, sc->tile, err);
+            if (st != MS_OK)
+                return st;
+        }
         if (m->precision == MS_PREC_F64) {
             double *o = sc->out + r0 * k;
             ms_predict64(m, sc->isa, sc->tile, n, o, sc->scratch);
@@ -228,6 +274,7 @@ static void predict_batch(ms_scorer *sc, const ms_batch *b)
                 sc->out[r0 * k + i] = o[i];
         }
     }
+    return MS_OK;
 }
 
 ms_status ms_scorer_score_batch(ms_scorer *sc, ms_batch *b, ms_scored *res, ms_error *err)
@@ -237,7 +284,7 @@ ms_status ms_scorer_score_batch(ms_scorer *sc, ms_batch *b, ms_scored *res, ms_e
     if (sc->m->has_missing_value)
         replace_missing_value(sc->m, b);
     MS_CHECK(reserve_out(sc, b->n_rows, err));
-    predict_batch(sc, b);
+    MS_CHECK(predict_batch(sc, b, err));
     double t3 = ms_now();
     sc->data_len = 0;
     if (sc->summary_only)

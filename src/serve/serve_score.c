@@ -95,6 +95,7 @@ static int begin(ms_serve_scorer *s, const ms_model *m, ms_isa isa, ms_req_err *
     ms_batch *b = ms_scorer_batch(s->sc);
     ms_batch_reset(b);
     b->refuse_missing = !ms_model_allows_missing(m);
+    b->file = "request";
     return 0;
 }
 
@@ -131,6 +132,7 @@ static int append_table(ms_serve_scorer *s, const ms_model *m, const ms_rtable *
             return fail(e, 500, "%s", err.msg);
         }
         size_t row = b->n_rows - 1;
+        b->row_line[row] = r;
         for (size_t f = 0; f < ni; f++) {
             size_t cell = r * t->n_cols + (size_t)s->col_of[f];
             const char *why = NULL;
@@ -177,6 +179,21 @@ static int predict_all(ms_serve_scorer *s, const ms_model *m, ms_req_err *e)
     return 0;
 }
 
+/* A row the scorer refused after the preprocessing program (a value it
+ * cannot compute, the estimator taking no missing values) fails its
+ * request as a bad cell does. */
+static int refused_row(ms_serve_scorer *s, size_t start, size_t n, ms_req_err *e)
+{
+    const ms_batch *b = ms_scorer_batch(s->sc);
+    for (size_t r = start; r < start + n; r++)
+        if (b->bad[r])
+            return fail(e, 400,
+                        "row %zu: the preprocessing program gives a missing value the estimator "
+                        "cannot score",
+                        r - start);
+    return 0;
+}
+
 static void result(ms_serve_scorer *s, const ms_model *m, size_t start, size_t n,
                    ms_scored_rows *out)
 {
@@ -198,6 +215,8 @@ int ms_serve_score(ms_serve_scorer *s, const ms_model *m, ms_isa isa, const ms_r
         rc = append_table(s, m, t, e);
     if (!rc)
         rc = predict_all(s, m, e);
+    if (!rc)
+        rc = refused_row(s, 0, t->n_rows, e);
     if (!rc)
         result(s, m, 0, t->n_rows, out);
     return rc;
@@ -229,7 +248,7 @@ void ms_serve_score_many(ms_serve_scorer *s, const ms_model *m, ms_isa isa, size
         if (prc) {
             rc[i] = prc;
             e[i] = pe;
-        } else {
+        } else if (!(rc[i] = refused_row(s, start[i], t[i]->n_rows, &e[i]))) {
             result(s, m, start[i], t[i]->n_rows, &out[i]);
         }
     }
