@@ -9,7 +9,7 @@ same run, same data and model.
    between runs) and a LogisticRegression trained on it.
 2. Peers: pandas.read_csv + predict_proba + DataFrame.to_csv — what a batch
    endpoint's Python process does with a CSV mini-batch, here on the whole
-   file; and DuckDB (its node package, scripts/duckdb.sh) computing the same
+   file; and DuckDB (its node package, tests/parquet/setup_duckdb.sh) computing the same
    logistic in SQL over read_csv and writing CSV with COPY ... TO, on as many
    threads as mpiscore has ranks.
 3. mpiscore: `mpirun -n 1` and `mpirun -n 2` on the same CSV, and -n 2 on the
@@ -64,7 +64,7 @@ def main():
     ap.add_argument("--work", default="/tmp/mpiscore-bench")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--doc")
-    ap.add_argument("--duckdb", help="BUILD/duckdb folder from scripts/duckdb.sh (no DuckDB peer without it)")
+    ap.add_argument("--duckdb", help="BUILD/parquet-oracle folder from tests/parquet/setup_duckdb.sh (no DuckDB peer without it)")
     a = ap.parse_args()
 
     data = os.path.join(a.work, f"lin_{a.rows}x{a.features}")

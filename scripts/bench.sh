@@ -26,7 +26,7 @@ if [ "$what" = serve ]; then
     exec "$py" "$here/scripts/bench_serve.py" "${common[@]}" "$@"
 fi
 if [ "$what" != trees ]; then
-    duck=$(bash "$here/scripts/duckdb.sh" "$build")
+    duck=$(bash "$here/tests/parquet/setup_duckdb.sh" "$build")
     "$py" "$here/scripts/bench.py" "${common[@]}" --duckdb "$duck" "$@"
 fi
 if [ "$what" != linear ]; then

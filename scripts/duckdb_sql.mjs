@@ -1,5 +1,5 @@
 // Run SQL statements with DuckDB and print each one's wall seconds as JSON:
-//   NODE_PATH=BUILD/duckdb/node_modules node scripts/duckdb_sql.mjs THREADS SQL [SQL...]
+//   NODE_PATH=BUILD/parquet-oracle/node_modules node scripts/duckdb_sql.mjs THREADS SQL [SQL...]
 // Used by the benchmarks (a peer measured in the same run) and by tests (an
 // independent reader/writer of Parquet and CSV).
 import { createRequire } from "node:module";

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install the DuckDB oracle (@duckdb/node-api, pinned by package-lock.json)
+# Install DuckDB (@duckdb/node-api, pinned by package-lock.json): the Parquet
+# oracle of the tests and the DuckDB peer of scripts/bench.sh. Installed
 # into BUILD/parquet-oracle once; later calls reuse it. Prints the folder.
 #   bash tests/parquet/setup_duckdb.sh BUILD
 set -euo pipefail
