@@ -23,6 +23,7 @@ import json
 import os
 import pickle
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -187,13 +188,13 @@ def write_doc(a, f):
     r = subprocess.run(["gnuplot", "-e", gp], capture_output=True, text=True)
     if r.returncode != 0:
         print("bench: gnuplot failed:", r.stderr.strip())
-    # keep the tree-ensemble section scripts/bench_trees.py writes
+    # keep the sections the other bench scripts write (<!-- NAME:begin/end -->:
+    # trees from bench_trees.py, serve from bench_serve.py, ...)
     trees = ""
     if os.path.exists(a.doc):
         old = open(a.doc).read()
-        if "<!-- trees:begin -->" in old and "<!-- trees:end -->" in old:
-            trees = "\n" + old[old.index("<!-- trees:begin -->"):old.index("<!-- trees:end -->")] + \
-                "<!-- trees:end -->\n"
+        for m in re.finditer(r"<!-- (\w+):begin -->.*?<!-- \1:end -->", old, re.S):
+            trees += "\n" + m.group(0) + "\n"
     with open(a.doc, "w") as fh:
         fh.write(f"""# Benchmarks
 
