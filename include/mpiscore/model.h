@@ -39,13 +39,15 @@ typedef enum { MS_KIND_LINEAR = 0, MS_KIND_TREES, MS_KIND_MLP } ms_model_kind;
  *            n_raw > 1: out_k = s(raw_k)
  *  softmax   out = softmax(raw)
  *  ovr       out_k = s(raw_k) / sum_j s(raw_j)  (scikit-learn one-vs-rest probabilities)
- *  exp       out = e^raw (Poisson) */
+ *  exp       out = e^raw (Poisson)
+ *  step      out = 1 if raw > 0 else 0 (XGBoost binary:hinge) */
 typedef enum {
     MS_LINK_IDENTITY = 0,
     MS_LINK_LOGISTIC,
     MS_LINK_SOFTMAX,
     MS_LINK_OVR,
-    MS_LINK_EXP
+    MS_LINK_EXP,
+    MS_LINK_STEP
 } ms_link;
 
 typedef struct ms_linear {

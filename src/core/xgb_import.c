@@ -70,6 +70,8 @@ static const struct objective {
 } objectives[] = {
     {"binary:logistic", MS_LINK_LOGISTIC, BASE_LOGIT, OUT_BINARY_PROB},
     {"binary:logitraw", MS_LINK_IDENTITY, BASE_AS_IS, OUT_BINARY_MARGIN},
+    /* 0/1 predictions (margin > 0), classes 0 and 1 */
+    {"binary:hinge", MS_LINK_STEP, BASE_AS_IS, OUT_BINARY_MARGIN},
     {"reg:logistic", MS_LINK_LOGISTIC, BASE_LOGIT, OUT_SCORE},
     {"reg:squarederror", MS_LINK_IDENTITY, BASE_AS_IS, OUT_SCORE},
     {"reg:squaredlogerror", MS_LINK_IDENTITY, BASE_AS_IS, OUT_SCORE},
@@ -929,7 +931,7 @@ static ms_status import(ctx *c, json_t *root, const ms_xgb_options *opt, ms_mode
                   "objective \"%s\" is not supported (binary:logistic, binary:logitraw, "
                   "reg:logistic, reg:squarederror, reg:squaredlogerror, reg:pseudohubererror, "
                   "reg:absoluteerror, count:poisson, reg:gamma, reg:tweedie, multi:softprob, "
-                  "multi:softmax, rank:pairwise, rank:ndcg, rank:map)",
+                  "multi:softmax, rank:pairwise, rank:ndcg, rank:map, binary:hinge)",
                   q);
         goto done;
     }

@@ -339,6 +339,12 @@ case("ubjson_multi", b, XM, NAMES, pr, np.argmax(pr, 1), ubj=True)
 case("ubjson_sklearn_missing_sentinel", clf.get_booster(), XS, NAMES, clf.predict_proba(XS),
      clf.predict(XS), missing=-999, saver=clf, ubj=True)
 
+# binary:hinge: XGBoost predicts 0/1 (margin > 0); label = that class
+b = train({"objective": "binary:hinge", "max_depth": 3}, XM, ybin)
+pr = b.inplace_predict(XM)
+report(set(np.unique(pr)) <= {0.0, 1.0} and len(np.unique(pr)) == 2, "binary:hinge predicts 0 and 1")
+case("binary_hinge", b, XM, NAMES, pr, pr.astype(int), exact=True, pairs=[PAIRS[0], PAIRS[-1]])
+
 # learning to rank: the prediction is the margin, bit-identical
 qid = np.repeat(np.arange(len(X) // 20), 20)[:len(X)]
 rel = np.clip(np.round(lin - lin.min()), 0, 4).astype(int)

@@ -331,6 +331,7 @@ static void test_round_trip(void)
     CHECK_STREQ(ms_link_name(MS_LINK_SOFTMAX), "softmax");
     CHECK_STREQ(ms_link_name(MS_LINK_OVR), "ovr");
     CHECK_STREQ(ms_link_name(MS_LINK_EXP), "exp");
+    CHECK_STREQ(ms_link_name(MS_LINK_STEP), "step");
 }
 
 /* Containers as h5py writes them from numpy values, not as ms_model_save

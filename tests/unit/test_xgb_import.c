@@ -392,7 +392,7 @@ static void test_objectives(void)
                "m.json: objective \"survival:cox\" is not supported (binary:logistic, "
                "binary:logitraw, reg:logistic, reg:squarederror, reg:squaredlogerror, "
                "reg:pseudohubererror, reg:absoluteerror, count:poisson, reg:gamma, reg:tweedie, "
-               "multi:softprob, multi:softmax, rank:pairwise, rank:ndcg, rank:map)");
+               "multi:softprob, multi:softmax, rank:pairwise, rank:ndcg, rank:map, binary:hinge)");
     EDIT_ERROR("\"base_score\":\"2.5E-1\"", "\"base_score\":\"1E0\"",
                "m.json: learner.learner_model_param.base_score = 1E0 must be in (0, 1) for "
                "objective binary:logistic");

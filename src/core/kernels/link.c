@@ -55,6 +55,14 @@ static void link64_exp(const double *raw, size_t n, size_t kr, double *out)
         out[i] = exp(raw[i]);
 }
 
+/* XGBoost's binary:hinge prediction: 1 for a positive margin, else 0 (NaN
+ * stays NaN). */
+static void link64_step(const double *raw, size_t n, size_t kr, double *out)
+{
+    for (size_t i = 0; i < n * kr; i++)
+        out[i] = isnan(raw[i]) ? raw[i] : raw[i] > 0 ? 1.0 : 0.0;
+}
+
 /* Largest entry of z. Branch-free (compiles to maxss): scores are random,
  * so a data-dependent branch would mispredict half the time. NaN needs no
  * care: a NaN entry or max makes the row's sum NaN, hence every output. */
@@ -136,6 +144,9 @@ void ms_apply_link64(const ms_model *m, const double *raw, size_t n_rows, double
         break;
     case MS_LINK_EXP:
         link64_exp(raw, n_rows, kr, out);
+        break;
+    case MS_LINK_STEP:
+        link64_step(raw, n_rows, kr, out);
         break;
     }
 }
