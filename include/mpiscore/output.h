@@ -17,7 +17,10 @@
 #include "mpiscore/model.h"
 #include "mpiscore/status.h"
 
-typedef enum { MS_FMT_CSV = 0, MS_FMT_HDF5 } ms_out_format;
+/* MS_FMT_VALUES is for scorers only (the endpoint, which encodes its own
+ * answers from ms_scored.out): no output bytes are formatted. No writer or
+ * --format takes it. */
+typedef enum { MS_FMT_CSV = 0, MS_FMT_HDF5, MS_FMT_VALUES } ms_out_format;
 
 /* Format from --format (may be NULL) or the output file's extension
  * (.csv/.txt -> CSV, .h5/.hdf5 -> HDF5). */

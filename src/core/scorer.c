@@ -287,8 +287,8 @@ ms_status ms_scorer_score_batch(ms_scorer *sc, ms_batch *b, ms_scored *res, ms_e
     MS_CHECK(predict_batch(sc, b, err));
     double t3 = ms_now();
     sc->data_len = 0;
-    if (sc->summary_only)
-        ; /* the summary is all the output there is */
+    if (sc->summary_only || sc->fmt == MS_FMT_VALUES)
+        ; /* the summary, or res->out, is all the output there is */
     else if (sc->fmt == MS_FMT_CSV)
         MS_CHECK(ms_format_csv_rows(sc->m, b, sc->out, sc->out_prec, &sc->data, &sc->data_len,
                                     &sc->data_cap, err));

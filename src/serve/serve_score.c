@@ -5,7 +5,8 @@
  * go through ms_batch_put_text (the CSV reader's parser and category
  * lookup), JSON numbers through ms_batch_put_num, and ms_scorer_score_batch
  * runs the preprocessing program, the kernel of the model's precision and
- * the link, exactly as for a CSV batch.
+ * the link, exactly as for a CSV batch (MS_FMT_VALUES: the scorer formats
+ * nothing; the answer encoders print res.out).
  *
  * The scorer is rebuilt when the model changes: models are hot-swapped, and
  * a scorer sizes its buffers for one model (m->serial tells a new model
@@ -82,9 +83,9 @@ static int begin(ms_serve_scorer *s, const ms_model *m, ms_isa isa, ms_req_err *
         ms_scorer_destroy(s->scalar);
         s->sc = s->scalar = NULL;
         ms_error err;
-        if (ms_scorer_create_batch(m, isa, MS_FMT_CSV, &s->sc, &err) != MS_OK ||
+        if (ms_scorer_create_batch(m, isa, MS_FMT_VALUES, &s->sc, &err) != MS_OK ||
             (m->kind == MS_KIND_TREES &&
-             ms_scorer_create_batch(m, MS_ISA_SCALAR, MS_FMT_CSV, &s->scalar, &err) != MS_OK)) {
+             ms_scorer_create_batch(m, MS_ISA_SCALAR, MS_FMT_VALUES, &s->scalar, &err) != MS_OK)) {
             ms_scorer_destroy(s->sc);
             s->sc = NULL;
             return fail(e, 500, "%s", err.msg);
