@@ -33,6 +33,19 @@
 #include "mpiscore/floatconv.h"
 #include "mpiscore/status.h"
 
+/* A column of texts carried beside the features (--keep-columns): row i is
+ * text[off[i] .. off[i+1]), and null[i] != 0 when the input held no value
+ * there (a Parquet null; never set by CSV, whose empty cell is the empty
+ * text). Numbers from typed inputs (HDF5, Parquet) are their shortest
+ * round-trip text (integers in decimal), so the text reads back to the
+ * input's value and a typed writer (Parquet) restores the type exactly. */
+typedef struct ms_textcol {
+    char *text;
+    size_t len, cap;
+    size_t *off;   /* cap_rows + 1 entries */
+    uint8_t *null; /* cap_rows entries */
+} ms_textcol;
+
 typedef struct ms_batch {
     size_t n_cols;
     const ms_colspec *spec; /* n_cols specs, not owned (the model's inputs) */
@@ -52,6 +65,10 @@ typedef struct ms_batch {
     char *id_text;
     size_t id_len, id_cap;
     size_t *id_off; /* cap_rows + 1 entries */
+
+    /* --keep-columns, in the order given (ms_inputs.keep_names) */
+    size_t n_keep;
+    ms_textcol *keep;
 
     char *errors;
     size_t errors_len, errors_cap;
@@ -167,6 +184,12 @@ static inline const char *ms_batch_put_text(ms_batch *b, size_t c, size_t row, c
 
 /* Set the id of the last added row. */
 ms_status ms_batch_set_last_id(ms_batch *b, const char *s, size_t n, ms_error *err);
+
+/* Carry n_keep kept columns (after ms_batch_init, before the first row). */
+ms_status ms_batch_set_keep(ms_batch *b, size_t n_keep, ms_error *err);
+/* Set kept column k of the last added row (rows start empty, not null);
+ * s == NULL marks it null. */
+ms_status ms_batch_set_last_keep(ms_batch *b, size_t k, const char *s, size_t n, ms_error *err);
 
 /* Mark the last added row bad: its cells become missing, one CSV record
  * `file,line,column,reason,record` is appended to errors (column is the

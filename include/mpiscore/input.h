@@ -24,7 +24,20 @@
 #include "mpiscore/model.h"
 #include "mpiscore/status.h"
 
-typedef enum { MS_IN_CSV = 0, MS_IN_HDF5 = 1 } ms_in_kind;
+typedef enum { MS_IN_CSV = 0, MS_IN_HDF5 = 1, MS_IN_PARQUET = 2 } ms_in_kind;
+
+/* The type of a column carried to the output (--id-column, --keep-columns)
+ * as the input stores it: CSV columns are text; HDF5 and Parquet columns
+ * have their dataset's / schema's type. A typed writer (Parquet) writes
+ * this type; CSV writes the text. Files of one run must agree on each kept
+ * column's type (the plan refuses a folder whose files disagree). */
+typedef enum {
+    MS_VAL_TEXT = 0,
+    MS_VAL_INT64,  /* integers of any width and sign that fit int64 */
+    MS_VAL_DOUBLE, /* float64 (and DECIMAL, as double) */
+    MS_VAL_FLOAT,  /* float32 */
+    MS_VAL_BOOL    /* text "true"/"false" */
+} ms_val_type;
 
 typedef struct ms_input_file {
     char *path;
@@ -33,6 +46,11 @@ typedef struct ms_input_file {
     char **col_names;
     int *col_feature; /* n_cols: model feature index or -1 */
     int id_col;       /* CSV: id column index or -1 */
+    /* --keep-columns: for each kept column k (ms_inputs.keep_names), the
+     * index in this file's columns (CSV: header column; Parquet: schema
+     * column; HDF5: the reader's own numbering), or -1 where the reader
+     * finds it by name (an HDF5 dataset, a hive key=value folder). */
+    int *keep_col; /* n_keep entries, or NULL when n_keep is 0 */
     int64_t data_offset;
     uint64_t data_line;
     uint64_t n_rows; /* HDF5: rows in the dataset */
@@ -46,6 +64,8 @@ typedef struct ms_input_opts {
     char **features;     /* HDF5 column names overriding the attribute */
     size_t n_features;
     const char *id_column; /* CSV column / HDF5 dataset copied to the output, or NULL */
+    char **keep_columns;   /* --keep-columns: input columns copied to the output as written */
+    size_t n_keep;
     const char *output;    /* refused as an input (a folder holding last run's output) */
 } ms_input_opts;
 
@@ -58,6 +78,10 @@ typedef struct ms_inputs {
     int allow_missing;
     size_t n_features;    /* the model's input columns (m->n_inputs) */
     uint64_t total_units; /* bytes of CSV data + rows of HDF5, for progress */
+    ms_val_type id_type;  /* the id column's type (MS_VAL_TEXT for CSV) */
+    size_t n_keep;        /* --keep-columns, in the order given */
+    char **keep_names;
+    ms_val_type *keep_type;
     /* folder entries left out ("path: why"), for the info log; planning
      * only (not packed) */
     char **skipped;

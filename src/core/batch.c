@@ -60,6 +60,12 @@ void ms_batch_free(ms_batch *b)
     free(b->row_line);
     free(b->id_text);
     free(b->id_off);
+    for (size_t k = 0; b->keep && k < b->n_keep; k++) {
+        free(b->keep[k].text);
+        free(b->keep[k].off);
+        free(b->keep[k].null);
+    }
+    free(b->keep);
     free(b->errors);
     memset(b, 0, sizeof *b);
 }
@@ -73,6 +79,20 @@ void ms_batch_reset(ms_batch *b)
     b->first_error[0] = '\0';
     if (b->id_off)
         b->id_off[0] = 0;
+    for (size_t k = 0; k < b->n_keep; k++) {
+        b->keep[k].len = 0;
+        if (b->keep[k].off)
+            b->keep[k].off[0] = 0;
+    }
+}
+
+/* Row r of every kept column starts as the empty text. */
+static void start_keep(ms_batch *b, size_t r)
+{
+    for (size_t k = 0; k < b->n_keep; k++) {
+        b->keep[k].off[r + 1] = b->keep[k].len;
+        b->keep[k].null[r] = 0;
+    }
 }
 
 ms_status ms_batch_reserve(ms_batch *b, size_t rows, ms_error *err)
@@ -104,6 +124,19 @@ ms_status ms_batch_reserve(ms_batch *b, size_t rows, ms_error *err)
     if (!b->id_off)
         off[0] = 0;
     b->id_off = off;
+    for (size_t k = 0; k < b->n_keep; k++) {
+        ms_textcol *t = &b->keep[k];
+        size_t *ko = realloc(t->off, (nc + 1) * sizeof *ko);
+        if (!ko)
+            goto oom;
+        if (!t->off)
+            ko[0] = 0;
+        t->off = ko;
+        uint8_t *kn = realloc(t->null, nc);
+        if (!kn)
+            goto oom;
+        t->null = kn;
+    }
     b->cap_rows = nc;
     return MS_OK;
 oom:
@@ -118,6 +151,7 @@ ms_status ms_batch_add_row_set(ms_batch *b, ms_error *err)
     b->bad[r] = 0;
     b->row_line[r] = 0;
     b->id_off[r + 1] = b->id_len;
+    start_keep(b, r);
     return MS_OK;
 }
 
@@ -131,6 +165,7 @@ ms_status ms_batch_add_row(ms_batch *b, ms_error *err)
     b->bad[r] = 0;
     b->row_line[r] = 0;
     b->id_off[r + 1] = b->id_len;
+    start_keep(b, r);
     return MS_OK;
 }
 
@@ -256,6 +291,34 @@ ms_status ms_batch_set_last_id(ms_batch *b, const char *s, size_t n, ms_error *e
         memcpy(b->id_text + start, s, n);
     b->id_len = start + n;
     b->id_off[r + 1] = b->id_len;
+    return MS_OK;
+}
+
+ms_status ms_batch_set_keep(ms_batch *b, size_t n_keep, ms_error *err)
+{
+    if (b->keep || b->cap_rows)
+        return ms_error_set(err, MS_EINTERNAL, "kept columns set on a used batch");
+    if (n_keep && !(b->keep = calloc(n_keep, sizeof *b->keep)))
+        return ms_error_set(err, MS_EINTERNAL, "out of memory");
+    b->n_keep = n_keep;
+    return MS_OK;
+}
+
+ms_status ms_batch_set_last_keep(ms_batch *b, size_t k, const char *s, size_t n, ms_error *err)
+{
+    size_t r = b->n_rows - 1;
+    ms_textcol *t = &b->keep[k];
+    size_t start = t->off[r];
+    t->null[r] = s == NULL;
+    if (!s)
+        n = 0;
+    ms_status st = ms_buf_reserve(&t->text, &t->cap, start + n + 1, err);
+    if (st != MS_OK)
+        return st;
+    if (n)
+        memcpy(t->text + start, s, n);
+    t->len = start + n;
+    t->off[r + 1] = t->len;
     return MS_OK;
 }
 

@@ -259,6 +259,51 @@ static ms_status map_columns(ms_input_file *f, const ms_model *m, const char *id
     return MS_OK;
 }
 
+/* --keep-columns of a CSV file: header columns by name (as features are
+ * found); every kept column is text. Other formats' readers map their own. */
+static ms_status map_keep_csv(ms_inputs *in, ms_input_file *f, ms_error *err)
+{
+    if (!in->n_keep)
+        return MS_OK;
+    if (!(f->keep_col = malloc(in->n_keep * sizeof *f->keep_col)))
+        return ms_error_set(err, MS_EINTERNAL, "out of memory");
+    for (size_t k = 0; k < in->n_keep; k++) {
+        long c = find_column(f, in->keep_names[k], "kept column", err);
+        if (c == -2)
+            return MS_EINPUT;
+        if (c < 0)
+            return ms_error_set(err, MS_EINPUT,
+                                "%s: column \"%s\" (--keep-columns) is not in the header",
+                                f->path, in->keep_names[k]);
+        f->keep_col[k] = (int)c;
+    }
+    return MS_OK;
+}
+
+static ms_status plan_keep(ms_inputs *in, const ms_input_opts *opts, ms_error *err)
+{
+    if (!opts->n_keep)
+        return MS_OK;
+    in->keep_names = calloc(opts->n_keep, sizeof *in->keep_names);
+    in->keep_type = calloc(opts->n_keep, sizeof *in->keep_type);
+    if (!in->keep_names || !in->keep_type)
+        return ms_error_set(err, MS_EINTERNAL, "out of memory");
+    in->n_keep = opts->n_keep;
+    for (size_t k = 0; k < opts->n_keep; k++) {
+        for (size_t j = 0; j < k; j++)
+            if (!strcmp(opts->keep_columns[j], opts->keep_columns[k]))
+                return ms_error_set(err, MS_EUSAGE, "--keep-columns: \"%s\" is given twice",
+                                    opts->keep_columns[k]);
+        if (opts->id_column && !strcmp(opts->id_column, opts->keep_columns[k]))
+            return ms_error_set(err, MS_EUSAGE,
+                                "--keep-columns: \"%s\" is the --id-column, already in the output",
+                                opts->keep_columns[k]);
+        if (!(in->keep_names[k] = strdup(opts->keep_columns[k])))
+            return ms_error_set(err, MS_EINTERNAL, "out of memory");
+    }
+    return MS_OK;
+}
+
 /* Compressed and Parquet files, known by their first bytes whatever their
  * name, are refused by name: read as CSV they would fail on binary bytes
  * with a message that does not say why. */
@@ -328,6 +373,8 @@ static ms_status plan_file(ms_inputs *in, ms_input_file *f, const ms_input_opts 
         in->total_units += (uint64_t)(f->size - f->data_offset);
     }
     MS_CHECK(map_columns(f, m, f->kind == MS_IN_CSV ? opts->id_column : NULL, err));
+    if (f->kind == MS_IN_CSV)
+        MS_CHECK(map_keep_csv(in, f, err));
 done:
     return st;
 }
@@ -360,6 +407,7 @@ ms_status ms_inputs_plan(char *const *paths, size_t n_paths, const ms_input_opts
         st = ms_error_set(err, MS_EUSAGE, "no input given (--input FILE|FOLDER)");
         goto done;
     }
+    MS_CHECK(plan_keep(in, opts, err));
     for (size_t i = 0; i < n_paths; i++)
         MS_CHECK(expand_path(in, paths[i], &files, &n, &cap, err));
     in->files = calloc(n, sizeof *in->files);
@@ -406,8 +454,13 @@ void ms_inputs_free(ms_inputs *in)
             free(f->col_names[c]);
         free(f->col_names);
         free(f->col_feature);
+        free(f->keep_col);
     }
     free(in->files);
+    for (size_t k = 0; in->keep_names && k < in->n_keep; k++)
+        free(in->keep_names[k]);
+    free(in->keep_names);
+    free(in->keep_type);
     for (size_t i = 0; i < in->n_skipped; i++)
         free(in->skipped[i]);
     free(in->skipped);
@@ -458,6 +511,12 @@ ms_status ms_inputs_pack(const ms_inputs *in, char **buf, size_t *len, ms_error 
     put_u64(&p, (uint64_t)in->allow_missing);
     put_u64(&p, in->n_features);
     put_u64(&p, in->total_units);
+    put_u64(&p, (uint64_t)in->id_type);
+    put_u64(&p, in->n_keep);
+    for (size_t k = 0; k < in->n_keep; k++) {
+        put_str(&p, in->keep_names[k]);
+        put_u64(&p, (uint64_t)in->keep_type[k]);
+    }
     for (size_t i = 0; i < in->n_files; i++) {
         const ms_input_file *f = &in->files[i];
         put_str(&p, f->path);
@@ -468,6 +527,8 @@ ms_status ms_inputs_pack(const ms_inputs *in, char **buf, size_t *len, ms_error 
             put_u64(&p, (uint64_t)(int64_t)f->col_feature[c]);
         }
         put_u64(&p, (uint64_t)(int64_t)f->id_col);
+        for (size_t k = 0; k < in->n_keep; k++)
+            put_u64(&p, (uint64_t)(int64_t)(f->keep_col ? f->keep_col[k] : -1));
         put_u64(&p, (uint64_t)f->data_offset);
         put_u64(&p, f->data_line);
         put_u64(&p, f->n_rows);
@@ -532,6 +593,24 @@ ms_status ms_inputs_unpack(const char *buf, size_t len, ms_inputs **out, ms_erro
     in->allow_missing = (int)get_u64(&u);
     in->n_features = get_u64(&u);
     in->total_units = get_u64(&u);
+    in->id_type = (ms_val_type)get_u64(&u);
+    uint64_t nk = get_u64(&u);
+    if (nk > len)
+        u.bad = 1;
+    if (!u.bad && nk) {
+        in->keep_names = calloc(nk, sizeof *in->keep_names);
+        in->keep_type = calloc(nk, sizeof *in->keep_type);
+        if (!in->keep_names || !in->keep_type)
+            u.bad = 1;
+        else
+            in->n_keep = nk;
+    }
+    for (size_t k = 0; k < in->n_keep && !u.bad; k++) {
+        in->keep_names[k] = get_str(&u);
+        in->keep_type[k] = (ms_val_type)get_u64(&u);
+        if (!in->keep_names[k])
+            u.bad = 1;
+    }
     if (!u.bad)
         in->files = calloc(n ? n : 1, sizeof *in->files);
     if (!in->files)
@@ -556,6 +635,12 @@ ms_status ms_inputs_unpack(const char *buf, size_t len, ms_inputs **out, ms_erro
             f->col_feature[c] = (int)(int64_t)get_u64(&u);
         }
         f->id_col = (int)(int64_t)get_u64(&u);
+        if (in->n_keep && !(f->keep_col = malloc(in->n_keep * sizeof *f->keep_col))) {
+            u.bad = 1;
+            break;
+        }
+        for (size_t k = 0; k < in->n_keep; k++)
+            f->keep_col[k] = (int)(int64_t)get_u64(&u);
         f->data_offset = (int64_t)get_u64(&u);
         f->data_line = get_u64(&u);
         f->n_rows = get_u64(&u);
