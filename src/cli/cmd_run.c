@@ -14,6 +14,7 @@
 
 #include "cli/cli.h"
 #include "cluster/run.h"
+#include "mpiscore/parquet.h"
 
 static const char run_usage[] =
     "usage: mpiscore run [-n N] --model MODEL --input PATH... --output FILE [options]\n"
@@ -28,13 +29,18 @@ static const char run_usage[] =
     "                           container file (.h5; see docs/formats.md)\n"
     "  --input PATH             CSV or HDF5 file, or a folder of them (all its files, by name);\n"
     "                           repeat for several\n"
-    "  --output FILE            .csv or .h5 output; written as FILE.partial, renamed at the end\n"
+    "  --output FILE            .csv, .h5 or .parquet output; written as FILE.partial, renamed\n"
+    "                           at the end\n"
     "options:\n"
-    "  --format csv|hdf5        output format (default: from the extension)\n"
+    "  --format csv|hdf5|parquet  output format (default: from the extension: .csv .h5\n"
+    "                           .parquet)\n"
+    "  --compression snappy|zstd|gzip|lz4|none  Parquet output codec (default snappy)\n"
+    "  --row-group-rows N       Parquet rows per row group (default 1048576)\n"
     "  --precision float32|float64  precision of the written scores: CSV text that reads back\n"
     "                           to the same float/double, HDF5 dtype (default: the model's)\n"
     "  --overwrite              replace an existing output file\n"
-    "  --resume                 continue an interrupted run (CSV output) from OUTPUT.journal;\n"
+    "  --resume                 continue an interrupted run (CSV or Parquet output) from\n"
+    "                           OUTPUT.journal;\n"
     "                           the result is identical to an uninterrupted run\n"
     "  --journal-every SECONDS  how often the resume point is made durable (default 2)\n"
     "  --max-retries N          retry a batch whose read fails transiently (EIO, ESTALE,\n"
@@ -42,6 +48,8 @@ static const char run_usage[] =
     "  --batch-timeout SECONDS  hand a batch not back in time to another rank; a rank late\n"
     "                           twice gets no more work (default off)\n"
     "  --id-column NAME         copy this CSV column (HDF5: this dataset) to the output\n"
+    "  --keep-columns A,B,...   also copy these input columns to the output, as written,\n"
+    "                           after the id and in this order (@FILE or a JSON list too)\n"
     "  --delimiter C            CSV field delimiter (default ','; 'tab' for tabs)\n"
     "  --dataset PATH           HDF5 features dataset (default /features)\n"
     "  --features A,B,...       HDF5 column names when the dataset has no feature_names\n"
@@ -83,6 +91,9 @@ enum {
     OPT_DELIM,
     OPT_DATASET,
     OPT_FEATURES,
+    OPT_KEEP,
+    OPT_COMPRESSION,
+    OPT_ROW_GROUP_ROWS,
     OPT_BATCH,
     OPT_ON_ERROR,
     OPT_MAX_ERRORS,
@@ -115,6 +126,9 @@ static const struct option run_options[] = {
     {"delimiter", required_argument, NULL, OPT_DELIM},
     {"dataset", required_argument, NULL, OPT_DATASET},
     {"features", required_argument, NULL, OPT_FEATURES},
+    {"keep-columns", required_argument, NULL, OPT_KEEP},
+    {"compression", required_argument, NULL, OPT_COMPRESSION},
+    {"row-group-rows", required_argument, NULL, OPT_ROW_GROUP_ROWS},
     {"mini-batch-rows", required_argument, NULL, OPT_BATCH},
     {"on-error", required_argument, NULL, OPT_ON_ERROR},
     {"max-errors", required_argument, NULL, OPT_MAX_ERRORS},
@@ -164,6 +178,7 @@ static void escape_arg(const char *s, char *out, size_t cap)
 static ms_status parse_run(int argc, char **argv, ms_run_opts *o, char *msg, size_t msz, int *help)
 {
     memset(o, 0, sizeof *o);
+    o->pq_codec = -1;
     o->delim = ',';
     o->batch_rows = 65536;
     o->batch_bytes = 256u << 20;
@@ -269,6 +284,33 @@ static ms_status parse_run(int argc, char **argv, ms_run_opts *o, char *msg, siz
             ms_names_free(o->features, o->n_features);
             o->features = NULL;
             if (ms_names_parse("--features", optarg, &o->features, &o->n_features, msg, msz) != 0)
+                return MS_EUSAGE;
+            break;
+        case OPT_COMPRESSION:
+            o->pq_codec = ms_pq_codec_from_name(optarg);
+            if (o->pq_codec < 0) {
+                snprintf(msg, msz, "--compression %s: expected snappy, zstd, gzip, lz4 or none",
+                         optarg);
+                return MS_EUSAGE;
+            }
+            break;
+        case OPT_ROW_GROUP_ROWS: {
+            char *end;
+            errno = 0;
+            unsigned long long v = strtoull(optarg, &end, 10);
+            if (errno || *end || v == 0 || v > (1ull << 26) || optarg[0] == '-') {
+                snprintf(msg, msz, "--row-group-rows %s: expected a whole number from 1 to %llu",
+                         optarg, 1ull << 26);
+                return MS_EUSAGE;
+            }
+            o->row_group_rows = v;
+            break;
+        }
+        case OPT_KEEP:
+            ms_names_free(o->keep_columns, o->n_keep);
+            o->keep_columns = NULL;
+            if (ms_names_parse("--keep-columns", optarg, &o->keep_columns, &o->n_keep, msg, msz) !=
+                0)
                 return MS_EUSAGE;
             break;
         case OPT_BATCH:
@@ -438,6 +480,7 @@ static ms_status parse_run(int argc, char **argv, ms_run_opts *o, char *msg, siz
 static void free_features(ms_run_opts *o)
 {
     ms_names_free(o->features, o->n_features);
+    ms_names_free(o->keep_columns, o->n_keep);
 }
 
 int ms_cmd_run(int argc, char **argv)

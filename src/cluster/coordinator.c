@@ -27,7 +27,9 @@
 #include "cluster/protocol.h"
 #include "cluster/run.h"
 #include "mpiscore/journal.h"
+#include "mpiscore/parquet.h"
 #include "mpiscore/sha256.h"
+#include "mpiscore_version.h"
 
 typedef struct slot {
     int full;
@@ -74,6 +76,13 @@ typedef struct coord {
     ms_journal_rec *next_of;  /* seq % window -> where the batch after it starts */
     ms_journal *journal;      /* CSV output only */
     ms_journal_rec resume_pt; /* state after the last committed batch */
+    /* Parquet output: only whole row groups are on disk, so a journal
+     * record names the last batch boundary inside the written row groups
+     * (pq_anchor, valid when have_anchor); a resume rescores from there and
+     * the writer drops the rows the file already holds. */
+    ms_journal_rec pq_anchor;
+    int have_anchor;
+    uint64_t pq_rows_seen; /* rows in written row groups at the last commit */
     double last_journal;
     uint64_t journaled_seq;           /* next_seq of the last journal record */
     uint64_t units_sched, rows_sched; /* handed out so far, for guided batch sizes */
@@ -85,6 +94,9 @@ typedef struct coord {
     int *owner_of; /* rank scoring the batch; 0 = rank 0 itself */
     double *sent_at;
     int *timeouts, *excluded; /* per rank: batches it was late with; no more work */
+    ms_out_spec spec;         /* the output's columns and Parquet options */
+    const char *kv_keys[4], *kv_vals[4];
+    char model_sha[2 * MS_SHA256_LEN + 1];
 } coord;
 
 static void fail(coord *c, ms_status st, const ms_error *err)
@@ -190,6 +202,7 @@ static void commit_ready(coord *c)
         slot *s = &c->win[c->commit % c->window];
         if (!s->full)
             break;
+        ms_journal_rec prev = c->resume_pt;
         commit_slot(c, s);
         c->units_done += c->units_of[c->commit % c->window];
         s->full = 0;
@@ -200,6 +213,15 @@ static void commit_ready(coord *c)
             p->rows = c->rows;
             p->bad = c->bad;
             p->units = c->units_done;
+            if (c->errf && c->r->fmt == MS_FMT_PARQUET)
+                p->err_bytes = (uint64_t)ftell(c->errf);
+            uint64_t g = c->w && c->r->fmt == MS_FMT_PARQUET ? ms_writer_pq_rows(c->w) : 0;
+            if (g != c->pq_rows_seen) {
+                /* a row group was written inside this batch (or at its end) */
+                c->pq_anchor = g >= p->rows ? *p : prev;
+                c->have_anchor = c->pq_anchor.next_seq > 0;
+                c->pq_rows_seen = g;
+            }
         }
         c->commit++;
     }
@@ -228,16 +250,21 @@ static void journal_point(coord *c)
         c->last_journal = ms_now();
         return;
     }
-    if (c->resume_pt.next_seq == c->journaled_seq)
+    int pq = c->r->fmt == MS_FMT_PARQUET;
+    ms_journal_rec r = pq ? c->pq_anchor : c->resume_pt;
+    if ((pq && !c->have_anchor) || r.next_seq == c->journaled_seq)
         return;
-    ms_journal_rec r = c->resume_pt;
-    r.out_bytes = ms_writer_offset(c->w);
+    if (pq && !ms_writer_pq_point(c->w, r.rows, &r.out_bytes))
+        return;
+    if (!pq)
+        r.out_bytes = ms_writer_offset(c->w);
     if (c->errf) {
         if (fflush(c->errf) != 0 || fdatasync(fileno(c->errf)) != 0) {
             fail_output_errno(c, c->errf_partial);
             return;
         }
-        r.err_bytes = (uint64_t)ftell(c->errf);
+        if (!pq)
+            r.err_bytes = (uint64_t)ftell(c->errf);
     }
     char state[4096 + 64], old_state[4096 + 64];
     summary_state_path(c, r.next_seq, state, sizeof state);
@@ -635,6 +662,15 @@ static ms_status fingerprint(coord *c, char **out, const char ***names_out, ms_e
             if (c->r->out_prec != c->r->model->precision)
                 snprintf(line + strlen(line) - 1, sizeof line - strlen(line) + 1,
                          " --precision=%s\n", ms_precision_name(c->r->out_prec));
+            /* named only when used, so older journals still match */
+            for (size_t k = 0; k < in->n_keep; k++)
+                snprintf(line + strlen(line) - 1, sizeof line - strlen(line) + 1, "%s%s\n",
+                         k ? "," : " --keep-columns=", in->keep_names[k]);
+            if (c->r->fmt == MS_FMT_PARQUET)
+                snprintf(line + strlen(line) - 1, sizeof line - strlen(line) + 1,
+                         " --format=parquet --compression=%s --row-group-rows=%llu\n",
+                         ms_pq_codec_name((ms_pq_codec)c->spec.pq_codec),
+                         (unsigned long long)c->spec.pq_row_group_rows);
         }
         size_t n = strlen(line);
         if ((st = ms_buf_reserve(&buf, &cap, len + n + 1, err)) == MS_OK) {
@@ -699,6 +735,41 @@ static ms_status check_summary_target(const char *path, int overwrite, ms_error 
 
 /* Open the writer, errors file, source and journal; with --resume, pick up
  * where the journal says the interrupted run was. */
+/* What the output holds beside the scores, and the Parquet footer's
+ * key_value_metadata: the model as given and the container's sha256 and
+ * source, and this program's version. */
+static ms_status out_spec(coord *c, const char *id_name, ms_error *err)
+{
+    const ms_run_opts *o = c->r->o;
+    const ms_inputs *in = c->r->in;
+    ms_out_spec *sp = &c->spec;
+    sp->id_name = id_name;
+    sp->id_type = in->id_type;
+    sp->n_keep = in->n_keep;
+    sp->keep_names = in->keep_names;
+    sp->keep_type = in->keep_type;
+    sp->pq_codec = o->pq_codec >= 0 ? o->pq_codec : MS_PQ_SNAPPY;
+    sp->pq_codec_set = 1;
+    sp->pq_row_group_rows = o->row_group_rows ? o->row_group_rows : MS_PQ_ROW_GROUP_ROWS;
+    if (c->r->fmt != MS_FMT_PARQUET)
+        return MS_OK;
+    ms_status st = ms_file_sha256(o->model, c->model_sha, err);
+    if (st != MS_OK)
+        return st;
+    c->kv_keys[0] = "mpiscore.version";
+    c->kv_vals[0] = MPISCORE_VERSION;
+    c->kv_keys[1] = "mpiscore.model";
+    c->kv_vals[1] = o->model_ref ? o->model_ref : o->model;
+    c->kv_keys[2] = "mpiscore.model_sha256";
+    c->kv_vals[2] = c->model_sha;
+    c->kv_keys[3] = "mpiscore.model_source";
+    c->kv_vals[3] = c->r->model->source ? c->r->model->source : "";
+    sp->n_kv = 4;
+    sp->kv_keys = c->kv_keys;
+    sp->kv_values = c->kv_vals;
+    return MS_OK;
+}
+
 static ms_status start_output(coord *c, const char *id_name, ms_error *err)
 {
     ms_status st;
@@ -707,21 +778,27 @@ static ms_status start_output(coord *c, const char *id_name, ms_error *err)
     char *fp = NULL, *jpath = NULL;
     const char **fp_names = NULL;
     MS_CHECK(ms_source_open(r->in, o->batch_rows, o->batch_bytes, &c->src, err));
+    MS_CHECK(out_spec(c, id_name, err));
+    /* a Parquet run with --summary keeps no journal: the summary state it
+     * would need is the one at a row group's batch, long merged past */
+    int journaled = r->fmt == MS_FMT_CSV || (r->fmt == MS_FMT_PARQUET && !r->summary);
     if (o->summary_only) { /* no writer, no journal: the summary is the output */
         MS_CHECK(check_summary_target(o->output, o->overwrite, err));
         if (o->on_error_continue)
             MS_CHECK(open_errors_file(c, 0, err));
         goto done;
     }
-    if (r->fmt != MS_FMT_CSV) {
+    if (!journaled) {
         if (o->resume) {
             st = ms_error_set(err, MS_EUSAGE,
-                              "--resume needs CSV output (HDF5 output cannot be "
-                              "cut back to a commit point)");
+                              r->fmt == MS_FMT_HDF5
+                                  ? "--resume needs CSV or Parquet output (HDF5 output cannot be "
+                                    "cut back to a commit point)"
+                                  : "--resume with --summary needs CSV output");
             goto done;
         }
-        MS_CHECK(ms_writer_open(o->output, r->fmt, r->model, r->out_prec, id_name, o->overwrite,
-                                &c->w, err));
+        MS_CHECK(ms_writer_open_spec(o->output, r->fmt, r->model, r->out_prec, &c->spec,
+                                     o->overwrite, &c->w, err));
         if (o->on_error_continue)
             MS_CHECK(open_errors_file(c, 0, err));
         goto done;
@@ -761,7 +838,15 @@ static ms_status start_output(coord *c, const char *id_name, ms_error *err)
             summary_state_path(c, last.next_seq, state, sizeof state);
             MS_CHECK(ms_summary_load_state(r->summary, state, err));
         }
-        MS_CHECK(ms_writer_resume(o->output, r->model, last.out_bytes, last.rows, &c->w, err));
+        if (r->fmt == MS_FMT_PARQUET) {
+            MS_CHECK(ms_writer_resume_pq(o->output, r->model, r->out_prec, &c->spec, last.out_bytes,
+                                         last.rows, &c->w, err));
+            c->pq_anchor = last;
+            c->have_anchor = 1;
+            c->pq_rows_seen = ms_writer_pq_rows(c->w);
+        } else {
+            MS_CHECK(ms_writer_resume(o->output, r->model, last.out_bytes, last.rows, &c->w, err));
+        }
         if (o->on_error_continue)
             MS_CHECK(open_errors_file(c, last.err_bytes, err));
         c->commit = c->next_seq = last.next_seq;
@@ -779,8 +864,8 @@ static ms_status start_output(coord *c, const char *id_name, ms_error *err)
         ms_journal_close(c->journal, 0);
         c->journal = NULL;
         c->resuming = 0;
-        MS_CHECK(ms_writer_open(o->output, r->fmt, r->model, r->out_prec, id_name,
-                                o->overwrite || o->resume, &c->w, err));
+        MS_CHECK(ms_writer_open_spec(o->output, r->fmt, r->model, r->out_prec, &c->spec,
+                                     o->overwrite || o->resume, &c->w, err));
         if (o->on_error_continue)
             MS_CHECK(open_errors_file(c, 0, err));
         MS_CHECK(ms_journal_create(jpath, fp, &c->journal, err));

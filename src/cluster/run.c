@@ -131,7 +131,8 @@ typedef struct side_file {
 static size_t side_files(const ms_run_opts *o, ms_out_format fmt, side_file *v)
 {
     size_t n = 0;
-    v[n++] = (side_file){"--output", o->output, 1, 1, fmt == MS_FMT_CSV};
+    v[n++] = (side_file){"--output", o->output, 1, 1,
+                         fmt == MS_FMT_CSV || (fmt == MS_FMT_PARQUET && !o->summary)};
     if (o->on_error_continue)
         v[n++] = (side_file){"--errors-file", o->errors_file, 1, 1, 0};
     if (o->metrics)
@@ -224,10 +225,15 @@ static ms_status setup_rank0(ms_run *r, char *model_path, unsigned char **model_
         .features = o->features,
         .n_features = o->n_features,
         .id_column = o->id_column,
+        .keep_columns = o->keep_columns,
+        .n_keep = o->n_keep,
         .output = o->output,
     };
     MS_CHECK(ms_isa_select(&r->isa, err));
     MS_CHECK(ms_out_format_pick(o->format, o->output, &r->fmt, err));
+    if (r->fmt != MS_FMT_PARQUET && (o->pq_codec >= 0 || o->row_group_rows))
+        MS_CHECK(ms_error_set(err, MS_EUSAGE, "%s: only for Parquet output (%s is not)",
+                              o->pq_codec >= 0 ? "--compression" : "--row-group-rows", o->output));
     /* Resolved once, here: NAME:latest must name the same version on every
      * rank even if a register lands while the run starts. */
     MS_CHECK(ms_registry_resolve(o->model, model_path, MS_REGISTRY_PATH_MAX, err));
@@ -335,6 +341,7 @@ int ms_run_main(const ms_run_opts *o, MPI_Comm comm)
     /* From here on every rank, and the resume journal's fingerprint, see the
      * file the reference resolved to: a later register cannot change it. */
     resolved = *o;
+    resolved.model_ref = o->model;
     resolved.model = model_path;
     r.o = o = &resolved;
     if (r.rank != 0) {

@@ -28,6 +28,7 @@ typedef enum { MS_LOG_ERROR = 0, MS_LOG_WARN, MS_LOG_INFO, MS_LOG_DEBUG } ms_log
 
 typedef struct ms_run_opts {
     const char *model;
+    const char *model_ref; /* --model as given (model is then the resolved path) */
     char **inputs;
     size_t n_inputs;
     const char *output;
@@ -37,6 +38,8 @@ typedef struct ms_run_opts {
     const char *dataset;
     char **features;
     size_t n_features;
+    char **keep_columns; /* --keep-columns */
+    size_t n_keep;
     size_t batch_rows;
     size_t batch_bytes;
     int on_error_continue;
@@ -53,12 +56,14 @@ typedef struct ms_run_opts {
     int report_bindings;
     ms_transport transport;
     ms_log_level log_level;
-    size_t window;        /* batches in the reorder window, 0 = automatic */
-    int max_retries;      /* transient read failures retried per batch */
-    double batch_timeout; /* seconds before a batch is handed to another rank; 0 = off */
-    const char *summary;  /* JSON summary of the scores (summary.h), or NULL */
-    int summary_only;     /* the summary is the output (o->summary == o->output) */
-    int precision;        /* ms_precision of the written scores, -1 = the model's */
+    size_t window;           /* batches in the reorder window, 0 = automatic */
+    int max_retries;         /* transient read failures retried per batch */
+    double batch_timeout;    /* seconds before a batch is handed to another rank; 0 = off */
+    const char *summary;     /* JSON summary of the scores (summary.h), or NULL */
+    int summary_only;        /* the summary is the output (o->summary == o->output) */
+    int precision;           /* ms_precision of the written scores, -1 = the model's */
+    int pq_codec;            /* --compression (ms_pq_codec), -1 = default (snappy) */
+    uint64_t row_group_rows; /* --row-group-rows, 0 = MS_PQ_ROW_GROUP_ROWS */
 } ms_run_opts;
 
 /* Everything a rank holds during a run. */

@@ -751,6 +751,8 @@ typedef struct row_ctx {
     size_t n_cols;
     const int *colf;
     long id_col;
+    size_t n_keep;
+    const int *keep_col;
     unsigned char delim;
     int row;          /* a record is being read (its row is b's last) */
     size_t nf;        /* fields seen so far in it */
@@ -758,25 +760,29 @@ typedef struct row_ctx {
     size_t prob_col;
     size_t prob_len;
     char prob_text[VALUE_EXCERPT_MAX + 1]; /* enough of the field for its excerpt */
-    /* The id field's bytes as written (blanks kept), set by the tokenizer
-     * just before it passes that field; NULL: the field's value is its text
-     * (a quoted field). */
+    /* The id's (or a kept column's) field bytes as written (blanks kept),
+     * set by the tokenizer just before it passes that field; NULL: the
+     * field's value is its text (a quoted field). */
     const char *id_raw;
     size_t id_raw_len;
     ms_error *err;
     ms_status st; /* allocation failure inside a libcsv callback */
 } row_ctx;
 
-static ms_status row_ctx_init(row_ctx *rc, const ms_csv_layout *lay, ms_batch *b, ms_error *err)
+static ms_status row_ctx_init(row_ctx *rc, const ms_csv_layout *lay, const int *keep_col,
+                              ms_batch *b, ms_error *err)
 {
     memset(rc, 0, sizeof *rc);
     if (!lay || !b || !lay->col_feature || lay->n_cols == 0 || lay->id_col < -1 ||
         (lay->id_col >= 0 && (size_t)lay->id_col >= lay->n_cols) || b->n_cols != lay->n_features ||
-        !b->has_ids != (lay->id_col < 0))
+        !b->has_ids != (lay->id_col < 0) || (b->n_keep && !keep_col))
         return ms_error_set(err, MS_EINTERNAL, "csv parse: layout does not match the batch");
     for (size_t j = 0; j < lay->n_cols; j++)
         if (lay->col_feature[j] >= 0 && (size_t)lay->col_feature[j] >= lay->n_features)
             return ms_error_set(err, MS_EINTERNAL, "csv parse: feature index out of range");
+    for (size_t k = 0; k < b->n_keep; k++)
+        if (keep_col[k] < 0 || (size_t)keep_col[k] >= lay->n_cols)
+            return ms_error_set(err, MS_EINTERNAL, "csv parse: kept column out of range");
     ms_status st = check_delim(lay->delim, err);
     if (st != MS_OK)
         return st;
@@ -786,6 +792,8 @@ static ms_status row_ctx_init(row_ctx *rc, const ms_csv_layout *lay, ms_batch *b
     rc->n_cols = lay->n_cols;
     rc->colf = lay->col_feature;
     rc->id_col = lay->id_col;
+    rc->n_keep = b->n_keep;
+    rc->keep_col = keep_col;
     /* the batch refuses what the layout refuses, the same for every reader */
     b->refuse_missing = !lay->allow_missing;
     rc->delim = (unsigned char)lay->delim;
@@ -823,10 +831,30 @@ static inline __attribute__((always_inline)) void row_field(row_ctx *rc, const c
         /* the id as written when the tokenizer had it, else its value */
         ms_status st = rc->id_raw ? ms_batch_set_last_id(rc->b, rc->id_raw, rc->id_raw_len, rc->err)
                                   : ms_batch_set_last_id(rc->b, s, n, rc->err);
-        rc->id_raw = NULL;
         if (st != MS_OK)
             rc->st = st;
     }
+    for (size_t k = 0; k < rc->n_keep; k++) {
+        if ((size_t)rc->keep_col[k] != j)
+            continue;
+        ms_status st = rc->id_raw
+                           ? ms_batch_set_last_keep(rc->b, k, rc->id_raw, rc->id_raw_len, rc->err)
+                           : ms_batch_set_last_keep(rc->b, k, s, n, rc->err);
+        if (st != MS_OK)
+            rc->st = st;
+    }
+    rc->id_raw = NULL;
+}
+
+/* Whether field j is copied as written (the id or a kept column). */
+static inline int wants_raw(const row_ctx *rc, size_t j)
+{
+    if ((long)j == rc->id_col)
+        return 1;
+    for (size_t k = 0; k < rc->n_keep; k++)
+        if ((size_t)rc->keep_col[k] == j)
+            return 1;
+    return 0;
 }
 
 static inline int row_is_bad(const row_ctx *rc)
@@ -937,7 +965,7 @@ static ms_status parse_fast(const char *buf, size_t len, uint64_t line, row_ctx 
                 a++;
             while (z > a && is_blank((unsigned char)z[-1], d))
                 z--;
-            if ((long)rc->nf == rc->id_col) {
+            if ((long)rc->nf == rc->id_col || (rc->n_keep && wants_raw(rc, rc->nf))) {
                 const char *raw_end = fe < text_end ? fe : text_end;
                 rc->id_raw = fs;
                 rc->id_raw_len = (size_t)(raw_end - fs);
@@ -1011,7 +1039,7 @@ static void lc_field(void *s, size_t n, void *data)
         return;
     if (!rc->row && (rc->st = row_begin(rc, lc->line)) != MS_OK)
         return;
-    if ((long)rc->nf == rc->id_col &&
+    if (wants_raw(rc, rc->nf) &&
         !raw_unquoted_field(lc->rec, lc->rec_len, rc->delim, rc->nf, &rc->id_raw, &rc->id_raw_len))
         rc->id_raw = NULL;
     row_field(rc, s, n);
@@ -1137,8 +1165,15 @@ done:
 ms_status ms_csv_parse_chunk(const char *buf, size_t len, uint64_t first_line,
                              const ms_csv_layout *layout, ms_batch *b, ms_error *err)
 {
+    return ms_csv_parse_chunk_keep(buf, len, first_line, layout, NULL, b, err);
+}
+
+ms_status ms_csv_parse_chunk_keep(const char *buf, size_t len, uint64_t first_line,
+                                  const ms_csv_layout *layout, const int *keep_col, ms_batch *b,
+                                  ms_error *err)
+{
     row_ctx rc;
-    ms_status st = row_ctx_init(&rc, layout, b, err);
+    ms_status st = row_ctx_init(&rc, layout, keep_col, b, err);
     if (st != MS_OK)
         return st;
     if (len == 0)
@@ -1152,7 +1187,7 @@ ms_status ms_csv_parse_chunk_libcsv(const char *buf, size_t len, uint64_t first_
                                     const ms_csv_layout *layout, ms_batch *b, ms_error *err)
 {
     row_ctx rc;
-    ms_status st = row_ctx_init(&rc, layout, b, err);
+    ms_status st = row_ctx_init(&rc, layout, NULL, b, err);
     if (st != MS_OK)
         return st;
     if (len == 0)

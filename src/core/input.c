@@ -273,8 +273,8 @@ static ms_status map_keep_csv(ms_inputs *in, ms_input_file *f, ms_error *err)
             return MS_EINPUT;
         if (c < 0)
             return ms_error_set(err, MS_EINPUT,
-                                "%s: column \"%s\" (--keep-columns) is not in the header",
-                                f->path, in->keep_names[k]);
+                                "%s: column \"%s\" (--keep-columns) is not in the header", f->path,
+                                in->keep_names[k]);
         f->keep_col[k] = (int)c;
     }
     return MS_OK;
@@ -988,7 +988,7 @@ ms_status ms_loader_load(ms_loader *ld, const ms_desc *d, const char *bytes, ms_
         .file = f->path,
         .col_names = f->col_names,
     };
-    st = ms_csv_parse_chunk(bytes, d->length, d->first_line, &lay, b, err);
+    st = ms_csv_parse_chunk_keep(bytes, d->length, d->first_line, &lay, f->keep_col, b, err);
 done:
     return st;
 }

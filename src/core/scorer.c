@@ -93,7 +93,9 @@ ms_status ms_scorer_create(const ms_model *m, ms_isa isa, const ms_inputs *in, m
     if (st != MS_OK)
         return st;
     ms_batch_init(&sc->batch, m->n_inputs, m->inputs, in->id_dataset != NULL);
-    st = ms_loader_create(in, &sc->loader, err);
+    st = ms_batch_set_keep(&sc->batch, in->n_keep, err);
+    if (st == MS_OK)
+        st = ms_loader_create(in, &sc->loader, err);
     if (st != MS_OK) {
         ms_scorer_destroy(sc);
         return st;

@@ -142,15 +142,18 @@ static void test_format_pick(void)
     CHECK(ms_out_format_pick("H5", "s.csv", &fmt, &err) == MS_OK && fmt == MS_FMT_HDF5);
     CHECK(ms_out_format_pick("csv", "s.h5", &fmt, &err) == MS_OK && fmt == MS_FMT_CSV);
     CHECK(ms_out_format_pick("csv", "no-extension", &fmt, &err) == MS_OK && fmt == MS_FMT_CSV);
-    CHECK(ms_out_format_pick(NULL, "s.parquet", &fmt, &err) == MS_EUSAGE);
-    CHECK_STREQ(err.msg, "s.parquet: cannot tell the output format from the extension; use "
-                         "--format csv|hdf5");
+    CHECK(ms_out_format_pick(NULL, "s.parquet", &fmt, &err) == MS_OK && fmt == MS_FMT_PARQUET);
+    CHECK(ms_out_format_pick(NULL, "s.PQ", &fmt, &err) == MS_OK && fmt == MS_FMT_PARQUET);
+    CHECK(ms_out_format_pick("Parquet", "s.csv", &fmt, &err) == MS_OK && fmt == MS_FMT_PARQUET);
+    CHECK(ms_out_format_pick(NULL, "s.orc", &fmt, &err) == MS_EUSAGE);
+    CHECK_STREQ(err.msg, "s.orc: cannot tell the output format from the extension; use "
+                         "--format csv|hdf5|parquet");
     /* a dot in a folder name is not an extension */
     CHECK(ms_out_format_pick(NULL, "out.csv/scores", &fmt, &err) == MS_EUSAGE);
     CHECK_STREQ(err.msg, "out.csv/scores: cannot tell the output format from the extension; use "
-                         "--format csv|hdf5");
+                         "--format csv|hdf5|parquet");
     CHECK(ms_out_format_pick("xml", "s.csv", &fmt, &err) == MS_EUSAGE);
-    CHECK_STREQ(err.msg, "--format xml: expected csv or hdf5");
+    CHECK_STREQ(err.msg, "--format xml: expected csv, hdf5 or parquet");
 }
 
 /* ---- CSV text ------------------------------------------------------------- */
@@ -323,7 +326,7 @@ static void test_pack(void)
     memcpy(buf, "abc", 3);
     CHECK_FATAL(ms_pack_rows(&m, &b, binary_out, MS_PREC_F32, &buf, &len, &cap, &err) == MS_OK);
     const char *ids = "plainwith,commaq\"uotenew\nline";
-    size_t want = 3 + 4 * 2 * 4 + 4 * 4 + 5 * 8 + strlen(ids);
+    size_t want = 3 + 4 * 2 * 4 + 4 * 4 + 5 * 8 + strlen(ids) + 4; /* + bad flags */
     CHECK_FATAL(len == want);
     CHECK(memcmp(buf, "abc", 3) == 0);
     const char *p = buf + 3;
@@ -341,8 +344,10 @@ static void test_pack(void)
     p += sizeof off;
     CHECK(off[0] == 0 && off[1] == 5 && off[2] == 15 && off[3] == 21 && off[4] == strlen(ids));
     CHECK(memcmp(p, ids, strlen(ids)) == 0);
+    p += strlen(ids);
+    CHECK(p[0] == 0 && p[1] == 0 && p[2] == 1 && p[3] == 0);
 
-    /* no ids, no labels: just the values */
+    /* no ids, no labels: the values and the bad flags */
     ms_model mr = regression_model();
     ms_batch r;
     ms_batch_init(&r, 1, F32S, 0);
@@ -351,9 +356,10 @@ static void test_pack(void)
     double rout[2] = {2.5f, 7.0f};
     len = 0;
     CHECK_FATAL(ms_pack_rows(&mr, &r, rout, MS_PREC_F32, &buf, &len, &cap, &err) == MS_OK);
-    CHECK_FATAL(len == 2 * sizeof(float));
+    CHECK_FATAL(len == 2 * sizeof(float) + 2);
     memcpy(v, buf, 2 * sizeof(float));
     CHECK(v[0] == 2.5f && isnan(v[1]));
+    CHECK(buf[8] == 0 && buf[9] == 1);
     free(buf);
     ms_batch_free(&b);
     ms_batch_free(&r);
@@ -592,15 +598,15 @@ static void test_h5_small(void)
     CHECK_FATAL(ms_pack_rows(&m, &noid, binary_out, MS_PREC_F32, &pk2, &plen2, &pcap2, &err) ==
                 MS_OK);
     CHECK(ms_writer_append(w, pk2, plen2, 1, &err) == MS_EINTERNAL);
-    CHECK_STREQ(err.msg, "packed rows: 12 bytes for 1 rows, expected 28");
+    CHECK_STREQ(err.msg, "packed rows: 13 bytes for 1 rows, expected 29");
     CHECK(ms_writer_append(w, pk, plen - 1, b.n_rows, &err) == MS_EINTERNAL);
-    CHECK_STREQ(err.msg, "packed rows: 116 bytes for 4 rows, expected 117");
+    CHECK_STREQ(err.msg, "packed rows: 120 bytes for 4 rows, expected 121");
     char *bent = malloc(plen);
     memcpy(bent, pk, plen);
     uint64_t big_off = 1000; /* row 1's id ends past the text */
     memcpy(bent + 8 * 4 + 4 * 4 + 2 * 8, &big_off, sizeof big_off);
     CHECK(ms_writer_append(w, bent, plen, b.n_rows, &err) == MS_EINTERNAL);
-    CHECK_STREQ(err.msg, "packed rows: id offsets out of order");
+    CHECK_STREQ(err.msg, "packed rows: text offsets out of order");
     free(bent);
     CHECK(ms_writer_rows(w) == 8); /* refused appends add nothing */
     CHECK(ms_writer_commit(w, &err) == MS_OK);
