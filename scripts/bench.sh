@@ -5,6 +5,8 @@
 #   bash scripts/bench.sh --trees  [bench_trees.py options, e.g. --trees 100]
 #   bash scripts/bench.sh --cores  [bench_cores.py options]: what the second core is worth here
 #   bash scripts/bench.sh --serve  [bench_serve.py options, e.g. --seconds 4]: the endpoint server vs FastAPI
+#   bash scripts/bench.sh --parquet [bench_parquet.py options, e.g. --rows 200000]: Parquet in and
+#                                    out, logistic and 500 trees, vs DuckDB
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 bash "$here/scripts/setup.sh"
@@ -15,6 +17,12 @@ case "${1:-}" in
 --cores)
     shift
     exec "$py" "$here/scripts/bench_cores.py" --mpiscore "$build/mpiscore" "$@"
+    ;;
+--parquet)
+    shift
+    duck=$(bash "$here/tests/parquet/setup_duckdb.sh" "$build")
+    exec "$py" "$here/scripts/bench_parquet.py" --mpiscore "$build/mpiscore" --duckdb "$duck" \
+        --doc "$here/docs/benchmarks.md" "$@"
     ;;
 --linear | --trees | --serve)
     what=${1#--}
