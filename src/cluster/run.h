@@ -56,12 +56,14 @@ typedef struct ms_run_opts {
     int report_bindings;
     ms_transport transport;
     ms_log_level log_level;
-    size_t window;           /* batches in the reorder window, 0 = automatic */
-    int max_retries;         /* transient read failures retried per batch */
-    double batch_timeout;    /* seconds before a batch is handed to another rank; 0 = off */
-    const char *summary;     /* JSON summary of the scores (summary.h), or NULL */
-    int summary_only;        /* the summary is the output (o->summary == o->output) */
-    int precision;           /* ms_precision of the written scores, -1 = the model's */
+    size_t window;        /* batches in the reorder window, 0 = automatic */
+    int max_retries;      /* transient read failures retried per batch */
+    double batch_timeout; /* seconds before a batch is handed to another rank; 0 = off */
+    const char *summary;  /* JSON summary of the scores (summary.h), or NULL */
+    int summary_only;     /* the summary is the output (o->summary == o->output) */
+    int precision;        /* ms_precision of the written scores, -1 = the model's */
+
+    /* Parquet output */
     int pq_codec;            /* --compression (ms_pq_codec), -1 = default (snappy) */
     uint64_t row_group_rows; /* --row-group-rows, 0 = MS_PQ_ROW_GROUP_ROWS */
 } ms_run_opts;

@@ -273,8 +273,8 @@ static ms_status map_keep_csv(ms_inputs *in, ms_input_file *f, ms_error *err)
             return MS_EINPUT;
         if (c < 0)
             return ms_error_set(err, MS_EINPUT,
-                                "%s: column \"%s\" (--keep-columns) is not in the header", f->path,
-                                in->keep_names[k]);
+                                "%s: column \"%s\" (--keep-columns) is not in the header",
+                                f->path, in->keep_names[k]);
         f->keep_col[k] = (int)c;
     }
     return MS_OK;
