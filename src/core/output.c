@@ -1007,9 +1007,10 @@ static ms_status pq_flush(ms_writer *w, ms_error *err)
             size_t bytes = 0;
             for (size_t i = 0; i < n; i++)
                 bytes += w->pl[i] >= 0 ? strlen(w->m->class_labels[w->pl[i]]) : 0;
-            MS_CHECK(pq_col_reserve(w, c, bytes, n, err));
+            MS_CHECK(pq_col_reserve(w, c, bytes, n, err)); /* may move cvalid[c] */
             for (size_t i = 0; i < n; i++)
                 w->cvalid[c][i] = !w->pbad[i];
+            d[c].valid = w->cvalid[c];
             if (w->soff_cap < n + 1) {
                 uint64_t *o = realloc(w->soff, (n + 1) * sizeof *o);
                 if (!o) {
