@@ -128,7 +128,8 @@ def check(a, duck, mname, ours, theirs, bst, x):
     if mname == "logistic":
         r = duck([f"SELECT max(abs(a.p_1 - b.p_1)) AS d, sum(CASE WHEN a.label <> b.label THEN 1 ELSE 0 END) AS l, "
                   f"count(*) AS n FROM read_parquet('{ours}') a JOIN read_parquet('{theirs}') b USING (row_id)"])[0]
-        if int(r["n"]) != a.rows or float(r["d"]) > 1e-9 or int(r["l"]) != 0:
+        d, lab, n = float(r[0]), int(r[1]), int(r[2])  # max |diff|, label mismatches, rows
+        if n != a.rows or d > 1e-9 or lab != 0:
             sys.exit(f"bench_parquet: logistic output disagrees with DuckDB's: {r}")
         return
     csv = ours + ".check.csv"
@@ -161,7 +162,7 @@ sides. Outputs are checked before any figure is kept: the logistic against
 DuckDB's (|diff| <= 1e-9, same labels), the {r['trees']}-tree XGBoost model
 (depth {a.depth}) against XGBoost's own `predict` (|diff| <= 1e-5). DuckDB cannot
 score a tree ensemble, so the trees rows set mpiscore's trees run against
-DuckDB's logistic: what 500 trees cost over a linear model.
+DuckDB's logistic: what {r['trees']} trees cost over a linear model.
 
 | model (mpiscore) | input | DuckDB logistic, s | mpiscore -n 2, s | DuckDB / mpiscore |
 | --- | --- | --- | --- | --- |
