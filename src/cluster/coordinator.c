@@ -74,7 +74,7 @@ typedef struct coord {
     double wait_s;
     uint64_t *units_of;       /* seq % window -> descriptor's progress units */
     ms_journal_rec *next_of;  /* seq % window -> where the batch after it starts */
-    ms_journal *journal;      /* CSV output only */
+    ms_journal *journal;      /* CSV and Parquet output */
     ms_journal_rec resume_pt; /* state after the last committed batch */
     /* Parquet output: only whole row groups are on disk, so a journal
      * record names the last batch boundary inside the written row groups
@@ -733,8 +733,6 @@ static ms_status check_summary_target(const char *path, int overwrite, ms_error 
     return MS_OK;
 }
 
-/* Open the writer, errors file, source and journal; with --resume, pick up
- * where the journal says the interrupted run was. */
 /* What the output holds beside the scores, and the Parquet footer's
  * key_value_metadata: the model as given and the container's sha256 and
  * source, and this program's version. */
@@ -770,6 +768,8 @@ static ms_status out_spec(coord *c, const char *id_name, ms_error *err)
     return MS_OK;
 }
 
+/* Open the writer, errors file, source and journal; with --resume, pick up
+ * where the journal says the interrupted run was. */
 static ms_status start_output(coord *c, const char *id_name, ms_error *err)
 {
     ms_status st;
