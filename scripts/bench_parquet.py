@@ -156,8 +156,8 @@ Parquet by DuckDB (snappy and uncompressed, row groups of 122,880 rows), read
 from the page cache. The peer is DuckDB (`@duckdb/node-api`, 2 threads)
 reading the same file, computing the same logistic regression in SQL and
 writing Parquet (snappy) with `COPY ... TO`; mpiscore is `mpirun -n 2
-mpiscore run --input X.parquet --output Y.parquet` (snappy, 1 Mi-row row
-groups). Wall seconds, best of {a.repeat}, process start-up included on both
+mpiscore run --input X.parquet --output Y.parquet` (snappy, row groups of
+122,880 rows). Wall seconds, best of {a.repeat}, process start-up included on both
 sides. Outputs are checked before any figure is kept: the logistic against
 DuckDB's (|diff| <= 1e-9, same labels), the {r['trees']}-tree XGBoost model
 (depth {a.depth}) against XGBoost's own `predict` (|diff| <= 1e-5). DuckDB cannot

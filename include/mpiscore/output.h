@@ -44,8 +44,11 @@ typedef struct ms_out_spec {
     const char *const *kv_keys, *const *kv_values;
 } ms_out_spec;
 
-/* Rows per Parquet row group by default: pyarrow's (1 Mi). */
-#define MS_PQ_ROW_GROUP_ROWS (1u << 20)
+/* Rows per Parquet row group by default: DuckDB's (122,880). A row group
+ * is buffered whole on the coordinator and written when it fills, so
+ * smaller ones overlap the scoring (1 Mi rows, pyarrow's, left a whole 1M-row
+ * file to encode after the last batch: 13% slower end to end here). */
+#define MS_PQ_ROW_GROUP_ROWS 122880u
 
 /* CSV header line: [id_name,]output_names...[,label]\n */
 ms_status ms_format_csv_header(const ms_model *m, const char *id_name, char **buf, size_t *len,

@@ -35,7 +35,7 @@ static const char run_usage[] =
     "  --format csv|hdf5|parquet  output format (default: from the extension: .csv .h5\n"
     "                           .parquet)\n"
     "  --compression snappy|zstd|gzip|lz4|none  Parquet output codec (default snappy)\n"
-    "  --row-group-rows N       Parquet rows per row group (default 1048576)\n"
+    "  --row-group-rows N       Parquet rows per row group (default 122880)\n"
     "  --precision float32|float64  precision of the written scores: CSV text that reads back\n"
     "                           to the same float/double, HDF5 dtype (default: the model's)\n"
     "  --overwrite              replace an existing output file\n"
