@@ -407,6 +407,13 @@ int ms_run_main(const ms_run_opts *o, MPI_Comm comm)
                                   "%s: HDF5 input must be readable on every rank (the bytes "
                                   "transport is for CSV)",
                                   r.in->files[i].path);
+            /* Parquet batches are descriptors (no bytes): workers read
+             * their row ranges themselves under either transport */
+            else if (r.in->files[i].kind == MS_IN_PARQUET && r.size > 1 && !all_visible)
+                st = ms_error_set(&err, MS_EINPUT,
+                                  "%s: Parquet input must be readable on every rank (workers "
+                                  "read their row groups; the bytes transport is for CSV)",
+                                  r.in->files[i].path);
         if (st == MS_OK && o->transport == MS_TRANSPORT_AUTO)
             ms_log(&r, MS_LOG_INFO,
                    "inputs are not visible on every rank (%s cannot read them all at their "
