@@ -244,7 +244,7 @@ static ms_status map_columns(ms_input_file *f, const ms_model *m, const char *id
             return ms_error_set(err, MS_EINPUT,
                                 "%s: column \"%s\" required by the model is missing%s", f->path,
                                 m->inputs[j].name,
-                                f->kind == MS_IN_HDF5      ? " (feature_names attribute or --features)"
+                                f->kind == MS_IN_HDF5 ? " (feature_names attribute or --features)"
                                 : f->kind == MS_IN_PARQUET ? " from the schema"
                                                            : " from the header");
         if (f->col_feature[c] >= 0)
