@@ -79,8 +79,64 @@ static void note_skipped(ms_inputs *in, const char *full, const char *why)
     }
 }
 
+/* Append path's data files (folder_skip_reason says which) to *names. A
+ * subfolder named key=value (a hive partition, as Spark and DuckDB write
+ * partitioned output) is read too, at any depth; other subfolders are not. */
+static ms_status list_folder(ms_inputs *in, const char *path, char ***names, size_t *nn, size_t *nc,
+                             ms_error *err)
+{
+    ms_status st = MS_OK;
+    DIR *dir = opendir(path);
+    if (!dir)
+        return ms_error_set(err, MS_EIO, "%s: %s", path, strerror(errno));
+    struct dirent *de;
+    while ((de = readdir(dir)) != NULL) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        const char *why = folder_skip_reason(de->d_name);
+        size_t len = strlen(path) + strlen(de->d_name) + 2;
+        char *full = malloc(len);
+        if (!full) {
+            st = ms_error_set(err, MS_EINTERNAL, "out of memory");
+            break;
+        }
+        snprintf(full, len, "%s%s%s", path, path[strlen(path) - 1] == '/' ? "" : "/", de->d_name);
+        struct stat fs;
+        if (stat(full, &fs) == 0 && S_ISDIR(fs.st_mode) && de->d_name[0] != '.' &&
+            strchr(de->d_name + 1, '=')) {
+            st = list_folder(in, full, names, nn, nc, err);
+            free(full);
+            if (st != MS_OK)
+                break;
+            continue;
+        }
+        if (stat(full, &fs) != 0 || !S_ISREG(fs.st_mode)) {
+            free(full);
+            continue;
+        }
+        if (why) {
+            note_skipped(in, full, why);
+            free(full);
+            continue;
+        }
+        if (*nn == *nc) {
+            *nc = *nc ? 2 * *nc : 16;
+            char **p = realloc(*names, *nc * sizeof *p);
+            if (!p) {
+                free(full);
+                st = ms_error_set(err, MS_EINTERNAL, "out of memory");
+                break;
+            }
+            *names = p;
+        }
+        (*names)[(*nn)++] = full;
+    }
+    closedir(dir);
+    return st;
+}
+
 /* Append the regular files named by one --input: itself, or a folder's
- * data files sorted by name (folder_skip_reason says which). */
+ * data files sorted by name (list_folder says which). */
 static ms_status expand_path(ms_inputs *in, const char *path, char ***list, size_t *n, size_t *cap,
                              ms_error *err)
 {
@@ -92,45 +148,7 @@ static ms_status expand_path(ms_inputs *in, const char *path, char ***list, size
     size_t nn = 0, nc = 0, skipped_before = in->n_skipped;
     ms_status st = MS_OK;
     if (S_ISDIR(stt.st_mode)) {
-        DIR *dir = opendir(path);
-        if (!dir)
-            return ms_error_set(err, MS_EIO, "%s: %s", path, strerror(errno));
-        struct dirent *de;
-        while ((de = readdir(dir)) != NULL) {
-            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-                continue;
-            const char *why = folder_skip_reason(de->d_name);
-            size_t len = strlen(path) + strlen(de->d_name) + 2;
-            char *full = malloc(len);
-            if (!full) {
-                st = ms_error_set(err, MS_EINTERNAL, "out of memory");
-                break;
-            }
-            snprintf(full, len, "%s%s%s", path, path[strlen(path) - 1] == '/' ? "" : "/",
-                     de->d_name);
-            struct stat fs;
-            if (stat(full, &fs) != 0 || !S_ISREG(fs.st_mode)) {
-                free(full);
-                continue;
-            }
-            if (why) {
-                note_skipped(in, full, why);
-                free(full);
-                continue;
-            }
-            if (nn == nc) {
-                nc = nc ? 2 * nc : 16;
-                char **p = realloc(names, nc * sizeof *p);
-                if (!p) {
-                    free(full);
-                    st = ms_error_set(err, MS_EINTERNAL, "out of memory");
-                    break;
-                }
-                names = p;
-            }
-            names[nn++] = full;
-        }
-        closedir(dir);
+        st = list_folder(in, path, &names, &nn, &nc, err);
         if (st == MS_OK && nn == 0 && in->n_skipped > skipped_before)
             st = ms_error_set(err, MS_EINPUT, "%s: folder has no input files (left out %s)", path,
                               in->skipped[in->n_skipped - 1]);
@@ -394,6 +412,73 @@ static ms_status check_pq_column(ms_pq_file *pq, const ms_input_file *f, size_t 
     return ms_pq_check_column(pq, c, as, err);
 }
 
+/* Hive partition folders in f's path ("/key=value/"): each key becomes a
+ * column after the schema's, its value the folder's text. A key twice in
+ * the path, or also a column of the file, is refused. */
+static ms_status add_hive_columns(ms_input_file *f, ms_error *err)
+{
+    for (const char *p = f->path; (p = strchr(p, '/')) != NULL; p++) {
+        const char *e = strchr(p + 1, '/'), *eq = strchr(p + 1, '=');
+        if (!e)
+            break;
+        if (!eq || eq >= e || eq == p + 1)
+            continue;
+        char *key = strndup(p + 1, (size_t)(eq - p - 1));
+        char **names = key ? realloc(f->col_names, (f->n_cols + 1) * sizeof *names) : NULL;
+        if (!names) {
+            free(key);
+            return ms_error_set(err, MS_EINTERNAL, "out of memory");
+        }
+        f->col_names = names;
+        for (size_t c = 0; c < f->n_cols; c++)
+            if (!strcmp(names[c], key)) {
+                ms_error_set(err, MS_EINPUT,
+                             "%s: hive folder key \"%s\" is given twice (a folder or a column of "
+                             "the file)",
+                             f->path, key);
+                free(key);
+                return MS_EINPUT;
+            }
+        names[f->n_cols++] = key;
+    }
+    return MS_OK;
+}
+
+/* A hive column's output type: an integer or a number when every file's
+ * folder value parses as one, else text. */
+static ms_val_type hive_type(const ms_input_file *f, size_t c)
+{
+    size_t n = 0;
+    const char *v = ms_pqin_hive_value(f->path, f->col_names[c], &n);
+    double d;
+    if (!v || ms_parse_f64(v, n, &d) != MS_NUM_OK)
+        return MS_VAL_TEXT;
+    size_t i = v[0] == '-' || v[0] == '+';
+    while (i < n && v[i] >= '0' && v[i] <= '9')
+        i++;
+    return i == n && n > 0 ? MS_VAL_INT64 : MS_VAL_DOUBLE;
+}
+
+/* The type of text column c of f (the id, a kept column) into *slot: schema
+ * columns by their type (every file the same), hive columns by their
+ * values (the widest of the files': int64, then double, then text). */
+static ms_status plan_text_type(const ms_inputs *in, const ms_input_file *f, ms_pq_file *pq,
+                                size_t c, ms_val_type *slot, const char *name, ms_error *err)
+{
+    if (c < ms_pq_num_columns(pq)) {
+        ms_status st = check_pq_column(pq, f, c, NULL, err);
+        if (st != MS_OK)
+            return st;
+        return agree_type(in, f, slot, ms_pqin_text_type(ms_pq_column_info(pq, c)), name, err);
+    }
+    ms_val_type t = hive_type(f, c);
+    if (f == &in->files[0] || t == MS_VAL_TEXT || *slot == MS_VAL_TEXT)
+        *slot = t;
+    else if (t == MS_VAL_DOUBLE)
+        *slot = MS_VAL_DOUBLE;
+    return MS_OK;
+}
+
 /* A Parquet file: its footer only (schema, row groups), the model's
  * columns mapped by name and checked readable, the id and kept columns'
  * types from the schema. */
@@ -415,23 +500,17 @@ static ms_status plan_parquet(ms_inputs *in, ms_input_file *f, const ms_input_op
             st = ms_error_set(err, MS_EINTERNAL, "out of memory");
             goto done;
         }
+    MS_CHECK(add_hive_columns(f, err));
     MS_CHECK(map_columns(f, m, opts->id_column, err));
     MS_CHECK(map_keep_csv(in, f, err));
     for (size_t c = 0; c < n; c++)
         if (f->col_feature[c] >= 0)
             MS_CHECK(check_pq_column(pq, f, c, &m->inputs[f->col_feature[c]], err));
-    if (f->id_col >= 0) {
-        MS_CHECK(check_pq_column(pq, f, (size_t)f->id_col, NULL, err));
-        MS_CHECK(agree_type(in, f, &in->id_type,
-                            ms_pqin_text_type(ms_pq_column_info(pq, (size_t)f->id_col)),
-                            opts->id_column, err));
-    }
-    for (size_t k = 0; k < in->n_keep; k++) {
-        size_t c = (size_t)f->keep_col[k];
-        MS_CHECK(check_pq_column(pq, f, c, NULL, err));
-        MS_CHECK(agree_type(in, f, &in->keep_type[k], ms_pqin_text_type(ms_pq_column_info(pq, c)),
-                            in->keep_names[k], err));
-    }
+    if (f->id_col >= 0)
+        MS_CHECK(plan_text_type(in, f, pq, (size_t)f->id_col, &in->id_type, opts->id_column, err));
+    for (size_t k = 0; k < in->n_keep; k++)
+        MS_CHECK(plan_text_type(in, f, pq, (size_t)f->keep_col[k], &in->keep_type[k],
+                                in->keep_names[k], err));
     in->total_units += f->n_rows;
 done:
     ms_pq_close(pq);
