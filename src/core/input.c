@@ -906,6 +906,22 @@ static int file_changed(const ms_input_file *f, const ms_csv_scanner *sc, int at
     return 0;
 }
 
+/* A batch of rows from h5_next, at most batch_rows and not past row `end`
+ * (HDF5, Parquet): offset is the first row, 0-based, and the resume point
+ * the row after the batch. */
+static void cut_rows(ms_source *s, uint64_t end, ms_desc *d)
+{
+    uint64_t left = end - s->h5_next;
+    d->offset = (int64_t)s->h5_next;
+    d->n_rows = left < s->batch_rows ? left : s->batch_rows;
+    d->first_line = s->h5_next + 1;
+    d->units = d->n_rows;
+    d->seq = s->seq++;
+    s->h5_next += d->n_rows;
+    d->next_offset = (int64_t)s->h5_next;
+    d->next_line = s->h5_next + 1;
+}
+
 /* The next batch of the current Parquet file: rows from h5_next to the end
  * of its row group, at most batch_rows (a batch never spans row groups, so
  * a worker reads each column chunk once per batch). offset is the row
@@ -926,15 +942,7 @@ static ms_status next_parquet(ms_source *s, const ms_input_file *f, ms_desc *d, 
         uint64_t g1 = g0 + (uint64_t)ms_pq_row_group_rows(s->pq, g);
         if (s->h5_next >= g1)
             continue;
-        uint64_t left = g1 - s->h5_next;
-        d->offset = (int64_t)s->h5_next;
-        d->n_rows = left < s->batch_rows ? left : s->batch_rows;
-        d->first_line = s->h5_next + 1;
-        d->units = d->n_rows;
-        d->seq = s->seq++;
-        s->h5_next += d->n_rows;
-        d->next_offset = (int64_t)s->h5_next;
-        d->next_line = s->h5_next + 1;
+        cut_rows(s, g1, d);
         return MS_OK;
     }
     ms_pq_close(s->pq);
@@ -987,15 +995,7 @@ ms_status ms_source_next(ms_source *s, ms_desc *d, ms_error *err)
             if (st != MS_EOF)
                 return st;
         } else if (s->h5_next < f->n_rows) {
-            uint64_t left = f->n_rows - s->h5_next;
-            d->offset = (int64_t)s->h5_next;
-            d->n_rows = left < s->batch_rows ? left : s->batch_rows;
-            d->first_line = s->h5_next + 1;
-            d->units = d->n_rows;
-            d->seq = s->seq++;
-            s->h5_next += d->n_rows;
-            d->next_offset = (int64_t)s->h5_next;
-            d->next_line = s->h5_next + 1;
+            cut_rows(s, f->n_rows, d);
             return MS_OK;
         }
         s->file++;

@@ -205,6 +205,12 @@ for case in \
 done
 expect_fail 2 "^mpiscore: error: $T/n2.parquet: id column \"nope\" \\(--id-column\\) is not in the schema$" \
     mpis 1 run --model "$T/rf.h5" --input "$T/n2.parquet" --output "$T/x.csv" --id-column nope
+# files of one run disagreeing on the id's type (a typed writer needs one)
+mkdir "$T/mixed"
+duck write "$T/mixed/a.parquet" "SELECT * FROM read_parquet('$T/n2.parquet') WHERE id < 8000" ""
+duck write "$T/mixed/b.parquet" "SELECT * REPLACE (id::VARCHAR AS id) FROM read_parquet('$T/n2.parquet') WHERE id >= 8000" ""
+expect_fail 2 "^mpiscore: error: $T/mixed/b.parquet: column \"id\" is text here but int64 in $T/mixed/a.parquet$" \
+    mpis 1 run --model "$T/hgb.h5" --input "$T/mixed" --output "$T/x.csv" --id-column id
 
 # 7. --resume after SIGTERM: identical to an uninterrupted run
 "$MS_PYTHON" - "$T/big.csv" <<'PY'
