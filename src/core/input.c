@@ -57,7 +57,7 @@ static const char *folder_skip_reason(const char *name)
             return NULL;
     if (!strcasecmp(dot, ".crc"))
         return "a checksum file";
-    return "not an input format (.csv, .tsv, .txt, .h5, .hdf5)";
+    return "not an input format (.csv, .tsv, .txt, .h5, .hdf5, .parquet)";
 }
 
 static int cmp_str(const void *a, const void *b)
