@@ -167,7 +167,11 @@ struct ms_pq_input {
     uint32_t *flag; /* per row: 1 + the first schema column at fault, or 0 */
     size_t flag_cap;
     uint64_t bytes_read;
+    long cached_rg; /* the row group whose columns vals/idv/keepv hold whole, or -1 */
 };
+
+/* A row group of at most this many batches' rows is read whole once. */
+#define PQ_CACHE_BATCHES 16
 
 ms_status ms_pq_input_open(const ms_inputs *in, size_t file, ms_pq_input **out, ms_error *err)
 {
@@ -178,6 +182,7 @@ ms_status ms_pq_input_open(const ms_inputs *in, size_t file, ms_pq_input **out, 
         return ms_error_set(err, MS_EINTERNAL, "out of memory");
     r->in = in;
     r->f = f;
+    r->cached_rg = -1;
     r->vals = calloc(f->n_cols ? f->n_cols : 1, sizeof *r->vals);
     r->keepv = calloc(in->n_keep ? in->n_keep : 1, sizeof *r->keepv);
     if (!r->vals || !r->keepv) {
@@ -293,33 +298,34 @@ static const char *cell_text(const ms_pq_input *r, size_t c, size_t i, char *tmp
     return s ? s : "";
 }
 
-/* Convert column c (model input j) of rows [0, count) into the batch at
- * row r0, flagging the rows it cannot take. */
-static ms_status convert_col(ms_pq_input *r, size_t c, size_t j, size_t r0, size_t count,
+/* Convert values [at, at + count) of column c (model input j) into the
+ * batch at row r0, flagging the rows it cannot take. */
+static ms_status convert_col(ms_pq_input *r, size_t c, size_t j, size_t at, size_t r0, size_t count,
                              ms_batch *b, ms_error *err)
 {
     const ms_colspec *sp = &b->spec[j];
     const ms_pq_values *v = &r->vals[c];
+    const double *f64 = v->f64 + (v->f64 ? at : 0);
     int allow = r->in->allow_missing;
     uint32_t *flag = r->flag, mark = (uint32_t)c + 1;
     if (sp->kind == MS_COL_NUM && sp->prec == MS_PREC_F64) {
         double *dst = ms_batch_f64(b, j) + r0;
         for (size_t i = 0; i < count; i++) {
-            double x = v->f64[i];
+            double x = f64[i];
             dst[i] = x;
             if (!(isfinite(x) || (isnan(x) && allow)) && !flag[i])
                 flag[i] = mark;
         }
     } else if (sp->kind == MS_COL_NUM && v->as == MS_PQ_AS_F32) {
         float *dst = ms_batch_f32(b, j) + r0;
-        memcpy(dst, v->f32, count * sizeof *dst);
+        memcpy(dst, v->f32 + at, count * sizeof *dst);
         for (size_t i = 0; i < count; i++)
             if (!(isfinite(dst[i]) || (isnan(dst[i]) && allow)) && !flag[i])
                 flag[i] = mark;
     } else if (sp->kind == MS_COL_NUM) {
         float *dst = ms_batch_f32(b, j) + r0;
         for (size_t i = 0; i < count; i++) {
-            double x = v->f64[i];
+            double x = f64[i];
             dst[i] = (float)x;
             if (!(isfinite(dst[i]) || (isnan(x) && allow)) && !flag[i])
                 flag[i] = mark;
@@ -338,7 +344,7 @@ static ms_status convert_col(ms_pq_input *r, size_t c, size_t j, size_t r0, size
                                          (size_t)(v->dict_offsets[k + 1] - v->dict_offsets[k]));
         int32_t *dst = ms_batch_codes(b, j) + r0;
         for (size_t i = 0; i < count; i++) {
-            int32_t k = v->codes[i];
+            int32_t k = v->codes[at + i];
             int32_t code = k < 0 || (size_t)k >= v->dict_n ? MS_CODE_MISSING : r->map[k];
             if (code == MS_CODE_UNKNOWN && sp->unknown_is_error) {
                 code = MS_CODE_MISSING;
@@ -349,7 +355,7 @@ static ms_status convert_col(ms_pq_input *r, size_t c, size_t j, size_t r0, size
         }
     } else { /* a numeric dictionary */
         for (size_t i = 0; i < count; i++)
-            if (ms_batch_put_num(b, j, r0 + i, v->f64[i]) && !flag[i])
+            if (ms_batch_put_num(b, j, r0 + i, f64[i]) && !flag[i])
                 flag[i] = mark;
     }
     return MS_OK;
@@ -443,6 +449,37 @@ static ms_status put_text_col(ms_pq_input *r, size_t k, int c, const ms_pq_value
     return ms_batch_set_last_keep(b, k, s, n, err);
 }
 
+/* Read values [from, from + n) of row group rg of every column the plan
+ * maps: the model's inputs, the id, kept columns (hive columns are the
+ * path's). */
+static ms_status read_columns(ms_pq_input *r, size_t rg, int64_t from, size_t n, const ms_batch *b,
+                              ms_error *err)
+{
+    ms_status st = MS_OK;
+    const ms_input_file *f = r->f;
+    for (size_t c = 0; c < r->pq_cols; c++) {
+        int j = f->col_feature[c];
+        if (j < 0)
+            continue;
+        ms_pq_as as;
+        MS_CHECK(ms_pqin_input_as(f->path, ms_pq_column_info(r->pq, c), &b->spec[j], &as, err));
+        MS_CHECK(read_col(r, rg, c, from, n, as, &r->vals[c], err));
+    }
+    if (b->has_ids && f->id_col >= 0 && (size_t)f->id_col < r->pq_cols)
+        MS_CHECK(read_col(r, rg, (size_t)f->id_col, from, n,
+                          ms_pqin_text_as(ms_pq_column_info(r->pq, (size_t)f->id_col)), &r->idv,
+                          err));
+    for (size_t k = 0; k < r->in->n_keep; k++) {
+        int c = f->keep_col ? f->keep_col[k] : -1;
+        if (c >= 0 && (size_t)c < r->pq_cols)
+            MS_CHECK(read_col(r, rg, (size_t)c, from, n,
+                              ms_pqin_text_as(ms_pq_column_info(r->pq, (size_t)c)), &r->keepv[k],
+                              err));
+    }
+done:
+    return st;
+}
+
 ms_status ms_pq_input_read(ms_pq_input *r, uint64_t first, size_t count, ms_batch *b, ms_error *err)
 {
     ms_status st = MS_OK;
@@ -458,7 +495,8 @@ ms_status ms_pq_input_read(ms_pq_input *r, uint64_t first, size_t count, ms_batc
                             (unsigned long long)(first + count), (unsigned long long)f->n_rows);
     size_t rg = find_row_group(r->pq, first);
     int64_t rb = (int64_t)first - ms_pq_row_group_first_row(r->pq, rg);
-    if (rb + (int64_t)count > ms_pq_row_group_rows(r->pq, rg))
+    int64_t rg_rows = ms_pq_row_group_rows(r->pq, rg);
+    if (rb + (int64_t)count > rg_rows)
         return ms_error_set(err, MS_EINTERNAL, "%s: rows %llu..%llu cross row group %zu", f->path,
                             (unsigned long long)first + 1, (unsigned long long)(first + count), rg);
     if (in->n_keep > b->n_keep)
@@ -472,43 +510,40 @@ ms_status ms_pq_input_read(ms_pq_input *r, uint64_t first, size_t count, ms_batc
     }
     memset(r->flag, 0, count * sizeof *r->flag);
     MS_CHECK(ms_batch_reserve(b, b->n_rows + count, err));
-    size_t r0 = b->n_rows;
+    size_t r0 = b->n_rows, at = (size_t)rb;
+    /* A row group of a few batches is read whole, once, by the first of its
+     * batches to reach this rank, and kept for the next ones: ms_pq_read
+     * preads a whole column chunk (and decompresses the pages holding the
+     * range) per call, which a big row group cut into many batches would
+     * otherwise pay per batch. Larger row groups are read range by range,
+     * so memory stays bounded by the batch size. */
+    if (r->cached_rg != (long)rg) {
+        r->cached_rg = -1;
+        int whole = rg_rows <= (int64_t)(PQ_CACHE_BATCHES * count);
+        MS_CHECK(read_columns(r, rg, whole ? 0 : rb, whole ? (size_t)rg_rows : count, b, err));
+        if (whole)
+            r->cached_rg = (long)rg;
+        else
+            at = 0;
+    }
     /* model inputs, in schema order (the first column at fault is named) */
     for (size_t c = 0; c < f->n_cols; c++) {
         int j = f->col_feature[c];
-        if (j < 0)
-            continue;
-        if (c >= r->pq_cols) {
+        if (j >= 0 && c >= r->pq_cols)
             convert_hive(r, c, (size_t)j, r0, count, b);
-            continue;
-        }
-        ms_pq_as as;
-        MS_CHECK(ms_pqin_input_as(f->path, ms_pq_column_info(r->pq, c), &b->spec[j], &as, err));
-        MS_CHECK(read_col(r, rg, c, rb, count, as, &r->vals[c], err));
-        MS_CHECK(convert_col(r, c, (size_t)j, r0, count, b, err));
-    }
-    int id_pq = b->has_ids && f->id_col >= 0 && (size_t)f->id_col < r->pq_cols;
-    if (id_pq)
-        MS_CHECK(read_col(r, rg, (size_t)f->id_col, rb, count,
-                          ms_pqin_text_as(ms_pq_column_info(r->pq, (size_t)f->id_col)), &r->idv,
-                          err));
-    for (size_t k = 0; k < in->n_keep; k++) {
-        int c = f->keep_col ? f->keep_col[k] : -1;
-        if (c >= 0 && (size_t)c < r->pq_cols)
-            MS_CHECK(read_col(r, rg, (size_t)c, rb, count,
-                              ms_pqin_text_as(ms_pq_column_info(r->pq, (size_t)c)), &r->keepv[k],
-                              err));
+        else if (j >= 0)
+            MS_CHECK(convert_col(r, c, (size_t)j, at, r0, count, b, err));
     }
     for (size_t i = 0; i < count; i++) {
         MS_CHECK(ms_batch_add_row_set(b, err));
         b->row_line[b->n_rows - 1] = first + i + 1;
         if (b->has_ids)
-            MS_CHECK(put_text_col(r, SIZE_MAX, f->id_col, &r->idv, i, b, err));
+            MS_CHECK(put_text_col(r, SIZE_MAX, f->id_col, &r->idv, at + i, b, err));
         for (size_t k = 0; k < in->n_keep; k++)
-            MS_CHECK(
-                put_text_col(r, k, f->keep_col ? f->keep_col[k] : -1, &r->keepv[k], i, b, err));
+            MS_CHECK(put_text_col(r, k, f->keep_col ? f->keep_col[k] : -1, &r->keepv[k], at + i, b,
+                                  err));
         if (r->flag[i])
-            MS_CHECK(mark_row(r, r->flag[i] - 1, i, first + i + 1, b, err));
+            MS_CHECK(mark_row(r, r->flag[i] - 1, at + i, first + i + 1, b, err));
     }
 done:
     return st;
