@@ -408,12 +408,26 @@ int ms_run_main(const ms_run_opts *o, MPI_Comm comm)
     r.send_bytes =
         o->transport == MS_TRANSPORT_BYTES || (o->transport == MS_TRANSPORT_AUTO && !all_visible);
     if (r.send_bytes && r.rank == 0) {
-        for (size_t i = 0; i < r.in->n_files && st == MS_OK; i++)
+        int parquet = 0;
+        for (size_t i = 0; i < r.in->n_files && st == MS_OK; i++) {
             if (r.in->files[i].kind == MS_IN_HDF5 && r.size > 1)
                 st = ms_error_set(&err, MS_EINPUT,
                                   "%s: HDF5 input must be readable on every rank (the bytes "
                                   "transport is for CSV)",
                                   r.in->files[i].path);
+            /* Parquet batches are descriptors (no bytes): workers read
+             * their row ranges themselves under either transport */
+            parquet |= r.in->files[i].kind == MS_IN_PARQUET;
+            if (r.in->files[i].kind == MS_IN_PARQUET && r.size > 1 && !all_visible)
+                st = ms_error_set(&err, MS_EINPUT,
+                                  "%s: Parquet input must be readable on every rank (workers "
+                                  "read their row groups; the bytes transport is for CSV)",
+                                  r.in->files[i].path);
+        }
+        if (st == MS_OK && parquet)
+            ms_log(&r, MS_LOG_INFO,
+                   "Parquet batches go as descriptors, read by the workers (the bytes transport "
+                   "carries CSV batches only)");
         if (st == MS_OK && o->transport == MS_TRANSPORT_AUTO)
             ms_log(&r, MS_LOG_INFO,
                    "inputs are not visible on every rank (%s cannot read them all at their "

@@ -19,6 +19,8 @@
 
 #include "mpiscore/csv_reader.h"
 #include "mpiscore/h5_reader.h"
+#include "mpiscore/parquet.h"
+#include "mpiscore/parquet_input.h"
 
 /* ---- plan ---------------------------------------------------------------- */
 
@@ -55,7 +57,7 @@ static const char *folder_skip_reason(const char *name)
             return NULL;
     if (!strcasecmp(dot, ".crc"))
         return "a checksum file";
-    return "not an input format (.csv, .tsv, .txt, .h5, .hdf5)";
+    return "not an input format (.csv, .tsv, .txt, .h5, .hdf5, .parquet)";
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -77,8 +79,64 @@ static void note_skipped(ms_inputs *in, const char *full, const char *why)
     }
 }
 
+/* Append path's data files (folder_skip_reason says which) to *names. A
+ * subfolder named key=value (a hive partition, as Spark and DuckDB write
+ * partitioned output) is read too, at any depth; other subfolders are not. */
+static ms_status list_folder(ms_inputs *in, const char *path, char ***names, size_t *nn, size_t *nc,
+                             ms_error *err)
+{
+    ms_status st = MS_OK;
+    DIR *dir = opendir(path);
+    if (!dir)
+        return ms_error_set(err, MS_EIO, "%s: %s", path, strerror(errno));
+    struct dirent *de;
+    while ((de = readdir(dir)) != NULL) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        const char *why = folder_skip_reason(de->d_name);
+        size_t len = strlen(path) + strlen(de->d_name) + 2;
+        char *full = malloc(len);
+        if (!full) {
+            st = ms_error_set(err, MS_EINTERNAL, "out of memory");
+            break;
+        }
+        snprintf(full, len, "%s%s%s", path, path[strlen(path) - 1] == '/' ? "" : "/", de->d_name);
+        struct stat fs;
+        if (stat(full, &fs) == 0 && S_ISDIR(fs.st_mode) && de->d_name[0] != '.' &&
+            strchr(de->d_name + 1, '=')) {
+            st = list_folder(in, full, names, nn, nc, err);
+            free(full);
+            if (st != MS_OK)
+                break;
+            continue;
+        }
+        if (stat(full, &fs) != 0 || !S_ISREG(fs.st_mode)) {
+            free(full);
+            continue;
+        }
+        if (why) {
+            note_skipped(in, full, why);
+            free(full);
+            continue;
+        }
+        if (*nn == *nc) {
+            *nc = *nc ? 2 * *nc : 16;
+            char **p = realloc(*names, *nc * sizeof *p);
+            if (!p) {
+                free(full);
+                st = ms_error_set(err, MS_EINTERNAL, "out of memory");
+                break;
+            }
+            *names = p;
+        }
+        (*names)[(*nn)++] = full;
+    }
+    closedir(dir);
+    return st;
+}
+
 /* Append the regular files named by one --input: itself, or a folder's
- * data files sorted by name (folder_skip_reason says which). */
+ * data files sorted by name (list_folder says which). */
 static ms_status expand_path(ms_inputs *in, const char *path, char ***list, size_t *n, size_t *cap,
                              ms_error *err)
 {
@@ -90,45 +148,7 @@ static ms_status expand_path(ms_inputs *in, const char *path, char ***list, size
     size_t nn = 0, nc = 0, skipped_before = in->n_skipped;
     ms_status st = MS_OK;
     if (S_ISDIR(stt.st_mode)) {
-        DIR *dir = opendir(path);
-        if (!dir)
-            return ms_error_set(err, MS_EIO, "%s: %s", path, strerror(errno));
-        struct dirent *de;
-        while ((de = readdir(dir)) != NULL) {
-            if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-                continue;
-            const char *why = folder_skip_reason(de->d_name);
-            size_t len = strlen(path) + strlen(de->d_name) + 2;
-            char *full = malloc(len);
-            if (!full) {
-                st = ms_error_set(err, MS_EINTERNAL, "out of memory");
-                break;
-            }
-            snprintf(full, len, "%s%s%s", path, path[strlen(path) - 1] == '/' ? "" : "/",
-                     de->d_name);
-            struct stat fs;
-            if (stat(full, &fs) != 0 || !S_ISREG(fs.st_mode)) {
-                free(full);
-                continue;
-            }
-            if (why) {
-                note_skipped(in, full, why);
-                free(full);
-                continue;
-            }
-            if (nn == nc) {
-                nc = nc ? 2 * nc : 16;
-                char **p = realloc(names, nc * sizeof *p);
-                if (!p) {
-                    free(full);
-                    st = ms_error_set(err, MS_EINTERNAL, "out of memory");
-                    break;
-                }
-                names = p;
-            }
-            names[nn++] = full;
-        }
-        closedir(dir);
+        st = list_folder(in, path, &names, &nn, &nc, err);
         if (st == MS_OK && nn == 0 && in->n_skipped > skipped_before)
             st = ms_error_set(err, MS_EINPUT, "%s: folder has no input files (left out %s)", path,
                               in->skipped[in->n_skipped - 1]);
@@ -228,7 +248,7 @@ static ms_status map_columns(ms_input_file *f, const ms_model *m, const char *id
     f->id_col = -1;
     for (size_t c = 0; c < f->n_cols; c++)
         f->col_feature[c] = -1;
-    if (f->kind == MS_IN_CSV && id_name) {
+    if (f->kind != MS_IN_HDF5 && id_name) {
         long c = find_column(f, id_name, "id column", err);
         if (c == -2)
             return MS_EINPUT;
@@ -243,7 +263,8 @@ static ms_status map_columns(ms_input_file *f, const ms_model *m, const char *id
                                 "%s: column \"%s\" required by the model is missing%s", f->path,
                                 m->inputs[j].name,
                                 f->kind == MS_IN_HDF5 ? " (feature_names attribute or --features)"
-                                                      : " from the header");
+                                : f->kind == MS_IN_PARQUET ? " from the schema"
+                                                           : " from the header");
         if (f->col_feature[c] >= 0)
             return ms_error_set(err, MS_EINPUT,
                                 "%s: column %ld (\"%s\") matches both model features \"%s\" and "
@@ -252,15 +273,14 @@ static ms_status map_columns(ms_input_file *f, const ms_model *m, const char *id
                                 m->inputs[j].name);
         f->col_feature[c] = (int)j;
     }
-    if (f->kind == MS_IN_CSV && id_name && f->id_col < 0)
-        return ms_error_set(err, MS_EINPUT,
-                            "%s: id column \"%s\" (--id-column) is not in the header", f->path,
-                            id_name);
+    if (f->kind != MS_IN_HDF5 && id_name && f->id_col < 0)
+        return ms_error_set(err, MS_EINPUT, "%s: id column \"%s\" (--id-column) is not in the %s",
+                            f->path, id_name, f->kind == MS_IN_PARQUET ? "schema" : "header");
     return MS_OK;
 }
 
-/* --keep-columns of a CSV file: header columns by name (as features are
- * found); every kept column is text. Other formats' readers map their own. */
+/* --keep-columns of a CSV or Parquet file: columns by name (as features
+ * are found). HDF5's reader maps its own. */
 static ms_status map_keep_csv(ms_inputs *in, ms_input_file *f, ms_error *err)
 {
     if (!in->n_keep)
@@ -273,8 +293,8 @@ static ms_status map_keep_csv(ms_inputs *in, ms_input_file *f, ms_error *err)
             return MS_EINPUT;
         if (c < 0)
             return ms_error_set(err, MS_EINPUT,
-                                "%s: column \"%s\" (--keep-columns) is not in the header",
-                                f->path, in->keep_names[k]);
+                                "%s: column \"%s\" (--keep-columns) is not in the %s", f->path,
+                                in->keep_names[k], f->kind == MS_IN_PARQUET ? "schema" : "header");
         f->keep_col[k] = (int)c;
     }
     return MS_OK;
@@ -304,8 +324,8 @@ static ms_status plan_keep(ms_inputs *in, const ms_input_opts *opts, ms_error *e
     return MS_OK;
 }
 
-/* Compressed and Parquet files, known by their first bytes whatever their
- * name, are refused by name: read as CSV they would fail on binary bytes
+/* Compressed files, known by their first bytes whatever their name, are
+ * refused by name: read as CSV they would fail on binary bytes
  * with a message that does not say why. */
 static ms_status refuse_packed(const char *path, ms_error *err)
 {
@@ -322,7 +342,6 @@ static ms_status refuse_packed(const char *path, ms_error *err)
          6, "xz-compressed", "decompress it first (xz -dk FILE)"},
         {"PK\x03\x04", 4, "a zip archive", "extract it first (unzip FILE)"},
         {"\x04\x22\x4d\x18", 4, "lz4-compressed", "decompress it first (lz4 -d FILE)"},
-        {"PAR1", 4, "a Parquet file", "Parquet input is not supported yet"},
     };
     unsigned char head[8] = {0};
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -337,6 +356,167 @@ static ms_status refuse_packed(const char *path, ms_error *err)
     return MS_OK;
 }
 
+/* ---- plan: Parquet ---------------------------------------------------------- */
+
+/* A Parquet file: by its name, or by its first bytes whatever its name
+ * (Spark writes part-00000-...-c000.snappy.parquet, others no extension). */
+static int is_parquet(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    const char *slash = strrchr(path, '/');
+    if (dot && !(slash && dot < slash) && (!strcasecmp(dot, ".parquet") || !strcasecmp(dot, ".pq")))
+        return 1;
+    char head[4];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t got = pread(fd, head, sizeof head, 0);
+    close(fd);
+    return got == 4 && !memcmp(head, "PAR1", 4);
+}
+
+static const char *val_type_name(ms_val_type t)
+{
+    static const char *const names[] = {"text", "int64", "double", "float", "bool"};
+    return (size_t)t < sizeof names / sizeof *names ? names[t] : "?";
+}
+
+/* The output type of a text column (the id, a kept column) in this file:
+ * the first file sets it, the others of a Parquet run must agree. */
+static ms_status agree_type(const ms_inputs *in, const ms_input_file *f, ms_val_type *slot,
+                            ms_val_type t, const char *col, ms_error *err)
+{
+    if (f == &in->files[0]) {
+        *slot = t;
+        return MS_OK;
+    }
+    if (in->files[0].kind != MS_IN_PARQUET || *slot == t)
+        return MS_OK;
+    return ms_error_set(err, MS_EINPUT, "%s: column \"%s\" is %s here but %s in %s", f->path, col,
+                        val_type_name(t), val_type_name(*slot), in->files[0].path);
+}
+
+/* Check that schema column c reads as its use needs (the id, a kept column:
+ * their text; model input j), so a file the workers cannot read is refused
+ * here, by column name, before any row is scored. */
+static ms_status check_pq_column(ms_pq_file *pq, const ms_input_file *f, size_t c,
+                                 const ms_colspec *sp, ms_error *err)
+{
+    const ms_pq_column *col = ms_pq_column_info(pq, c);
+    ms_pq_as as = ms_pqin_text_as(col);
+    if (sp) {
+        ms_status st = ms_pqin_input_as(f->path, col, sp, &as, err);
+        if (st != MS_OK)
+            return st;
+    }
+    return ms_pq_check_column(pq, c, as, err);
+}
+
+/* Hive partition folders in f's path ("/key=value/"): each key becomes a
+ * column after the schema's, its value the folder's text. A key twice in
+ * the path, or also a column of the file, is refused. */
+static ms_status add_hive_columns(ms_input_file *f, ms_error *err)
+{
+    for (const char *p = f->path; (p = strchr(p, '/')) != NULL; p++) {
+        const char *e = strchr(p + 1, '/'), *eq = strchr(p + 1, '=');
+        if (!e)
+            break;
+        if (!eq || eq >= e || eq == p + 1)
+            continue;
+        char *key = strndup(p + 1, (size_t)(eq - p - 1));
+        char **names = key ? realloc(f->col_names, (f->n_cols + 1) * sizeof *names) : NULL;
+        if (!names) {
+            free(key);
+            return ms_error_set(err, MS_EINTERNAL, "out of memory");
+        }
+        f->col_names = names;
+        for (size_t c = 0; c < f->n_cols; c++)
+            if (!strcmp(names[c], key)) {
+                ms_error_set(err, MS_EINPUT,
+                             "%s: hive folder key \"%s\" is given twice (a folder or a column of "
+                             "the file)",
+                             f->path, key);
+                free(key);
+                return MS_EINPUT;
+            }
+        names[f->n_cols++] = key;
+    }
+    return MS_OK;
+}
+
+/* A hive column's output type: an integer or a number when every file's
+ * folder value parses as one, else text. */
+static ms_val_type hive_type(const ms_input_file *f, size_t c)
+{
+    size_t n = 0;
+    const char *v = ms_pqin_hive_value(f->path, f->col_names[c], &n);
+    double d;
+    if (!v || ms_parse_f64(v, n, &d) != MS_NUM_OK)
+        return MS_VAL_TEXT;
+    size_t i = v[0] == '-' || v[0] == '+';
+    while (i < n && v[i] >= '0' && v[i] <= '9')
+        i++;
+    return i == n && n > 0 ? MS_VAL_INT64 : MS_VAL_DOUBLE;
+}
+
+/* The type of text column c of f (the id, a kept column) into *slot: schema
+ * columns by their type (every file the same), hive columns by their
+ * values (the widest of the files': int64, then double, then text). */
+static ms_status plan_text_type(const ms_inputs *in, const ms_input_file *f, ms_pq_file *pq,
+                                size_t c, ms_val_type *slot, const char *name, ms_error *err)
+{
+    if (c < ms_pq_num_columns(pq)) {
+        ms_status st = check_pq_column(pq, f, c, NULL, err);
+        if (st != MS_OK)
+            return st;
+        return agree_type(in, f, slot, ms_pqin_text_type(ms_pq_column_info(pq, c)), name, err);
+    }
+    ms_val_type t = hive_type(f, c);
+    if (f == &in->files[0] || t == MS_VAL_TEXT || *slot == MS_VAL_TEXT)
+        *slot = t;
+    else if (t == MS_VAL_DOUBLE)
+        *slot = MS_VAL_DOUBLE;
+    return MS_OK;
+}
+
+/* A Parquet file: its footer only (schema, row groups), the model's
+ * columns mapped by name and checked readable, the id and kept columns'
+ * types from the schema. */
+static ms_status plan_parquet(ms_inputs *in, ms_input_file *f, const ms_input_opts *opts,
+                              const ms_model *m, ms_error *err)
+{
+    ms_status st = MS_OK;
+    ms_pq_file *pq = NULL;
+    f->kind = MS_IN_PARQUET;
+    MS_CHECK(ms_pq_open(f->path, &pq, err));
+    f->n_rows = (uint64_t)ms_pq_num_rows(pq);
+    size_t n = ms_pq_num_columns(pq);
+    if (!(f->col_names = calloc(n ? n : 1, sizeof *f->col_names))) {
+        st = ms_error_set(err, MS_EINTERNAL, "out of memory");
+        goto done;
+    }
+    for (size_t c = 0; c < n; c++, f->n_cols++)
+        if (!(f->col_names[c] = strdup(ms_pq_column_info(pq, c)->name))) {
+            st = ms_error_set(err, MS_EINTERNAL, "out of memory");
+            goto done;
+        }
+    MS_CHECK(add_hive_columns(f, err));
+    MS_CHECK(map_columns(f, m, opts->id_column, err));
+    MS_CHECK(map_keep_csv(in, f, err));
+    for (size_t c = 0; c < n; c++)
+        if (f->col_feature[c] >= 0)
+            MS_CHECK(check_pq_column(pq, f, c, &m->inputs[f->col_feature[c]], err));
+    if (f->id_col >= 0)
+        MS_CHECK(plan_text_type(in, f, pq, (size_t)f->id_col, &in->id_type, opts->id_column, err));
+    for (size_t k = 0; k < in->n_keep; k++)
+        MS_CHECK(plan_text_type(in, f, pq, (size_t)f->keep_col[k], &in->keep_type[k],
+                                in->keep_names[k], err));
+    in->total_units += f->n_rows;
+done:
+    ms_pq_close(pq);
+    return st;
+}
+
 static ms_status plan_file(ms_inputs *in, ms_input_file *f, const ms_input_opts *opts,
                            const ms_model *m, ms_error *err)
 {
@@ -348,6 +528,8 @@ static ms_status plan_file(ms_inputs *in, ms_input_file *f, const ms_input_opts 
     f->mtime_ns = (int64_t)stt.st_mtim.tv_sec * 1000000000LL + stt.st_mtim.tv_nsec;
     if (access(f->path, R_OK) != 0)
         return ms_error_set(err, MS_EIO, "%s: %s", f->path, strerror(errno));
+    if (is_parquet(f->path))
+        return plan_parquet(in, f, opts, m, err);
     MS_CHECK(refuse_packed(f->path, err));
     if (is_hdf5_name(f->path)) {
         f->kind = MS_IN_HDF5;
@@ -663,7 +845,8 @@ struct ms_source {
     size_t batch_rows, batch_bytes;
     size_t file;         /* current file */
     ms_csv_scanner *csv; /* open scanner on a CSV file, or NULL */
-    uint64_t h5_next;    /* next row of an HDF5 file */
+    uint64_t h5_next;    /* next row of an HDF5 or Parquet file */
+    ms_pq_file *pq;      /* the current Parquet file's footer, or NULL */
     int file_started;
     uint64_t seq;
 };
@@ -723,6 +906,50 @@ static int file_changed(const ms_input_file *f, const ms_csv_scanner *sc, int at
     return 0;
 }
 
+/* A batch of rows from h5_next, at most batch_rows and not past row `end`
+ * (HDF5, Parquet): offset is the first row, 0-based, and the resume point
+ * the row after the batch. */
+static void cut_rows(ms_source *s, uint64_t end, ms_desc *d)
+{
+    uint64_t left = end - s->h5_next;
+    d->offset = (int64_t)s->h5_next;
+    d->n_rows = left < s->batch_rows ? left : s->batch_rows;
+    d->first_line = s->h5_next + 1;
+    d->units = d->n_rows;
+    d->seq = s->seq++;
+    s->h5_next += d->n_rows;
+    d->next_offset = (int64_t)s->h5_next;
+    d->next_line = s->h5_next + 1;
+}
+
+/* The next batch of the current Parquet file: rows from h5_next to the end
+ * of its row group, at most batch_rows (a batch never spans row groups, so
+ * a worker reads each column chunk once per batch). offset is the row
+ * within the file, 0-based, and the resume point the next row. Returns
+ * MS_EOF at the file's end. */
+static ms_status next_parquet(ms_source *s, const ms_input_file *f, ms_desc *d, ms_error *err)
+{
+    if (!s->pq) {
+        ms_status st = ms_pq_open(f->path, &s->pq, err);
+        if (st != MS_OK)
+            return st;
+        if ((uint64_t)ms_pq_num_rows(s->pq) != f->n_rows)
+            return ms_error_set(err, MS_EIO, "%s: file changed since the run started", f->path);
+    }
+    size_t nrg = ms_pq_num_row_groups(s->pq);
+    for (size_t g = 0; g < nrg && s->h5_next < f->n_rows; g++) {
+        uint64_t g0 = (uint64_t)ms_pq_row_group_first_row(s->pq, g);
+        uint64_t g1 = g0 + (uint64_t)ms_pq_row_group_rows(s->pq, g);
+        if (s->h5_next >= g1)
+            continue;
+        cut_rows(s, g1, d);
+        return MS_OK;
+    }
+    ms_pq_close(s->pq);
+    s->pq = NULL;
+    return MS_EOF;
+}
+
 ms_status ms_source_next(ms_source *s, ms_desc *d, ms_error *err)
 {
     ms_status st;
@@ -763,16 +990,12 @@ ms_status ms_source_next(ms_source *s, ms_desc *d, ms_error *err)
                 return st;
             ms_csv_scanner_close(s->csv);
             s->csv = NULL;
+        } else if (f->kind == MS_IN_PARQUET) {
+            st = next_parquet(s, f, d, err);
+            if (st != MS_EOF)
+                return st;
         } else if (s->h5_next < f->n_rows) {
-            uint64_t left = f->n_rows - s->h5_next;
-            d->offset = (int64_t)s->h5_next;
-            d->n_rows = left < s->batch_rows ? left : s->batch_rows;
-            d->first_line = s->h5_next + 1;
-            d->units = d->n_rows;
-            d->seq = s->seq++;
-            s->h5_next += d->n_rows;
-            d->next_offset = (int64_t)s->h5_next;
-            d->next_line = s->h5_next + 1;
+            cut_rows(s, f->n_rows, d);
             return MS_OK;
         }
         s->file++;
@@ -795,7 +1018,9 @@ ms_status ms_source_seek(ms_source *s, uint32_t file, int64_t offset, uint64_t l
     s->seq = seq;
     s->file_started = 0;
     s->h5_next = 0;
-    if (f->kind == MS_IN_HDF5) {
+    ms_pq_close(s->pq);
+    s->pq = NULL;
+    if (f->kind == MS_IN_HDF5 || f->kind == MS_IN_PARQUET) {
         if ((uint64_t)offset > f->n_rows)
             return ms_error_set(err, MS_EINPUT, "%s: resume row %lld is past the end", f->path,
                                 (long long)offset);
@@ -816,6 +1041,7 @@ void ms_source_close(ms_source *s)
     if (!s)
         return;
     ms_csv_scanner_close(s->csv);
+    ms_pq_close(s->pq);
     free(s);
 }
 
@@ -825,6 +1051,7 @@ struct ms_loader {
     const ms_inputs *in;
     int *fds;         /* per file, -1 until first use */
     ms_h5_input **h5; /* per file, NULL until first use */
+    ms_pq_input **pq; /* per file, NULL until first use */
     char *buf;
     size_t cap;
     int max_retries;  /* transient read failures retried per batch */
@@ -862,8 +1089,9 @@ ms_status ms_loader_create(const ms_inputs *in, ms_loader **out, ms_error *err)
         ld->in = in;
         ld->fds = malloc(n * sizeof *ld->fds);
         ld->h5 = calloc(n, sizeof *ld->h5);
+        ld->pq = calloc(n, sizeof *ld->pq);
     }
-    if (!ld || !ld->fds || !ld->h5) {
+    if (!ld || !ld->fds || !ld->h5 || !ld->pq) {
         ms_loader_destroy(ld);
         return ms_error_set(err, MS_EINTERNAL, "out of memory");
     }
@@ -967,6 +1195,12 @@ ms_status ms_loader_load(ms_loader *ld, const ms_desc *d, const char *bytes, ms_
     ms_status st;
     const ms_input_file *f = &ld->in->files[d->file];
     ms_batch_reset(b);
+    if (f->kind == MS_IN_PARQUET) {
+        /* workers read their row ranges themselves, whatever the transport */
+        if (!ld->pq[d->file])
+            MS_CHECK(ms_pq_input_open(ld->in, d->file, &ld->pq[d->file], err));
+        return ms_pq_input_read(ld->pq[d->file], (uint64_t)d->offset, d->n_rows, b, err);
+    }
     if (f->kind == MS_IN_HDF5) {
         if (!ld->h5[d->file])
             MS_CHECK(ms_h5_input_open(f->path, ld->in->dataset, f->col_names, f->n_cols,
@@ -1013,8 +1247,11 @@ void ms_loader_destroy(ms_loader *ld)
             close(ld->fds[i]);
     for (size_t i = 0; ld->h5 && ld->in && i < ld->in->n_files; i++)
         ms_h5_input_close(ld->h5[i]);
+    for (size_t i = 0; ld->pq && ld->in && i < ld->in->n_files; i++)
+        ms_pq_input_close(ld->pq[i]);
     free(ld->fds);
     free(ld->h5);
+    free(ld->pq);
     free(ld->buf);
     free(ld);
 }

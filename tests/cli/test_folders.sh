@@ -3,8 +3,9 @@
 # _committed_*, .crc), a README or schema beside the data, and extensionless
 # part files. Markers and other formats are left out (said at --log-level
 # info) and the scores equal those of the same rows in one file, under
-# mpirun -n 2; compressed or Parquet files, in a folder or named, are
-# refused by name with exit 2 and no output, never read as CSV.
+# mpirun -n 2; compressed files, in a folder or named, are refused by name
+# with exit 2 and no output, never read as CSV; a file starting with PAR1 is
+# read as Parquet whatever its name (tests/parquet/test_parquet_input.sh).
 source "$MS_SRC/tests/lib.sh"
 make_fixtures
 cd "$T"
@@ -42,7 +43,9 @@ refused "^mpiscore: error: zst\.csv: the file is zstd-compressed; decompress it 
 printf 'BZh91AY' >b.csv
 refused "^mpiscore: error: b\.csv: the file is bzip2-compressed" b.csv
 printf 'PAR1\x15\x04' >t.parquet
-refused "^mpiscore: error: t\.parquet: the file is a Parquet file; Parquet input is not supported yet$" t.parquet
+refused "^mpiscore: error: t\.parquet: not a Parquet file \(6 bytes, too short\)$" t.parquet
+printf 'PAR1\x15\x04' >p.csv
+refused "^mpiscore: error: p\.csv: not a Parquet file \(6 bytes, too short\)$" p.csv
 mkdir empty
 touch empty/_SUCCESS
 refused "^mpiscore: error: empty: folder has no input files \(left out empty/_SUCCESS: a marker of the tool that wrote the folder\)$" empty

@@ -275,6 +275,27 @@ def end_to_end(name, model, m, pipe, rows, ids, allows_missing, tol=TOL, h5=Fals
             report(ok, f"{what}: = predict_proba, {int(bad.sum())} bad rows {why}")
         except (RuntimeError, ValueError) as e:
             report(False, f"{what}: {e}")
+    if not h5:
+        parquet_same(name, model, inp, os.path.join(work, f"{name}_{isas()[-1]}_out.csv"), id_col)
+
+
+def parquet_same(name, model, csv, csv_out, id_col):
+    """The same rows as Parquet (DuckDB writes it: string columns, nulls)
+    score byte for byte as the CSV did."""
+    pq = csv[:-4] + ".parquet"
+    sql = (f"SELECT * FROM read_csv('{csv}', auto_type_candidates = ['BIGINT', 'DOUBLE', "
+           "'VARCHAR'], sample_size = -1)")
+    subprocess.run(["node", os.environ["MS_DUCKDB_ORACLE"], "write", pq, sql,
+                    "compression zstd, row_group_size 2048"], check=True)
+    out = os.path.join(work, f"{name}_parquet_out.csv")
+    what = f"{name} [mpirun -n 2, parquet in]"
+    try:
+        run(model, pq, out, isas()[-1], id_col)
+        with open(out, "rb") as a, open(csv_out, "rb") as b:
+            ok = a.read() == b.read()
+        report(ok, f"{what}: output = the CSV input's, byte for byte")
+    except (RuntimeError, OSError) as e:
+        report(False, f"{what}: {e}")
 
 
 def unknown_rows(name, model, score, ids, known):
@@ -295,6 +316,17 @@ def unknown_rows(name, model, score, ids, known):
         ok = lines == want and cols <= {"InternetService", "PaymentMethod"}
         report(ok, f"{name}: {len(want)} rows with unseen categories are row errors "
                f"(line, column) {'' if ok else (lines[:5], want[:5], cols)}")
+        # the same rows as Parquet: the same errors, at the row within the
+        # file (the CSV's line - 1), with the same columns and reasons
+        parquet_same(name + "_unknown", model, inp, out, "customerID")
+        perrs = pd.read_csv(os.path.join(work, name + "_unknown_parquet_out.csv.errors.csv"),
+                            keep_default_na=False, dtype=str)
+        got = [(int(ln), c, r) for ln, c, r in zip(perrs["line"], perrs["column"],
+                                                   perrs["reason"])]
+        exp = [(int(ln) - 1, c, r) for ln, c, r in zip(errs["line"], errs["column"],
+                                                       errs["reason"])]
+        report(got == exp and len(got) > 0, f"{name} [parquet in]: {len(got)} row errors at the "
+               f"CSV's rows, columns and reasons {'' if got == exp else (got[:3], exp[:3])}")
     except (RuntimeError, ValueError, KeyError) as e:
         report(False, f"{name}: unknown categories: {type(e).__name__}: {e}")
 
