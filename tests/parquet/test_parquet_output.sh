@@ -2,7 +2,8 @@
 # Parquet output (--output x.parquet) read back by DuckDB (the oracle,
 # tests/parquet/duckdb_oracle.mjs): ids, kept columns, scores bit for bit as
 # our CSV output prints them (float64 and float32), labels, nulls for bad
-# rows, row order, column types, footer metadata; byte-identical files for
+# rows, row order, column types, footer metadata; Parquet input's typed id
+# and kept columns in their own types; byte-identical files for
 # -n 1/2/3 and any --mini-batch-rows; every --compression; --resume after
 # SIGTERM and kill -9 byte-identical to a clean run; refused options.
 source "$MS_SRC/tests/lib.sh"
@@ -126,6 +127,34 @@ for d, c in zip(duck, rows):
 print("XGBoost-style synthetic model: ids, scores and integer labels as the CSV output's")
 PY
 ); then ok "$msg"; else bad "synthetic model: $msg"; fi
+
+# Parquet input's typed columns keep their types: an INT64 id, INT64,
+# DOUBLE, FLOAT, BOOLEAN and STRING kept columns with nulls, equal value
+# for value (DuckDB compares them as typed values) and in file order
+duck write "$T/typed.parquet" "SELECT i AS iid, 'id' || i::VARCHAR AS sid, (i * 0.37 % 3)::DOUBLE AS a,
+    ((i * 7) % 11 / 3.0)::DOUBLE AS b, (i % 5 - 2.5)::DOUBLE AS c,
+    CASE WHEN i % 4 = 0 THEN NULL ELSE i * 10 - 7000 END AS n, i % 2 = 0 AS flag,
+    CASE WHEN i % 9 = 0 THEN NULL ELSE (i / 7.0)::FLOAT END AS f, (i * 1e-3 + 1e300 * (i % 2))::DOUBLE AS d,
+    CASE WHEN i % 3 = 0 THEN NULL ELSE 'v,' || i::VARCHAR || '\"' END AS t
+    FROM range(3000) r(i)" "compression snappy, row_group_size 700"
+for n in 1 3; do
+    mpis "$n" run --model "$M" --input "$T/typed.parquet" --output "$T/typed_$n.parquet" --id-column iid \
+        --keep-columns n,flag,f,d,t,sid --mini-batch-rows 333
+done
+same "$T/typed_1.parquet" "$T/typed_3.parquet" "typed columns: -n 1 and -n 3 byte-identical"
+types=$(duck query "SELECT string_agg(column_name || ' ' || column_type, ',') FROM (DESCRIBE SELECT * FROM read_parquet('$T/typed_1.parquet'))")
+[ "$types" = "iid BIGINT,n BIGINT,flag BOOLEAN,f FLOAT,d DOUBLE,t VARCHAR,sid VARCHAR,p_no DOUBLE,p_yes DOUBLE,label VARCHAR" ] &&
+    ok "typed columns keep their types: $types" || bad "typed columns: $types"
+same_rows=$(duck query "SELECT count(*) FROM
+    read_parquet('$T/typed.parquet', file_row_number = true) a JOIN
+    read_parquet('$T/typed_1.parquet', file_row_number = true) b USING (file_row_number)
+    WHERE a.iid = b.iid AND a.n IS NOT DISTINCT FROM b.n AND a.flag IS NOT DISTINCT FROM b.flag
+      AND a.f IS NOT DISTINCT FROM b.f AND a.d IS NOT DISTINCT FROM b.d AND a.t IS NOT DISTINCT FROM b.t
+      AND a.sid = b.sid")
+nulls=$(duck query "SELECT count(*) FILTER (WHERE n IS NULL), count(*) FILTER (WHERE f IS NULL), count(*) FILTER (WHERE t IS NULL) FROM read_parquet('$T/typed_1.parquet')")
+[ "$same_rows" = 3000 ] && [ "$nulls" = "$(printf '750\t334\t1000')" ] &&
+    ok "typed columns: 3000 rows equal value for value and in order, nulls kept ($nulls)" ||
+    bad "typed columns: $same_rows rows equal, nulls $nulls"
 
 # byte-identical for -n 1/2/3 and any batch size
 for n in 1 2 3; do
