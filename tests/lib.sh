@@ -64,6 +64,18 @@ make_synthetic() {
         --mini-batch-rows 10 --journal-every 0.05)
 }
 
+# wait_rows OUT N: until OUT.journal has a record past N rows (at most 10 s),
+# for tests that interrupt a run mid-way
+wait_rows() {
+    for _ in $(seq 1 200); do
+        if [ -f "$1.journal" ] && awk -v n="$2" '$1 == "R" && $6 > n { f = 1 } END { exit !f }' "$1.journal"; then
+            return 0
+        fi
+        sleep 0.05
+    done
+    return 1
+}
+
 # A small binary logistic model on features a,b,c (tests/fixtures.py).
 make_fixtures() {
     "$MS_PYTHON" "$MS_SRC/tests/fixtures.py" "$T"

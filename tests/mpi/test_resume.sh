@@ -19,17 +19,6 @@ start_run() {
     pid=$!
 }
 
-# wait_rows OUT N: until the journal has a record past N rows (bounded)
-wait_rows() {
-    for _ in $(seq 1 200); do
-        if [ -f "$1.journal" ] && awk -v n="$2" '$1 == "R" && $6 > n { f = 1 } END { exit !f }' "$1.journal"; then
-            return 0
-        fi
-        sleep 0.05
-    done
-    return 1
-}
-
 resume_and_check() {
     local out=$1 what=$2
     if [ -e "$out" ]; then

@@ -193,14 +193,6 @@ start_run() {
     mpirun -n 2 "$MPISCORE" run "${slow[@]}" --output "$1" >/dev/null 2>"$T/run.err" &
     pid=$!
 }
-wait_rows() { # OUT N: a journal record past N rows
-    for _ in $(seq 1 400); do
-        [ -f "$1.journal" ] && awk -v n="$2" '$1 == "R" && $6 > n { f = 1 } END { exit !f }' "$1.journal" &&
-            return 0
-        sleep 0.025
-    done
-    return 1
-}
 resume_and_check() {
     local out=$1 what=$2
     [ -e "$out" ] && { bad "$what: final output exists after the interruption"; return; }
