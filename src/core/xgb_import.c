@@ -306,6 +306,9 @@ static int elem_int(json_t *arr, size_t i, long long *out)
 /* One tree's arrays, checked for presence, type and length. */
 typedef struct tree_json {
     json_t *left, *right, *feature, *cond, *default_left, *split_type;
+    /* categorical splits: node ids, and each one's categories (those that
+     * go right) as categories[segments[k] .. + sizes[k]) */
+    json_t *cat_nodes, *cat_segments, *cat_sizes, *cats;
     long long n_nodes;
 } tree_json;
 
@@ -342,6 +345,22 @@ static ms_status tree_shape(ctx *c, json_t *tree, size_t pos, tree_json *tj)
             return fail(c, MS_EMODEL, "%s.%s has %zu values but tree_param.num_nodes = %lld", path,
                         keys[k], json_array_size(*slots[k]), tj->n_nodes);
     }
+    static const char *const cat_keys[] = {"categories_nodes", "categories_segments",
+                                           "categories_sizes", "categories"};
+    json_t **cat_slots[] = {&tj->cat_nodes, &tj->cat_segments, &tj->cat_sizes, &tj->cats};
+    for (size_t k = 0; k < 4; k++)
+        if ((st = member(c, tree, path, cat_keys[k], JSON_ARRAY, 1, cat_slots[k])) != MS_OK)
+            return st;
+    size_t nc = tj->cat_nodes ? json_array_size(tj->cat_nodes) : 0;
+    if (nc && (!tj->cat_segments || !tj->cat_sizes || !tj->cats))
+        return fail(c, MS_EMODEL,
+                    "%s has categories_nodes but not categories_segments, categories_sizes and "
+                    "categories",
+                    path);
+    for (size_t k = 1; nc && k < 3; k++)
+        if (json_array_size(*cat_slots[k]) != nc)
+            return fail(c, MS_EMODEL, "%s.%s has %zu values but categories_nodes has %zu", path,
+                        cat_keys[k], json_array_size(*cat_slots[k]), nc);
     return MS_OK;
 }
 
@@ -352,7 +371,80 @@ typedef struct forest {
     int32_t *feature, *left, *right, *tree_output;
     double *threshold, *value;
     uint8_t *missing_left;
+    /* categorical splits (model.h ms_trees): is_cat and cat_offset per
+     * node (cap_nodes + 1), the bitset words grown as trees come */
+    uint8_t *is_cat;
+    int64_t *cat_offset;
+    uint32_t *cat_bits;
+    size_t n_words, cap_words, n_cat;
 } forest;
+
+/* XGBoost's categories are below 2^24 (common/categorical.h
+ * OutOfRangeCat: a float holds each exactly). */
+#define XGB_MAX_CAT ((long long)MS_CAT_MAX_WORDS * 32 - 1)
+
+/* Node i's entry in the tree's categories_nodes, or -1. */
+static ms_status cat_index(ctx *c, const tree_json *tj, size_t id, size_t n, int32_t *idx)
+{
+    size_t nc = tj->cat_nodes ? json_array_size(tj->cat_nodes) : 0;
+    for (size_t i = 0; i < n; i++)
+        idx[i] = -1;
+    for (size_t k = 0; k < nc; k++) {
+        long long node;
+        if (elem_int(tj->cat_nodes, k, &node) || node < 0 || node >= (long long)n)
+            return fail(c, MS_EMODEL, "tree %zu: categories_nodes[%zu] is not a node of the tree",
+                        id, k);
+        if (idx[node] >= 0)
+            return fail(c, MS_EMODEL, "tree %zu: categories_nodes lists node %lld twice", id, node);
+        idx[node] = (int32_t)k;
+    }
+    return MS_OK;
+}
+
+/* Append node i's bitset (its categories go right) to f: one bit per
+ * category, words up to the largest, as XGBoost's loader sizes it. */
+static ms_status cat_bitset(ctx *c, const tree_json *tj, size_t id, size_t i, int32_t k, forest *f)
+{
+    long long seg = 0, size = 0, top = -1;
+    size_t n_cats = json_array_size(tj->cats);
+    if (k >= 0 && (elem_int(tj->cat_segments, (size_t)k, &seg) ||
+                   elem_int(tj->cat_sizes, (size_t)k, &size) || seg < 0 || size < 0 ||
+                   (unsigned long long)seg > n_cats || (unsigned long long)size > n_cats - seg))
+        return fail(c, MS_EMODEL,
+                    "tree %zu node %zu: categories_segments / categories_sizes lie outside the "
+                    "%zu categories",
+                    id, i, n_cats);
+    for (long long j = seg; j < seg + size; j++) {
+        long long v;
+        if (elem_int(tj->cats, (size_t)j, &v) || v < 0 || v > XGB_MAX_CAT)
+            return fail(c, MS_EMODEL,
+                        "tree %zu node %zu: categories[%lld] is not a category (an integer in "
+                        "0..%lld)",
+                        id, i, j, XGB_MAX_CAT);
+        if (v > top)
+            top = v;
+    }
+    size_t words = top < 0 ? 0 : (size_t)top / 32 + 1;
+    if (f->n_words + words > f->cap_words) {
+        size_t cap = f->cap_words ? f->cap_words : 64;
+        while (cap < f->n_words + words)
+            cap *= 2;
+        uint32_t *nb = realloc(f->cat_bits, cap * sizeof *nb);
+        if (!nb)
+            return ms_error_set(c->err, MS_EINTERNAL, "out of memory (%zu bitset words)", cap);
+        f->cat_bits = nb;
+        f->cap_words = cap;
+    }
+    uint32_t *w = f->cat_bits + f->n_words;
+    memset(w, 0, words * sizeof *w);
+    for (long long j = seg; j < seg + size; j++) {
+        long long v = 0;
+        elem_int(tj->cats, (size_t)j, &v);
+        w[v / 32] |= 1u << (v % 32);
+    }
+    f->n_words += words;
+    return MS_OK;
+}
 
 /* Check tree `id` completely and, when `keep`, append its reachable nodes
  * (renumbered in file order, so the root stays first) to f. The walk is
@@ -364,11 +456,13 @@ static ms_status convert_tree(ctx *c, const tree_json *tj, size_t id, long long 
     size_t n = (size_t)tj->n_nodes;
     uint8_t *seen = calloc(n, 1);
     int32_t *stack = malloc(n * sizeof *stack), *depth = malloc(n * sizeof *depth);
-    int32_t *newid = malloc(n * sizeof *newid);
-    if (!seen || !stack || !depth || !newid) {
+    int32_t *newid = malloc(n * sizeof *newid), *catk = malloc(n * sizeof *catk);
+    if (!seen || !stack || !depth || !newid || !catk) {
         st = ms_error_set(c->err, MS_EINTERNAL, "out of memory (tree %zu: %zu nodes)", id, n);
         goto done;
     }
+    if ((st = cat_index(c, tj, id, n, catk)) != MS_OK)
+        goto done;
     size_t top = 0, max_depth = 0, leaves = 0;
     stack[top++] = 0;
     seen[0] = 1;
@@ -465,6 +559,8 @@ static ms_status convert_tree(ctx *c, const tree_json *tj, size_t id, long long 
                 f->threshold[o] = 0;
                 f->missing_left[o] = 0;
                 f->value[o] = v;
+                f->is_cat[o] = 0;
+                f->cat_offset[o + 1] = (int64_t)f->n_words;
             }
             continue;
         }
@@ -477,23 +573,25 @@ static ms_status convert_tree(ctx *c, const tree_json *tj, size_t id, long long 
                       i, fi, fi < 0 ? "is negative," : ">=", n_features);
             goto done;
         }
-        if (tj->split_type) {
-            long long t;
-            if (elem_int(tj->split_type, i, &t) || (t != 0 && t != 1)) {
-                st = fail(c, MS_EMODEL,
-                          "tree %zu node %zu: split_type must be 0 (numerical) or 1 "
-                          "(categorical)",
-                          id, i);
-                goto done;
-            }
-            if (t == 1) {
-                st = fail(c, MS_EMODEL,
-                          "tree %zu node %zu: categorical splits are not supported (feature %lld)",
-                          id, i, fi);
-                goto done;
-            }
+        long long stype = 0;
+        if (tj->split_type && (elem_int(tj->split_type, i, &stype) || (stype != 0 && stype != 1))) {
+            st = fail(c, MS_EMODEL,
+                      "tree %zu node %zu: split_type must be 0 (numerical) or 1 "
+                      "(categorical)",
+                      id, i);
+            goto done;
+        }
+        if (stype == 0 && catk[i] >= 0) {
+            st = fail(c, MS_EMODEL, "tree %zu node %zu: categories_nodes lists a numerical split",
+                      id, i);
+            goto done;
         }
         snprintf(what, sizeof what, "tree %zu node %zu: split condition", id, i);
+        /* a categorical split's condition is NaN and unused (GetNextNode) */
+        if (stype == 1) {
+            fr = F32_OK;
+            v = 0;
+        }
         if (fr != F32_OK) {
             st = f32_fail(c, fr, cv, what);
             goto done;
@@ -512,6 +610,13 @@ static ms_status convert_tree(ctx *c, const tree_json *tj, size_t id, long long 
             f->threshold[o] = v;
             f->missing_left[o] = (uint8_t)dl;
             f->value[o] = 0;
+            f->is_cat[o] = (uint8_t)stype;
+            /* a categorical split listed nowhere has no categories: XGBoost
+             * sends every value left, as an empty bitset does */
+            if (stype == 1 && (st = cat_bitset(c, tj, id, i, catk[i], f)) != MS_OK)
+                goto done;
+            f->n_cat += (size_t)stype;
+            f->cat_offset[o + 1] = (int64_t)f->n_words;
         }
     }
     if (keep) {
@@ -527,6 +632,7 @@ done:
     free(stack);
     free(depth);
     free(newid);
+    free(catk);
     return st;
 }
 
@@ -1075,8 +1181,10 @@ static ms_status import(ctx *c, json_t *root, const ms_xgb_options *opt, ms_mode
     f.threshold = malloc(f.cap_nodes * sizeof *f.threshold);
     f.value = malloc(f.cap_nodes * sizeof *f.value);
     f.missing_left = malloc(f.cap_nodes);
+    f.is_cat = malloc(f.cap_nodes);
+    f.cat_offset = calloc(f.cap_nodes + 1, sizeof *f.cat_offset);
     if (!f.node_offset || !f.tree_output || !f.feature || !f.left || !f.right || !f.threshold ||
-        !f.value || !f.missing_left) {
+        !f.value || !f.missing_left || !f.is_cat || !f.cat_offset) {
         st = ms_error_set(c->err, MS_EINTERNAL, "out of memory (%zu nodes)", f.cap_nodes);
         goto done;
     }
@@ -1133,6 +1241,23 @@ static ms_status import(ctx *c, json_t *root, const ms_xgb_options *opt, ms_mode
     tr->float32_sum = 1;
     tr->max_depth = f.max_depth;
     tr->n_leaves = f.n_leaves;
+    if (f.n_cat) {
+        tr->is_cat = f.is_cat;
+        tr->cat_offset = f.cat_offset;
+        tr->cat_bits = f.cat_bits ? f.cat_bits : malloc(sizeof *f.cat_bits);
+        tr->n_cat_words = f.n_words;
+        tr->cat_other_missing = 0; /* common/categorical.h Decision: invalid goes left */
+        f.is_cat = NULL;
+        f.cat_offset = NULL;
+        f.cat_bits = NULL;
+        if (!tr->cat_bits) {
+            st = ms_error_set(c->err, MS_EINTERNAL, "out of memory");
+            goto done;
+        }
+    }
+    free(f.is_cat);
+    free(f.cat_offset);
+    free(f.cat_bits);
     memset(&f, 0, sizeof f); /* owned by m now */
     sum->n_trees = tr->n_trees;
     sum->n_features = m->n_features;
@@ -1145,6 +1270,9 @@ done:
     free(f.threshold);
     free(f.value);
     free(f.missing_left);
+    free(f.is_cat);
+    free(f.cat_offset);
+    free(f.cat_bits);
     free(tj);
     free(by_id);
     return st;

@@ -142,8 +142,11 @@ void ms_predict(const ms_model *m, ms_isa isa, const float *x, size_t n_rows, fl
         break;
     case MS_KIND_TREES:
         /* a model built in memory and never compiled (ms_trees_compile)
-         * still scores right, on the reference kernel */
-        (m->trees.compiled ? trees_fns[isa] : ms_trees_scalar)(m, x, n_rows, scratch);
+         * still scores right, on the reference kernel; so do models with
+         * categorical splits (trees_cat.h), which the compiled layout
+         * does not hold */
+        (m->trees.compiled && !m->trees.is_cat ? trees_fns[isa] : ms_trees_scalar)(m, x, n_rows,
+                                                                                   scratch);
         break;
     case MS_KIND_MLP:
         mlp_fns[isa](m, x, n_rows, scratch, scratch + n_rows * m->n_raw);
