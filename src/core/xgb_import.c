@@ -52,6 +52,7 @@
 #include <sys/stat.h>
 
 #include "model_internal.h"
+#include "mpiscore/prep.h"
 #include "ubjson.h"
 
 /* XGBoost marks a deleted (pruned) node with this split index. */
@@ -986,6 +987,124 @@ done:
     return st;
 }
 
+/* One feature's categories from the --categories file: all strings or
+ * all finite numbers, made into the dictionary the readers look cells up
+ * in. */
+static ms_status cat_dict(ctx *c, const char *file, const char *feat, json_t *list, ms_dict **out)
+{
+    ms_status st = MS_OK;
+    size_t n = json_array_size(list), n_str = 0;
+    const char **strs = calloc(n ? n : 1, sizeof *strs);
+    double *nums = calloc(n ? n : 1, sizeof *nums);
+    char msg[MS_ERROR_MSG_MAX];
+    if (!strs || !nums) {
+        st = ms_error_set(c->err, MS_EINTERNAL, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = json_array_get(list, i);
+        if (json_is_string(v))
+            strs[n_str++] = json_string_value(v);
+        else if (json_is_number(v) && isfinite(json_number_value(v)))
+            nums[i] = json_number_value(v);
+        else {
+            st = ms_error_set(c->err, MS_EUSAGE,
+                              "%s: \"%s\": category %zu is neither a string nor a finite number",
+                              file, feat, i);
+            goto done;
+        }
+    }
+    if (n_str && n_str != n) {
+        st = ms_error_set(c->err, MS_EUSAGE, "%s: \"%s\" mixes text and number categories", file,
+                          feat);
+        goto done;
+    }
+    st =
+        n_str ? ms_dict_create_str(strs, n, out, c->err) : ms_dict_create_num(nums, n, out, c->err);
+    if (st != MS_OK) {
+        snprintf(msg, sizeof msg, "%s", c->err->msg);
+        st = ms_error_set(c->err, MS_EUSAGE, "%s: \"%s\": %s", file, feat, msg);
+    }
+done:
+    free(strs);
+    free(nums);
+    return st;
+}
+
+/* --categories: the listed features read as text categories (their codes
+ * in the file's order), the others as numbers, through a program of no
+ * steps (prep.h ms_prep_create_passthrough). */
+static ms_status categories(ctx *c, json_t *learner, const char *file, ms_model *m)
+{
+    ms_status st = MS_OK;
+    json_error_t je;
+    json_t *root = json_load_file(file, JSON_REJECT_DUPLICATES, &je), *types = NULL;
+    if (!root) {
+        FILE *fp = fopen(file, "rb");
+        if (!fp)
+            return ms_error_set(c->err, MS_EIO, "%s: %s", file, strerror(errno));
+        fclose(fp);
+        return ms_error_set(c->err, MS_EUSAGE, "%s:%d:%d: %s", file, je.line, je.column, je.text);
+    }
+    if (!json_is_object(root)) {
+        st = ms_error_set(c->err, MS_EUSAGE,
+                          "%s: expected an object {\"feature\": [categories in code order]}", file);
+        goto done;
+    }
+    MS_CHECK(member(c, learner, "learner", "feature_types", JSON_ARRAY, 1, &types));
+    if (types && json_array_size(types) != m->n_features)
+        types = NULL; /* XGBoost writes none or one per feature */
+    const char *key;
+    json_t *val;
+    json_object_foreach(root, key, val)
+    {
+        size_t k = 0;
+        while (k < m->n_features && strcmp(m->feature_names[k], key))
+            k++;
+        if (k == m->n_features) {
+            st = ms_error_set(c->err, MS_EUSAGE, "%s: the model has no feature \"%s\"", file, key);
+            goto done;
+        }
+        json_t *ty = types ? json_array_get(types, k) : NULL;
+        if (json_is_string(ty) && strcmp(json_string_value(ty), "c")) {
+            st = ms_error_set(c->err, MS_EUSAGE,
+                              "%s: feature \"%s\" is not categorical in the model (type \"%s\")",
+                              file, key, json_string_value(ty));
+            goto done;
+        }
+        if (!json_is_array(val)) {
+            st = ms_error_set(c->err, MS_EUSAGE, "%s: \"%s\": expected a list of categories", file,
+                              key);
+            goto done;
+        }
+    }
+    if (!(m->inputs = calloc(m->n_features, sizeof *m->inputs))) {
+        st = ms_error_set(c->err, MS_EINTERNAL, "out of memory");
+        goto done;
+    }
+    m->n_inputs = m->n_features;
+    for (size_t k = 0; k < m->n_features; k++) {
+        ms_colspec *in = &m->inputs[k];
+        json_t *list = json_object_get(root, m->feature_names[k]);
+        if (!(in->name = dup_str(m->feature_names[k]))) {
+            st = ms_error_set(c->err, MS_EINTERNAL, "out of memory");
+            goto done;
+        }
+        /* numbers as a program reads them (float64, then the float32 cast
+         * that XGBoost's DMatrix makes of a pandas column) */
+        in->prec = MS_PREC_F64;
+        if (!list)
+            continue;
+        in->kind = MS_COL_CAT;
+        in->unknown_is_error = 1;
+        MS_CHECK(cat_dict(c, file, m->feature_names[k], list, &in->dict));
+    }
+    st = ms_prep_create_passthrough(m, c->err);
+done:
+    json_decref(root);
+    return st;
+}
+
 static ms_status import(ctx *c, json_t *root, const ms_xgb_options *opt, ms_model *m,
                         ms_xgb_summary *sum)
 {
@@ -1210,6 +1329,8 @@ static ms_status import(ctx *c, json_t *root, const ms_xgb_options *opt, ms_mode
     }
     MS_CHECK(outputs(c, obj, groups, m));
     MS_CHECK(feature_names(c, learner, (size_t)nf, opt, m));
+    if (opt && opt->categories_path)
+        MS_CHECK(categories(c, learner, opt->categories_path, m));
     char src[64];
     snprintf(src, sizeof src, "xgboost%s%s", sum->version[0] ? " " : "", sum->version);
     if (!(m->source = dup_str(src))) {
