@@ -97,6 +97,10 @@ typedef struct ms_trees {
     uint32_t *cat_bits;  /* n_cat_words */
     size_t n_cat_words;
     int cat_other_missing;
+    /* category_cast = "uint8": the category of x >= 0 is first cast as
+     * scikit-learn casts it to its 8-bit bin type on x86-64 (the low byte
+     * of the int32 truncation; 0 from 2^31 on), so 256 is category 0 */
+    int cat_uint8;
     size_t max_depth; /* derived on load: deepest leaf (root = 0) */
     size_t n_leaves;  /* derived on load */
     void *compiled;   /* kernel layout built on load (kernels/trees_*.c) */

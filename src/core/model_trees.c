@@ -155,8 +155,10 @@ static ms_status read_categorical(hid_t f, const char *path, ms_trees *t, ms_err
     int32_t *type = NULL;
     int64_t *bits = NULL;
     hsize_t n_off = 0, n_bits = 0;
-    int other = 0;
+    int other = 0, cast = 0;
     MS_CHECK(req_choice(f, path, "categorical_other", "left", "missing", &other, err));
+    if (H5Aexists(f, "category_cast") > 0)
+        MS_CHECK(req_choice(f, path, "category_cast", "trunc", "uint8", &cast, err));
     MS_CHECK(read_i32(f, path, "/trees/split_type", t->n_nodes, NULL, &type, err));
     if (!(t->is_cat = malloc(t->n_nodes))) {
         st = ms_error_set(err, MS_EINTERNAL, "out of memory");
@@ -194,6 +196,7 @@ static ms_status read_categorical(hid_t f, const char *path, ms_trees *t, ms_err
     }
     t->n_cat_words = (size_t)n_bits;
     t->cat_other_missing = other;
+    t->cat_uint8 = cast;
 done:
     free(type);
     free(bits);
@@ -465,6 +468,8 @@ static int write_categorical(hid_t f, const ms_trees *t)
     for (size_t i = 0; i < t->n_nodes; i++)
         type[i] = t->is_cat[i];
     rc |= ms_h5_write_attr_str(f, "categorical_other", t->cat_other_missing ? "missing" : "left");
+    if (t->cat_uint8)
+        rc |= ms_h5_write_attr_str(f, "category_cast", "uint8");
     rc |= ms_model_write_ints(f, "/trees/split_type", t->n_nodes, type);
     rc |= ms_model_write_i64(f, "/trees/cat_offset", t->n_nodes + 1, t->cat_offset);
     rc |= ms_model_write_u32(f, "/trees/cat_bits", t->n_cat_words, t->cat_bits);
@@ -530,6 +535,10 @@ void ms_trees_describe(const ms_model *m, FILE *out)
                 "           %zu categorical splits (a listed category goes right; other values "
                 "%s)\n",
                 n_cat, t->cat_other_missing ? "go where missing values go" : "go left");
+        if (t->cat_uint8)
+            fprintf(
+                out,
+                "           categories cast to 8 bits first, as scikit-learn does (256 is 0)\n");
     }
 }
 

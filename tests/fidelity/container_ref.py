@@ -107,6 +107,7 @@ def load(path):
                 m.cat_offset = g["cat_offset"][...].astype(np.int64)
                 m.cat_bits = g["cat_bits"][...].astype(np.uint64)
                 m.cat_other = _str(a["categorical_other"])
+                m.cat_uint8 = _str(a.get("category_cast", "trunc")) == "uint8"
                 if m.cat_other not in ("left", "missing"):
                     raise ValueError(f"{path}: categorical_other = {m.cat_other!r}")
                 if (m.cat_offset[0] != 0 or m.cat_offset[-1] != len(m.cat_bits)
@@ -291,6 +292,11 @@ def _cat_go(m, nd, v, go):
     lo = m.cat_offset[nd[c]]
     width = 32 * (m.cat_offset[nd[c] + 1] - lo)
     vc = v[c]
+    if m.cat_uint8:  # scikit-learn's cast to uint8 (x86-64: int32 truncation, low byte)
+        with np.errstate(invalid="ignore"):
+            big = vc >= 2.0**31
+            vc = np.where((vc >= 0) & ~big, np.trunc(np.where(big, 0, vc)) % 256,
+                          np.where(big, 0.0, vc))
     with np.errstate(invalid="ignore"):
         inside = (vc >= 0) & (vc < width)
     code = np.where(inside, vc, 0).astype(np.int64)

@@ -198,7 +198,9 @@ yh = ((np.nan_to_num(c, nan=1) % 3 == 0) + xh * 0.3 + (k2 == 2) > 0.8).astype(in
 hgb = HistGradientBoostingClassifier(max_iter=15, categorical_features=[0, 2], random_state=0)
 hgb.fit(np.stack([c, xh, k2], 1), yh)
 export(hgb, path("hgb_codes.h5"), ["c", "x", "k2"])
-t = np.array([-1, -0.5, -0.0, 0, 0.5, 1, 2.5, 3, 38, 39, 39.5, 40, 41, 100, 255, np.nan] * 25)
+# 256 and beyond: scikit-learn casts to its uint8 bin type (256 is category 0)
+t = np.array([-1, -0.5, -0.0, 0, 0.5, 1, 2.5, 3, 38, 39, 39.5, 40, 41, 100, 255, 256, 259, 300.5,
+              511, 2**31 - 1, 2**31 + 5, 1e30, -256, np.nan] * 25)
 XH = np.stack([rng.permutation(t), rng.normal(size=len(t)),
                rng.permutation(np.resize([0, 1, 2, 3, 4, 5, -1, np.nan, 2.5, 7], len(t)))], 1)
 pd.DataFrame(XH, columns=["c", "x", "k2"]).assign(id=np.arange(len(XH))).to_csv(

@@ -19,6 +19,8 @@
 static inline int ms_trees_cat_left(const ms_trees *t, size_t n, double v)
 {
     int64_t lo = t->cat_offset[n];
+    if (t->cat_uint8 && v >= 0)
+        v = v < 2147483648.0 ? (double)((uint32_t)v & 0xffu) : 0.0;
     double width = 32.0 * (double)(t->cat_offset[n + 1] - lo);
     if (v >= 0 && v < width) {
         uint32_t c = (uint32_t)v;
