@@ -425,11 +425,13 @@ def _hist_gradient_boosting(est, path, names):
                        nodes["missing_go_to_left"], nodes["value"], k,
                        _hgb_cat_bitsets(predictor, known, f_idx_map))
     attrs = _tree_attrs("le", "route", "sum")
-    attrs["categorical_other"] = "missing"
-    # the predictor casts the value to its uint8 bin type: 256 is category 0
-    attrs["category_cast"] = "uint8"
-    write_container(path, "tree_ensemble", link, names, outputs, classes, _source(),
-                    forest.arrays(est._baseline_prediction), attrs, precision="float64")
+    arrays = forest.arrays(est._baseline_prediction)
+    if "/trees/split_type" in arrays:
+        attrs["categorical_other"] = "missing"
+        # the predictor casts the value to its uint8 bin type: 256 is category 0
+        attrs["category_cast"] = "uint8"
+    write_container(path, "tree_ensemble", link, names, outputs, classes, _source(), arrays,
+                    attrs, precision="float64")
 
 
 def _hgb_cat_bitsets(predictor, known, f_idx_map):
