@@ -14,7 +14,7 @@ size, same machine, same run.
    --categories).
 2. Kernel cost, ns per tree x row on one core: XGBoost inplace_predict
    (nthread=1) on the codes in memory; mpiscore -n 1 on HDF5 codes (kernel
-   seconds from --metrics) for the categorical model (reference walk) and
+   seconds from --metrics) for the categorical model (trees_cat.c) and
    the numeric one (SIMD kernels).
 3. End to end on the text CSV: mpiscore -n 2 (--categories model) against
    pandas.read_csv + the training categories + XGBoost predict (nthread=2)
@@ -24,31 +24,16 @@ Prints the figures and their ratios (no pass/fail).
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 
 import h5py
 import numpy as np
 import pandas as pd
 import xgboost as xgb
 
-
-def sh(cmd, env=None):
-    r = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    if r.returncode != 0:
-        sys.exit(f"bench_categorical: {' '.join(cmd)} failed ({r.returncode}): {r.stderr.strip()}")
-    return r
-
-
-def best(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_trees import best, sh  # noqa: E402  the same runner and timer
 
 
 def main():
@@ -143,7 +128,7 @@ def main():
     ns = {k: res[k] / trees * 1e9 for k in ("xgb_cat", "xgb_num", "ms_cat", "ms_num")}
     print(f"{n} rows, {a.rounds} trees of depth {a.depth}, mpiscore ISA {res['isa']}")
     print(f"ns per tree x row, one core: XGBoost categorical {ns['xgb_cat']:.2f}, numeric "
-          f"{ns['xgb_num']:.2f}; mpiscore categorical (reference walk) {ns['ms_cat']:.2f}, "
+          f"{ns['xgb_num']:.2f}; mpiscore categorical (row-block walk) {ns['ms_cat']:.2f}, "
           f"numeric (SIMD) {ns['ms_num']:.2f}")
     print(f"mpiscore vs XGBoost, categorical model: {ns['xgb_cat'] / ns['ms_cat']:.2f}x; "
           f"mpiscore categorical vs numeric model: {ns['ms_cat'] / ns['ms_num']:.2f}x the time")
