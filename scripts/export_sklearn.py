@@ -229,13 +229,18 @@ class _Forest:
         self.precision = precision
         self.trees = []
 
-    def add(self, feature, threshold, left, right, missing_left, value, output=0):
+    def add(self, feature, threshold, left, right, missing_left, value, output=0, cats=None):
+        """cats: None, or per node None (numeric) or the categorical split's
+        bitset, uint32 words (bit c set: category c goes right)."""
         t = len(self.trees)
         leaf = np.asarray(left) < 0
         feature = np.where(leaf, -1, feature).astype(np.int64)
         left = np.where(leaf, -1, left).astype(np.int64)
         right = np.where(leaf, -1, right).astype(np.int64)
-        threshold = np.where(leaf, 0.0, np.asarray(threshold, dtype=np.float64))
+        is_cat = np.array([c is not None for c in cats] if cats is not None else
+                          np.zeros(len(feature), dtype=bool), dtype=bool)
+        # a categorical split has no threshold (the container ignores it)
+        threshold = np.where(leaf | is_cat, 0.0, np.asarray(threshold, dtype=np.float64))
         value = np.asarray(value, dtype=np.float64).reshape(len(feature), self.leaf_width)
         value = np.where(leaf[:, None], value, 0.0)
         bad = np.flatnonzero(~leaf & np.isnan(threshold))
@@ -256,8 +261,11 @@ class _Forest:
         if bad.size:
             raise ExportError(f"{self.name}: tree {t} node {bad[0]}: leaf value is not finite "
                               "(did training diverge?)")
+        words = [np.zeros(0, np.uint32) if c is None else np.asarray(c, np.uint32)
+                 for c in (cats if cats is not None else [None] * len(feature))]
         self.trees.append((feature, threshold, left, right,
-                           np.asarray(missing_left, dtype=np.int64), value, output))
+                           np.asarray(missing_left, dtype=np.int64), value, output,
+                           is_cat.astype(np.int64), words))
 
     def arrays(self, base_score):
         base = np.atleast_1d(np.asarray(base_score, dtype=np.float64)).ravel()
@@ -280,6 +288,13 @@ class _Forest:
         }
         if self.leaf_width == 1:
             out["/trees/tree_output"] = np.array(cols[6], dtype=np.int64)
+        if any(c.any() for c in cols[7]):
+            words = [w for tree in cols[8] for w in tree]
+            out["/trees/split_type"] = np.concatenate(cols[7])
+            out["/trees/cat_offset"] = np.concatenate(
+                [[0], np.cumsum([len(w) for w in words])]).astype(np.int64)
+            out["/trees/cat_bits"] = (np.concatenate(words) if words else
+                                      np.zeros(0)).astype(np.uint32)
         return out
 
 
@@ -400,21 +415,47 @@ def _hist_gradient_boosting(est, path, names):
     else:
         outputs = _score_outputs(est.n_trees_per_iteration_)
     forest = _Forest(est, 1, "float64")
+    known, f_idx_map = est._bin_mapper.make_known_categories_bitsets()
     for i, iteration in enumerate(est._predictors):
         for k, predictor in enumerate(iteration):
             nodes = predictor.nodes
             leaf = nodes["is_leaf"].astype(bool)
-            cat = np.flatnonzero(~leaf & nodes["is_categorical"].astype(bool))
-            if cat.size:
-                f = names[nodes["feature_idx"][cat[0]]]
-                raise ExportError(f'{name}: iteration {i} splits on categorical feature "{f}" '
-                                  "(categorical splits are not supported)")
             left = np.where(leaf, -1, nodes["left"].astype(np.int64))
             forest.add(nodes["feature_idx"], nodes["num_threshold"], left, nodes["right"],
-                       nodes["missing_go_to_left"], nodes["value"], k)
-    write_container(path, "tree_ensemble", link, names, outputs, classes, _source(),
-                    forest.arrays(est._baseline_prediction), _tree_attrs("le", "route", "sum"),
-                    precision="float64")
+                       nodes["missing_go_to_left"], nodes["value"], k,
+                       _hgb_cat_bitsets(predictor, known, f_idx_map))
+    attrs = _tree_attrs("le", "route", "sum")
+    arrays = forest.arrays(est._baseline_prediction)
+    if "/trees/split_type" in arrays:
+        attrs["categorical_other"] = "missing"
+        # the predictor casts the value to its uint8 bin type: 256 is category 0
+        attrs["category_cast"] = "uint8"
+    write_container(path, "tree_ensemble", link, names, outputs, classes, _source(), arrays,
+                    attrs, precision="float64")
+
+
+def _hgb_cat_bitsets(predictor, known, f_idx_map):
+    # _predictor.pyx _predict_one_from_raw_data: a category in the node's
+    # raw_left_cat_bitsets goes left, another known one (known_cat_bitsets
+    # of its feature) right, an unknown one or a negative value where
+    # missing values go. Over the 256 categories a bitset holds that is one
+    # "goes right" bit each; values past them go where missing values go
+    # (categorical_other = "missing").
+    nodes = predictor.nodes
+    cat = ~nodes["is_leaf"].astype(bool) & nodes["is_categorical"].astype(bool)
+    if not cat.any():
+        return None
+    out = [None] * len(nodes)
+    bit = np.arange(32, dtype=np.uint32)
+    for n in np.flatnonzero(cat):
+        left = predictor.raw_left_cat_bitsets[nodes["bitset_idx"][n]]
+        kn = known[f_idx_map[nodes["feature_idx"][n]]]
+        is_left = (left[:, None] >> bit) & 1
+        is_known = (kn[:, None] >> bit) & 1
+        right = np.where(is_left == 1, 0, np.where(is_known == 1, 1,
+                                                   0 if nodes["missing_go_to_left"][n] else 1))
+        out[n] = (right.astype(np.uint64) << bit).sum(axis=1).astype(np.uint32)
+    return out
 
 
 # --- multi-layer perceptrons (kind mlp) -------------------------------------

@@ -864,6 +864,16 @@ int ms_model_write_ints(hid_t f, const char *name, hsize_t n, const int32_t *v)
     return write_array(f, name, 1, &n, H5T_STD_I32LE, H5T_NATIVE_INT32, v);
 }
 
+int ms_model_write_i64(hid_t f, const char *name, hsize_t n, const int64_t *v)
+{
+    return write_array(f, name, 1, &n, H5T_STD_I64LE, H5T_NATIVE_INT64, v);
+}
+
+int ms_model_write_u32(hid_t f, const char *name, hsize_t n, const uint32_t *v)
+{
+    return write_array(f, name, 1, &n, H5T_STD_U32LE, H5T_NATIVE_UINT32, v);
+}
+
 /* The first array a count promises but the struct does not hold. */
 static const char *absent_array(const ms_model *m)
 {
