@@ -240,13 +240,8 @@ def end_to_end(name, model, m, pipe, rows, ids, allows_missing, tol=TOL, h5=Fals
     bad = np.zeros(len(rows), dtype=bool) if allows_missing else \
         rows[numeric].isna().any(axis=1).to_numpy()
     if h5:
-        import h5py
-
-        inp = os.path.join(work, name + "_in.h5")
-        with h5py.File(inp, "w") as f:
-            d = f.create_dataset("features", data=rows[input_names].to_numpy(dtype=np.float64))
-            d.attrs["feature_names"] = input_names
-            f.create_dataset("ids", data=np.asarray(ids, dtype=np.int64))
+        inp = os.path.join(work, f"{name}_{h5}_in.h5")
+        write_h5(inp, rows, m, ids, h5)
         id_col = "ids"
     else:
         inp = os.path.join(work, name + "_in.csv")
@@ -254,9 +249,11 @@ def end_to_end(name, model, m, pipe, rows, ids, allows_missing, tol=TOL, h5=Fals
         df.insert(0, "customerID", ids)
         df.to_csv(inp, index=False)
         id_col = "customerID"
-    for isa in isas():
-        out = os.path.join(work, f"{name}_{isa}_out.csv")
-        what = f"{name} [mpirun -n 2, {isa}, {'h5' if h5 else 'csv'} in]"
+    # string columns from HDF5 run on one ISA: the kernels' ISAs are the CSV runs' to cover
+    got = None
+    for isa in isas() if h5 in (False, "numbers") else isas()[-1:]:
+        out = os.path.join(work, f"{name}_{isa}_{h5 or 'csv'}_out.csv")
+        what = f"{name} [mpirun -n 2, {isa}, {h5 + ' h5' if h5 else 'csv'} in]"
         try:
             run(model, inp, out, isa, id_col)
             res = pd.read_csv(out, keep_default_na=False, dtype=str)
@@ -273,8 +270,38 @@ def end_to_end(name, model, m, pipe, rows, ids, allows_missing, tol=TOL, h5=Fals
                 ok = list(res["label"][~bad]) == [lab for lab, b in zip(labels, bad) if not b]
                 why = "" if ok else "labels differ"
             report(ok, f"{what}: = predict_proba, {int(bad.sum())} bad rows {why}")
+            got = res.iloc[:, 1:]
         except (RuntimeError, ValueError) as e:
             report(False, f"{what}: {e}")
+    return got
+
+
+def write_h5(path, rows, m, ids, layout):
+    """rows as HDF5: "numbers" a float64 /features matrix of every input;
+    "fixed" the numeric inputs in /features and each string column a 1-D
+    dataset of NUL-padded fixed-length strings (numpy "S"); "vlen" a table
+    of 1-D datasets only (variable-length UTF-8 strings, numbers in their
+    own dtype). A missing string is written "" (missing for mpiscore)."""
+    import h5py
+
+    names = [i[0] for i in m.prep[0]]
+    strs = [c for c in names if rows[c].dtype == object]
+    with h5py.File(path, "w") as f:
+        mat = names if layout == "numbers" else [c for c in names if c not in strs]
+        if layout != "vlen":
+            d = f.create_dataset("features", data=rows[mat].to_numpy(dtype=np.float64))
+            d.attrs["feature_names"] = mat
+        for c in names if layout == "vlen" else strs:
+            v = rows[c]
+            if c in strs:
+                v = v.fillna("").astype(str)
+                data = (np.asarray(v, dtype=h5py.string_dtype()) if layout == "vlen"
+                        else np.asarray(v, dtype="S30"))
+            else:
+                data = v.to_numpy()
+            f.create_dataset(c, data=data)
+        f.create_dataset("ids", data=np.asarray(ids, dtype=h5py.string_dtype() if
+                                                isinstance(ids[0], str) else np.int64))
 
 
 def unknown_rows(name, model, score, ids, known):
@@ -336,8 +363,12 @@ def main():
                 lab_ok = list(labels) == [str(c) for c in pipe.predict(rows)]
                 # a tie between probabilities within TOL may pick either label
                 report(lab_ok or tol > 0, f"{name}: labels")
-                end_to_end(name, model, m, pipe, rows, ids,
-                           ename in ("hgb", "xgb") or takes_missing(model), tol)
+                missing_ok = ename in ("hgb", "xgb") or takes_missing(model)
+                by_csv = end_to_end(name, model, m, pipe, rows, ids, missing_ok, tol)
+                for layout in ("vlen", "fixed"):
+                    by_h5 = end_to_end(name, model, m, pipe, rows, ids, missing_ok, tol, layout)
+                    ok = by_csv is not None and by_h5 is not None and by_h5.equals(by_csv)
+                    report(ok, f"{name}: {layout} strings from HDF5 = the CSV run, byte for byte")
                 if not handles_unknown and ename == "logreg":
                     unknown_rows(name, model, score, ids_all, known)
             except (ExportError, RuntimeError, ValueError) as e:
@@ -367,7 +398,7 @@ def numeric_h5(train, y, score, ids_all):
             tol = PROBA_TOL.get(ename, TOL)
             ok, why = same(out, pipe.predict_proba(rows), tol)
             report(ok, f"{name}: container_ref = predict_proba {why}")
-            end_to_end(name, model, m, pipe, rows, ids, True, tol, h5=True)
+            end_to_end(name, model, m, pipe, rows, ids, True, tol, h5="numbers")
             end_to_end(name, model, m, pipe, rows, ids, True, tol)
         except (ExportError, RuntimeError, ValueError) as e:
             report(False, f"{name}: {type(e).__name__}: {e}")
