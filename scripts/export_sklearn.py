@@ -521,6 +521,77 @@ def _more_writers():
     return out
 
 
+def _lda(est, path, names):
+    # LinearDiscriminantAnalysis: decision = X @ coef_.T + intercept_;
+    # predict_proba is expit of it (two classes) or its softmax.
+    _classifier(est, path, names, True, False)
+
+
+def _pca(est, path, names):
+    # PCA.transform = (X - mean_) @ components_.T, / sqrt(explained_variance_)
+    # when whitened: a linear model with one output per component.
+    coef = np.asarray(est.components_, dtype=np.float64)
+    if est.whiten:
+        coef = coef / np.sqrt(est.explained_variance_)[:, None]
+    mean = np.zeros(coef.shape[1]) if est.mean_ is None else np.asarray(est.mean_)
+    arrays = _linear_arrays(coef, -(mean @ coef.T))
+    write_container(path, "linear", "identity", names, [f"pc_{i}" for i in range(coef.shape[0])],
+                    None, _source(), arrays, precision="float64")
+
+
+# TransformedTargetRegressor: the inverse applied to the regressor's output.
+# np.exp is the container's exp link; an affine scaler of y folds into a
+# linear regressor's weights (its own outputs are then the scaled target).
+_TTR_LINKS = {np.exp: "exp"}
+
+
+def _transformed_target(est, path, names):
+    from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, StandardScaler
+
+    what = "TransformedTargetRegressor"
+    reg = _unwrap_search(est.regressor_)
+    writer = _xgb_writer if _is_xgb(reg) else _writer_for(reg)
+    if writer is None:
+        raise ExportError(f"{what}: regressor {type(reg).__name__} is not supported")
+    t = est.transformer_
+    writer(reg, path, names)
+    with h5py.File(path, "r+") as f:
+        link, kind = f.attrs["link"], f.attrs["kind"]
+        link = link.decode() if isinstance(link, bytes) else str(link)
+        kind = kind.decode() if isinstance(kind, bytes) else str(kind)
+        if link != "identity" or len(f.attrs["output_names"]) != 1:
+            raise ExportError(f"{what}: the regressor's output already has a link ({link})")
+        if isinstance(t, FunctionTransformer):
+            inv = t.inverse_func
+            if inv is not None and inv not in _TTR_LINKS:
+                raise ExportError(f"{what}: inverse_func {getattr(inv, '__name__', inv)!r} is not "
+                                  "supported (None or np.exp, applied as the output link)")
+            if inv is not None:
+                f.attrs["link"] = _TTR_LINKS[inv]
+        elif isinstance(t, (StandardScaler, MinMaxScaler)) and kind == "linear":
+            if isinstance(t, StandardScaler):
+                s = float(t.scale_[0]) if t.scale_ is not None else 1.0
+                m = float(t.mean_[0]) if t.mean_ is not None else 0.0
+            else:  # inverse_transform: (y - min_) / scale_
+                s, m = 1.0 / float(t.scale_[0]), -float(t.min_[0]) / float(t.scale_[0])
+            f["/linear/coef"][...] = f["/linear/coef"][...] * s
+            f["/linear/intercept"][...] = f["/linear/intercept"][...] * s + m
+        else:
+            raise ExportError(f"{what}: transformer {type(t).__name__} is not supported (a "
+                              "FunctionTransformer with inverse_func np.exp, or a StandardScaler "
+                              "/ MinMaxScaler of a linear regressor)")
+    _seal(path)
+
+
+def _extra_writers():
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.decomposition import PCA
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+
+    return {LinearDiscriminantAnalysis: _lda, PCA: _pca,
+            TransformedTargetRegressor: _transformed_target}
+
+
 def _unwrap_search(est):
     """GridSearchCV / RandomizedSearchCV predict with best_estimator_."""
     from sklearn.model_selection._search import BaseSearchCV
@@ -534,6 +605,7 @@ def _unwrap_search(est):
 
 
 WRITERS.update(_more_writers())
+WRITERS.update(_extra_writers())
 
 
 def _writer_for(est):
@@ -1076,7 +1148,7 @@ def export(estimator, path, feature_names=None):
     if _is_pipeline(estimator):
         return _export_pipeline(estimator, path, feature_names)
     _refuse_inner_step(estimator, feature_names)
-    writer = _writer_for(estimator)
+    writer = _xgb_writer if _is_xgb(estimator) else _writer_for(estimator)
     if writer is None:
         raise ExportError(f"{type(estimator).__name__} is not supported (supported: "
                           + ", ".join(sorted(c.__name__ for c in WRITERS)) + ")")

@@ -51,8 +51,11 @@ const char *ms_activation_name(ms_activation a)
 
 int ms_model_allows_missing(const ms_model *m)
 {
-    /* a program that imputes every missing value hands the estimator none */
-    if (ms_prep_nan_free(m->prep))
+    /* A program takes missing cells: where one still reaches a feature the
+     * estimator cannot take (a passthrough column, no imputer on its path),
+     * the scorer refuses that row by the feature (scorer.c refuse_nan_rows);
+     * a missing cell the program imputes is scored, as scikit-learn does. */
+    if (m->prep)
         return 1;
     return m->kind == MS_KIND_TREES && !m->trees.missing_is_error;
 }

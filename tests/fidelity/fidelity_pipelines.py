@@ -235,10 +235,11 @@ def end_to_end(name, model, m, pipe, rows, ids, allows_missing, tol=TOL, h5=Fals
     # without a program that imputes every missing value, a missing number
     # is a bad row for an estimator that takes none (docs/formats.md); a
     # missing category is the program's to encode
-    numeric = [i[0] for i in m.prep[0] if i[1] == "numeric"]
-    input_names = [i[0] for i in m.prep[0]]
+    # (a missing cell the program imputes is scored; one that reaches a
+    # feature is refused, row by row)
+    feats = container_ref.run_prep(m, container_ref.input_columns(m, rows))
     bad = np.zeros(len(rows), dtype=bool) if allows_missing else \
-        rows[numeric].isna().any(axis=1).to_numpy()
+        ~np.isfinite(feats).all(axis=1)
     if h5:
         inp = os.path.join(work, f"{name}_{h5}_in.h5")
         write_h5(inp, rows, m, ids, h5)
