@@ -542,7 +542,7 @@ def _pca(est, path, names):
 # TransformedTargetRegressor: the inverse applied to the regressor's output.
 # np.exp is the container's exp link; an affine scaler of y folds into a
 # linear regressor's weights (its own outputs are then the scaled target).
-_TTR_LINKS = {np.exp: "exp"}
+_TTR_LINKS = {np.exp: "exp", np.expm1: "expm1", np.square: "square"}
 
 
 def _transformed_target(est, path, names):
@@ -554,33 +554,42 @@ def _transformed_target(est, path, names):
     if writer is None:
         raise ExportError(f"{what}: regressor {type(reg).__name__} is not supported")
     t = est.transformer_
-    writer(reg, path, names)
-    with h5py.File(path, "r+") as f:
-        link, kind = f.attrs["link"], f.attrs["kind"]
-        link = link.decode() if isinstance(link, bytes) else str(link)
-        kind = kind.decode() if isinstance(kind, bytes) else str(kind)
-        if link != "identity" or len(f.attrs["output_names"]) != 1:
-            raise ExportError(f"{what}: the regressor's output already has a link ({link})")
-        if isinstance(t, FunctionTransformer):
-            inv = t.inverse_func
-            if inv is not None and inv not in _TTR_LINKS:
-                raise ExportError(f"{what}: inverse_func {getattr(inv, '__name__', inv)!r} is not "
-                                  "supported (None or np.exp, applied as the output link)")
-            if inv is not None:
-                f.attrs["link"] = _TTR_LINKS[inv]
-        elif isinstance(t, (StandardScaler, MinMaxScaler)) and kind == "linear":
-            if isinstance(t, StandardScaler):
-                s = float(t.scale_[0]) if t.scale_ is not None else 1.0
-                m = float(t.mean_[0]) if t.mean_ is not None else 0.0
-            else:  # inverse_transform: (y - min_) / scale_
-                s, m = 1.0 / float(t.scale_[0]), -float(t.min_[0]) / float(t.scale_[0])
-            f["/linear/coef"][...] = f["/linear/coef"][...] * s
-            f["/linear/intercept"][...] = f["/linear/intercept"][...] * s + m
-        else:
-            raise ExportError(f"{what}: transformer {type(t).__name__} is not supported (a "
-                              "FunctionTransformer with inverse_func np.exp, or a StandardScaler "
-                              "/ MinMaxScaler of a linear regressor)")
-    _seal(path)
+    link, affine = None, None  # decided before anything is written
+    if isinstance(t, FunctionTransformer):
+        inv = t.inverse_func
+        if inv is not None and inv not in _TTR_LINKS:
+            raise ExportError(f"{what}: inverse_func {getattr(inv, '__name__', inv)!r} is not "
+                              "supported (None, np.exp, np.expm1 or np.square, applied as the "
+                              "output link)")
+        link = _TTR_LINKS.get(inv)
+    elif isinstance(t, (StandardScaler, MinMaxScaler)) and writer in (_regressor, _glm):
+        if isinstance(t, StandardScaler):
+            affine = (float(t.scale_[0]) if t.scale_ is not None else 1.0,
+                      float(t.mean_[0]) if t.mean_ is not None else 0.0)
+        else:  # inverse_transform: (y - min_) / scale_
+            affine = (1.0 / float(t.scale_[0]), -float(t.min_[0]) / float(t.scale_[0]))
+    else:
+        raise ExportError(f"{what}: transformer {type(t).__name__} is not supported (a "
+                          "FunctionTransformer with inverse_func np.exp, np.expm1 or np.square, "
+                          "or a StandardScaler / MinMaxScaler of a linear regressor)")
+    tmp = f"{path}.tmp{os.getpid()}.ttr"
+    try:
+        writer(reg, tmp, names)
+        with h5py.File(tmp, "r+") as f:
+            have = f.attrs["link"]
+            have = have.decode() if isinstance(have, bytes) else str(have)
+            if have != "identity" or len(f.attrs["output_names"]) != 1:
+                raise ExportError(f"{what}: the regressor's output already has a link ({have})")
+            if link:
+                f.attrs["link"] = link
+            if affine:
+                f["/linear/coef"][...] = f["/linear/coef"][...] * affine[0]
+                f["/linear/intercept"][...] = f["/linear/intercept"][...] * affine[0] + affine[1]
+        _seal(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def _extra_writers():

@@ -3,7 +3,8 @@ model whose prediction is X @ coef_ + intercept_ and a link, and searches
 (GridSearchCV / RandomizedSearchCV export their best_estimator_);
 LinearDiscriminantAnalysis (predict_proba), PCA (transform, whitened too,
 alone on standardised data or after a StandardScaler) and
-TransformedTargetRegressor (log/exp as the output link; a StandardScaler /
+TransformedTargetRegressor (log/exp, log1p/expm1, sqrt/square as the
+output link; a StandardScaler /
 MinMaxScaler of y folded into a linear regressor). Train
 here, export, compare container_ref (docs/formats.md) and
 `mpirun -n 2 mpiscore run` (every ISA, CSV in, --precision float64) with
@@ -155,6 +156,10 @@ def main():
             dict(func=np.log, inverse_func=np.exp), ypos),
            ("ttr_log_exp_hgb", HistGradientBoostingRegressor(max_iter=20, random_state=0),
             dict(func=np.log, inverse_func=np.exp), ypos),
+           ("ttr_log1p_expm1_ridge", lm.Ridge(), dict(func=np.log1p, inverse_func=np.expm1),
+            ypos),
+           ("ttr_sqrt_square_ridge", lm.Ridge(), dict(func=np.sqrt, inverse_func=np.square),
+            ypos),
            ("ttr_standard_linear", lm.LinearRegression(), dict(transformer=StandardScaler()), yr),
            ("ttr_minmax_ridge", lm.Ridge(), dict(transformer=MinMaxScaler()), yr)]
     for name, reg, kw, y in ttr:
@@ -170,17 +175,17 @@ def main():
         except ExportError as e:
             report(str(e) == want, f"{what} refused: {e}")
 
-    refused("TransformedTargetRegressor(log1p)",
-            TransformedTargetRegressor(lm.Ridge(), func=np.log1p, inverse_func=np.expm1)
-            .fit(xs, ypos),
-            "TransformedTargetRegressor: inverse_func 'expm1' is not supported (None or np.exp, "
-            "applied as the output link)")
+    refused("TransformedTargetRegressor(arctanh)",
+            TransformedTargetRegressor(lm.Ridge(), func=np.arctanh, inverse_func=np.tanh,
+                                       check_inverse=False).fit(xs, ypos / 10),
+            "TransformedTargetRegressor: inverse_func 'tanh' is not supported (None, np.exp, "
+            "np.expm1 or np.square, applied as the output link)")
     refused("TransformedTargetRegressor(StandardScaler, forest)",
             TransformedTargetRegressor(HistGradientBoostingRegressor(max_iter=5),
                                        transformer=StandardScaler()).fit(xs, yr),
             "TransformedTargetRegressor: transformer StandardScaler is not supported (a "
-            "FunctionTransformer with inverse_func np.exp, or a StandardScaler / MinMaxScaler of "
-            "a linear regressor)")
+            "FunctionTransformer with inverse_func np.exp, np.expm1 or np.square, or a "
+            "StandardScaler / MinMaxScaler of a linear regressor)")
     try:
         export(GridSearchCV(lm.Ridge(), {"alpha": [1.0]}, refit=False).fit(xr, yr),
                os.path.join(work, "refused.h5"))
