@@ -10,11 +10,13 @@ LinearRegression, Ridge (single and multi-output), SGDClassifier (log_loss
 gives probabilities; other losses the decision function and the label),
 SGDRegressor; DecisionTree, RandomForest and ExtraTrees classifiers and
 regressors, GradientBoosting and HistGradientBoosting classifiers and
-regressors (kind tree_ensemble); MLPClassifier and MLPRegressor (kind mlp);
+regressors, Bagging of decision trees (kind tree_ensemble); MLPClassifier and MLPRegressor (kind mlp);
 the other linear models with coef_ / intercept_ (LinearSVC, RidgeClassifier,
 Perceptron, Lasso, ElasticNet and their CV forms, HuberRegressor, ...;
 Poisson / Gamma / Tweedie regressors with their links); GridSearchCV and
-RandomizedSearchCV export their best_estimator_.
+RandomizedSearchCV export their best_estimator_; LinearDiscriminantAnalysis,
+PCA (its transform) and TransformedTargetRegressor (inverse np.exp / expm1 /
+square as the output link, or a scaler of y folded into a linear regressor).
 A Pipeline ending in one of these exports with its preprocessing
 (ColumnTransformer, StandardScaler, MinMaxScaler, MaxAbsScaler,
 RobustScaler, SimpleImputer, OneHotEncoder, OrdinalEncoder,
@@ -330,6 +332,40 @@ def _sklearn_trees(est, path, names):
                     forest.arrays(np.zeros(n)), _tree_attrs("le", "error", aggregate))
 
 
+def _bagging(est, path, names):
+    # BaggingClassifier / BaggingRegressor of decision trees: the mean of
+    # the trees' predict_proba / predict, each tree reading its own columns
+    # (estimators_features_[i]), a forest whose split features are mapped
+    # back to the model's; a tree that saw fewer classes adds to its own.
+    name = type(est).__name__
+    for e in est.estimators_:
+        if not isinstance(e, (DecisionTreeClassifier, DecisionTreeRegressor)):
+            raise ExportError(f"{name}: base estimator {type(e).__name__} is not supported "
+                              "(decision trees only)")
+        if e.n_outputs_ != 1:
+            raise ExportError(f"{name} with {e.n_outputs_} outputs is not supported")
+    classify = is_classifier(est)
+    classes = [str(c) for c in est.classes_] if classify else None
+    n = len(classes) if classify else 1
+    forest = _Forest(est, n)
+    for tree, feats in zip(est.estimators_, est.estimators_features_):
+        t = tree.tree_
+        feature = np.where(t.feature >= 0, np.asarray(feats)[np.maximum(t.feature, 0)], -1)
+        if classify:
+            v = np.array(t.value[:, 0, :], dtype=np.float64)
+            norm = v.sum(axis=1)[:, np.newaxis]
+            norm[norm == 0.0] = 1.0
+            value = np.zeros((t.node_count, n))
+            value[:, np.asarray(tree.classes_, dtype=np.int64)] = v / norm
+        else:
+            value = t.value[:, 0, 0]
+        forest.add(feature, t.threshold, t.children_left, t.children_right,
+                   np.zeros(t.node_count), value)
+    outputs = _probability_outputs(classes) if classify else _score_outputs(1)
+    write_container(path, "tree_ensemble", "identity", names, outputs, classes, _source(),
+                    forest.arrays(np.zeros(n)), _tree_attrs("le", "error", "mean"))
+
+
 def _gradient_boosting(est, path, names):
     # Mirrors BaseGradientBoosting._raw_predict in scikit-learn 1.2:
     # raw = init + sum over stages i of learning_rate * estimators_[i, k].
@@ -597,7 +633,10 @@ def _extra_writers():
     from sklearn.decomposition import PCA
     from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
-    return {LinearDiscriminantAnalysis: _lda, PCA: _pca,
+    from sklearn.ensemble import BaggingClassifier, BaggingRegressor
+
+    return {LinearDiscriminantAnalysis: _lda, PCA: _pca, BaggingClassifier: _bagging,
+            BaggingRegressor: _bagging,
             TransformedTargetRegressor: _transformed_target}
 
 
