@@ -383,7 +383,7 @@ def main():
     n = len(rows)
     count = {v: sum(1 for r in rows if r[2] == v) for v in ("ok", "refused", "WRONG", "crash")}
     pct = 100.0 * count["ok"] / n
-    print(f"\n{n} models: {count["ok"]} ok ({pct:.1f}%), {count['refused']} refused, "
+    print(f"\n{n} models: {count['ok']} ok ({pct:.1f}%), {count['refused']} refused, "
           f"{count['WRONG']} WRONG, {count['crash']} crash ({time.time() - t0:.0f} s)")
     if a.markdown:
         with open(a.markdown, "w") as f:
