@@ -375,6 +375,7 @@ def main():
             except (ExportError, RuntimeError, ValueError) as e:
                 report(False, f"{name}: {type(e).__name__}: {e}")
     numeric_h5(train, y, score, ids_all)
+    h5_bad_inputs(train, y, score)
     refusals(train, y)
     finish()
 
@@ -403,6 +404,77 @@ def numeric_h5(train, y, score, ids_all):
             end_to_end(name, model, m, pipe, rows, ids, True, tol)
         except (ExportError, RuntimeError, ValueError) as e:
             report(False, f"{name}: {type(e).__name__}: {e}")
+
+
+def h5_bad_inputs(train, y, score):
+    """HDF5 string columns a model cannot take, each refused with one exact
+    line and exit 2, nothing written: a data set of the wrong length, a
+    number where the model's strings go (tests/unit/test_h5_reader.c has
+    the rest of the open errors); an unseen category under handle_unknown='error' stops the run at its row
+    and column (and with --on-error continue is that row's error)."""
+    import h5py
+
+    name = "h5_bad"
+    pipe = Pipeline([("prep", shapes()[2][1]()), ("model", LogisticRegression(max_iter=2000))])
+    pipe.fit(train, y)
+    model = os.path.join(work, name + ".h5")
+    export(pipe, model)
+    m = container_ref.load(model)
+    rows = score.reset_index(drop=True)
+    first = int(np.flatnonzero(rows["InternetService"].eq("Satellite") |
+                               rows["PaymentMethod"].eq("Crypto wallet"))[0])
+    col = "InternetService" if rows["InternetService"][first] == "Satellite" else "PaymentMethod"
+    val = rows[col][first]
+
+    def variant(tag, edit):
+        path = os.path.join(work, f"{name}_{tag}.h5")
+        write_h5(path, rows, m, list(range(len(rows))), "fixed")
+        with h5py.File(path, "r+") as f:
+            edit(f)
+        return path
+
+    def shorter(f):
+        v = f["Contract"][:10]
+        del f["Contract"]
+        f["Contract"] = v
+
+    def numeric(f):
+        del f["Contract"]
+        f["Contract"] = np.zeros(len(rows))
+
+    n_mat = len([i for i in m.prep[0] if rows[i[0]].dtype != object])
+    names = [i[0] for i in m.prep[0] if rows[i[0]].dtype == object]
+    cases = [
+        ("short", shorter, f"/Contract has 10 rows but /features has {len(rows)}"),
+        ("numeric", numeric, '/Contract is a numeric dataset but the model\'s column "Contract" '
+                             "holds string categories"),
+        ("unknown", lambda f: None,
+         f':{first + 1}:{n_mat + names.index(col) + 1}: unknown category "{val}" in column '
+         f'"{col}"'),
+    ]
+    for tag, edit, want in cases:
+        path = variant(tag, edit)
+        out = os.path.join(work, f"{name}_{tag}_out.csv")
+        r = subprocess.run([mpiscore, "run", "--model", model, "--input", path, "--output", out,
+                            "--overwrite"], capture_output=True, text=True)
+        line = f"mpiscore: error: {path}{'' if want.startswith(':') else ': '}{want}"
+        ok = r.returncode == 2 and r.stderr.strip() == line and not os.path.exists(out)
+        report(ok, f"HDF5 {tag}: exit {r.returncode}, {r.stderr.strip()!r}"
+               + ("" if ok else f" (expected {line!r})"))
+    try:
+        run(model, variant("unknown", lambda f: None), os.path.join(work, name + "_cont.csv"),
+            isas()[-1], "ids")
+        errs = pd.read_csv(os.path.join(work, name + "_cont.csv.errors.csv"),
+                           keep_default_na=False, dtype=str)
+        known = ~rows["InternetService"].eq("Satellite") & ~rows["PaymentMethod"].eq(
+            "Crypto wallet")
+        want = [str(i + 1) for i in np.flatnonzero(~known.to_numpy())]
+        ok = list(errs["line"]) == want and set(errs["column"]) <= {"InternetService",
+                                                                      "PaymentMethod"}
+        report(ok, f"HDF5 unseen categories with --on-error continue: {len(want)} row errors "
+               "at their rows and columns")
+    except (RuntimeError, ValueError, KeyError) as e:
+        report(False, f"HDF5 unseen categories: {type(e).__name__}: {e}")
 
 
 def refusals(train, y):
