@@ -20,15 +20,15 @@
 typedef struct ms_h5_input ms_h5_input;
 
 typedef struct ms_h5_open_opts {
-    const char *dataset;   /* the matrix, "/features" when NULL */
-    char *const *names;    /* matrix column names overriding the attribute */
-    size_t n_names;        /* 0: the feature_names attribute */
-    char *const *want;     /* columns to find as 1-D datasets when the matrix lacks them */
-    size_t n_want;         /* (absent ones are left out: the caller reports them) */
-    int planned;           /* names are ms_h5_input_names of an earlier open of the file:
-                              the matrix's columns, then 1-D datasets that must exist */
+    const char *dataset;    /* the matrix, "/features" when NULL */
+    char *const *names;     /* matrix column names overriding the attribute */
+    size_t n_names;         /* 0: the feature_names attribute */
+    char *const *want;      /* columns to find as 1-D datasets when the matrix lacks them */
+    size_t n_want;          /* (absent ones are left out: the caller reports them) */
+    int planned;            /* names are ms_h5_input_names of an earlier open of the file:
+                               the matrix's columns, then 1-D datasets that must exist */
     const char *id_dataset; /* or NULL */
-    char *const *keep;     /* kept columns: 1-D datasets by name, all required */
+    char *const *keep;      /* kept columns: 1-D datasets by name, all required */
     size_t n_keep;
 } ms_h5_open_opts;
 

@@ -53,9 +53,9 @@ struct ms_h5_input {
     id_kind id_kind;
     size_t id_size; /* bytes per fixed-length id */
     uint64_t rows;
-    size_t cols;  /* columns of the matrix (0: a table of 1-D datasets) */
-    size_t n_x;   /* columns from 1-D datasets, numbered cols.. */
-    h5_col *x;    /* n_x */
+    size_t cols; /* columns of the matrix (0: a table of 1-D datasets) */
+    size_t n_x;  /* columns from 1-D datasets, numbered cols.. */
+    h5_col *x;   /* n_x */
     size_t n_keep;
     h5_col *keep; /* n_keep */
     char **names; /* cols + n_x entries */
@@ -523,9 +523,10 @@ ms_status ms_h5_input_open_opts(const char *path, const ms_h5_open_opts *o, ms_h
     }
     MS_CHECK(open_keep(in, o, &ref, err));
     if (!ref) {
-        st = ms_error_set(err, MS_EINPUT,
-                          "%s: no dataset \"%s\" and no 1-D datasets named like the model's columns",
-                          path, dataset);
+        st =
+            ms_error_set(err, MS_EINPUT,
+                         "%s: no dataset \"%s\" and no 1-D datasets named like the model's columns",
+                         path, dataset);
         goto done;
     }
     if (o->id_dataset)
@@ -964,8 +965,8 @@ ms_status ms_h5_input_read(ms_h5_input *in, uint64_t first, size_t count, const 
         in->buf = nb;
         in->buf_rows = count;
     }
-    int rc = in->cols ? read_rows(in->data, as_double ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT,
-                                  first, count, in->cols, in->buf)
+    int rc = in->cols ? read_rows(in->data, as_double ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT, first,
+                                  count, in->cols, in->buf)
                       : 0;
     if (rc < 0)
         return read_failed(in, rc, "rows", in->dset_name, first, count, err);
@@ -1029,8 +1030,8 @@ ms_status ms_h5_input_read(ms_h5_input *in, uint64_t first, size_t count, const 
                               first + r + 1, col_feature, allow_missing, b, err));
         for (size_t j = 0; j < in->n_x && !b->bad[b->n_rows - 1]; j++)
             if (col_feature[in->cols + j] >= 0)
-                MS_CHECK(take_extra(in, j, r, (size_t)col_feature[in->cols + j], first + r + 1, b,
-                                    err));
+                MS_CHECK(
+                    take_extra(in, j, r, (size_t)col_feature[in->cols + j], first + r + 1, b, err));
         if (in->n_keep)
             MS_CHECK(keep_row(in, r, b, err));
     }

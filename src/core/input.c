@@ -239,11 +239,11 @@ static ms_status map_columns(ms_input_file *f, const ms_model *m, const char *id
         if (c == -2)
             return MS_EINPUT;
         if (c < 0)
-            return ms_error_set(err, MS_EINPUT,
-                                "%s: column \"%s\" required by the model is missing%s", f->path,
-                                m->inputs[j].name,
-                                f->kind == MS_IN_HDF5 ? " (feature_names attribute, --features or a 1-D dataset)"
-                                                      : " from the header");
+            return ms_error_set(
+                err, MS_EINPUT, "%s: column \"%s\" required by the model is missing%s", f->path,
+                m->inputs[j].name,
+                f->kind == MS_IN_HDF5 ? " (feature_names attribute, --features or a 1-D dataset)"
+                                      : " from the header");
         if (f->col_feature[c] >= 0)
             return ms_error_set(err, MS_EINPUT,
                                 "%s: column %ld (\"%s\") matches both model features \"%s\" and "

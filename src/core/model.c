@@ -29,7 +29,7 @@
 /* Indexed by ms_model_kind / ms_link: the container stores these names. */
 static const char *const kind_names[] = {"linear", "tree_ensemble", "mlp"};
 static const char *const link_names[] = {"identity", "logistic", "softmax", "ovr",
-                                            "exp",      "step",     "expm1",   "square"};
+                                         "exp",      "step",     "expm1",   "square"};
 static const char *const activation_names[] = {"identity", "relu", "tanh", "logistic"};
 #define N_KINDS (int)(sizeof kind_names / sizeof kind_names[0])
 #define N_LINKS (int)(sizeof link_names / sizeof link_names[0])

@@ -590,8 +590,7 @@ static void test_columns_from_datasets(void)
         ms_error_clear(&err);
         CHECK(ms_h5_input_read(pass ? again : in, 0, 4, cf, 1, &b, &err) == MS_OK);
         CHECK(b.n_rows == 4 && b.n_bad == 1 && b.bad[3] && !b.bad[0] && !b.bad[1] && !b.bad[2]);
-        CHECK_STREQ(b.first_error,
-                    "in.h5:4:3: unknown category \"Weekly\" in column \"contract\"");
+        CHECK_STREQ(b.first_error, "in.h5:4:3: unknown category \"Weekly\" in column \"contract\"");
         const int32_t *cc = ms_batch_codes(&b, 1), *pc = ms_batch_codes(&b, 2),
                       *rc = ms_batch_codes(&b, 3);
         CHECK(cc[0] == 0 && cc[1] == 1 && cc[2] == MS_CODE_MISSING);
