@@ -296,6 +296,17 @@ static ms_status load_names(ms_h5_input *in, const char *dataset, char *const *n
     return check_names(in, dataset, err);
 }
 
+/* The rank of dataset d, and its length in *n when it is 1-D. */
+static int vector_rank(hid_t d, hsize_t *n)
+{
+    hid_t sp = H5Dget_space(d);
+    int rank = H5Sget_simple_extent_ndims(sp);
+    if (rank == 1)
+        H5Sget_simple_extent_dims(sp, n, NULL);
+    H5Sclose(sp);
+    return rank;
+}
+
 static ms_status open_ids(ms_h5_input *in, const char *dataset, const char *id_dataset,
                           ms_error *err)
 {
@@ -304,12 +315,9 @@ static ms_status open_ids(ms_h5_input *in, const char *dataset, const char *id_d
         return ms_error_set(err, MS_EINPUT, "%s: no dataset \"%s\"", path, id_dataset);
     if ((in->ids = open_dataset(in->file, id_dataset)) < 0)
         return ms_error_set(err, MS_EINPUT, "%s: %s is not a dataset", path, id_dataset);
-    hid_t sp = H5Dget_space(in->ids), t = H5Dget_type(in->ids);
+    hid_t t = H5Dget_type(in->ids);
     hsize_t dims[1] = {0};
-    int rank = H5Sget_simple_extent_ndims(sp);
-    if (rank == 1)
-        H5Sget_simple_extent_dims(sp, dims, NULL);
-    H5Sclose(sp);
+    int rank = vector_rank(in->ids, dims);
     H5T_class_t cls = H5Tget_class(t);
     ms_status st = MS_OK;
     if (rank != 1 || (cls != H5T_INTEGER && cls != H5T_STRING)) {
@@ -358,12 +366,9 @@ static ms_status col_open(ms_h5_input *in, const char *dset, int as_stored, cons
         return ms_error_set(err, MS_EINTERNAL, "out of memory");
     if ((x->d = open_dataset(in->file, dset)) < 0)
         return ms_error_set(err, MS_EINPUT, "%s: %s is not a dataset", path, dset);
-    hid_t sp = H5Dget_space(x->d), t = H5Dget_type(x->d);
+    hid_t t = H5Dget_type(x->d);
     hsize_t dims[1] = {0};
-    int rank = H5Sget_simple_extent_ndims(sp);
-    if (rank == 1)
-        H5Sget_simple_extent_dims(sp, dims, NULL);
-    H5Sclose(sp);
+    int rank = vector_rank(x->d, dims);
     H5T_class_t cls = H5Tget_class(t);
     if (rank != 1 || (cls != H5T_INTEGER && cls != H5T_FLOAT && cls != H5T_STRING)) {
         st = ms_error_set(err, MS_EINPUT, "%s: %s must be a 1-D number or string dataset", path,
