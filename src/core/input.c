@@ -402,18 +402,20 @@ static ms_status plan_file(ms_inputs *in, ms_input_file *f, const ms_input_opts 
     if (is_hdf5_name(f->path)) {
         f->kind = MS_IN_HDF5;
         return plan_hdf5(in, f, opts, m, err);
+    } else {
+        f->kind = MS_IN_CSV;
+        ms_csv_header hdr;
+        MS_CHECK(ms_csv_read_header(f->path, in->delim, &hdr, err));
+        f->n_cols = hdr.n_cols;
+        f->col_names = hdr.names;
+        f->data_offset = (int64_t)hdr.data_offset;
+        f->data_line = hdr.data_line;
+        hdr.names = NULL;
+        in->total_units += (uint64_t)(f->size - f->data_offset);
     }
-    f->kind = MS_IN_CSV;
-    ms_csv_header hdr;
-    MS_CHECK(ms_csv_read_header(f->path, in->delim, &hdr, err));
-    f->n_cols = hdr.n_cols;
-    f->col_names = hdr.names;
-    f->data_offset = (int64_t)hdr.data_offset;
-    f->data_line = hdr.data_line;
-    hdr.names = NULL;
-    in->total_units += (uint64_t)(f->size - f->data_offset);
-    MS_CHECK(map_columns(f, m, opts->id_column, err));
-    MS_CHECK(map_keep_csv(in, f, err));
+    MS_CHECK(map_columns(f, m, f->kind == MS_IN_CSV ? opts->id_column : NULL, err));
+    if (f->kind == MS_IN_CSV)
+        MS_CHECK(map_keep_csv(in, f, err));
 done:
     return st;
 }
