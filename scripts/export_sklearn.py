@@ -10,11 +10,13 @@ LinearRegression, Ridge (single and multi-output), SGDClassifier (log_loss
 gives probabilities; other losses the decision function and the label),
 SGDRegressor; DecisionTree, RandomForest and ExtraTrees classifiers and
 regressors, GradientBoosting and HistGradientBoosting classifiers and
-regressors (kind tree_ensemble); MLPClassifier and MLPRegressor (kind mlp);
+regressors, Bagging of decision trees (kind tree_ensemble); MLPClassifier and MLPRegressor (kind mlp);
 the other linear models with coef_ / intercept_ (LinearSVC, RidgeClassifier,
 Perceptron, Lasso, ElasticNet and their CV forms, HuberRegressor, ...;
 Poisson / Gamma / Tweedie regressors with their links); GridSearchCV and
-RandomizedSearchCV export their best_estimator_.
+RandomizedSearchCV export their best_estimator_; LinearDiscriminantAnalysis,
+PCA (its transform) and TransformedTargetRegressor (inverse np.exp / expm1 /
+square as the output link, or a scaler of y folded into a linear regressor).
 A Pipeline ending in one of these exports with its preprocessing
 (ColumnTransformer, StandardScaler, MinMaxScaler, MaxAbsScaler,
 RobustScaler, SimpleImputer, OneHotEncoder, OrdinalEncoder,
@@ -345,6 +347,40 @@ def _sklearn_trees(est, path, names):
                     forest.arrays(np.zeros(n)), _tree_attrs("le", "error", aggregate))
 
 
+def _bagging(est, path, names):
+    # BaggingClassifier / BaggingRegressor of decision trees: the mean of
+    # the trees' predict_proba / predict, each tree reading its own columns
+    # (estimators_features_[i]), a forest whose split features are mapped
+    # back to the model's; a tree that saw fewer classes adds to its own.
+    name = type(est).__name__
+    for e in est.estimators_:
+        if not isinstance(e, (DecisionTreeClassifier, DecisionTreeRegressor)):
+            raise ExportError(f"{name}: base estimator {type(e).__name__} is not supported "
+                              "(decision trees only)")
+        if e.n_outputs_ != 1:
+            raise ExportError(f"{name} with {e.n_outputs_} outputs is not supported")
+    classify = is_classifier(est)
+    classes = [str(c) for c in est.classes_] if classify else None
+    n = len(classes) if classify else 1
+    forest = _Forest(est, n)
+    for tree, feats in zip(est.estimators_, est.estimators_features_):
+        t = tree.tree_
+        feature = np.where(t.feature >= 0, np.asarray(feats)[np.maximum(t.feature, 0)], -1)
+        if classify:
+            v = np.array(t.value[:, 0, :], dtype=np.float64)
+            norm = v.sum(axis=1)[:, np.newaxis]
+            norm[norm == 0.0] = 1.0
+            value = np.zeros((t.node_count, n))
+            value[:, np.asarray(tree.classes_, dtype=np.int64)] = v / norm
+        else:
+            value = t.value[:, 0, 0]
+        forest.add(feature, t.threshold, t.children_left, t.children_right,
+                   np.zeros(t.node_count), value)
+    outputs = _probability_outputs(classes) if classify else _score_outputs(1)
+    write_container(path, "tree_ensemble", "identity", names, outputs, classes, _source(),
+                    forest.arrays(np.zeros(n)), _tree_attrs("le", "error", "mean"))
+
+
 def _gradient_boosting(est, path, names):
     # Mirrors BaseGradientBoosting._raw_predict in scikit-learn 1.2:
     # raw = init + sum over stages i of learning_rate * estimators_[i, k].
@@ -562,6 +598,89 @@ def _more_writers():
     return out
 
 
+def _lda(est, path, names):
+    # LinearDiscriminantAnalysis: decision = X @ coef_.T + intercept_;
+    # predict_proba is expit of it (two classes) or its softmax.
+    _classifier(est, path, names, True, False)
+
+
+def _pca(est, path, names):
+    # PCA.transform = (X - mean_) @ components_.T, / sqrt(explained_variance_)
+    # when whitened: a linear model with one output per component.
+    coef = np.asarray(est.components_, dtype=np.float64)
+    if est.whiten:
+        coef = coef / np.sqrt(est.explained_variance_)[:, None]
+    mean = np.zeros(coef.shape[1]) if est.mean_ is None else np.asarray(est.mean_)
+    arrays = _linear_arrays(coef, -(mean @ coef.T))
+    write_container(path, "linear", "identity", names, [f"pc_{i}" for i in range(coef.shape[0])],
+                    None, _source(), arrays, precision="float64")
+
+
+# TransformedTargetRegressor: the inverse applied to the regressor's output.
+# np.exp is the container's exp link; an affine scaler of y folds into a
+# linear regressor's weights (its own outputs are then the scaled target).
+_TTR_LINKS = {np.exp: "exp", np.expm1: "expm1", np.square: "square"}
+
+
+def _transformed_target(est, path, names):
+    from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, StandardScaler
+
+    what = "TransformedTargetRegressor"
+    reg = _unwrap_search(est.regressor_)
+    writer = _xgb_writer if _is_xgb(reg) else _writer_for(reg)
+    if writer is None:
+        raise ExportError(f"{what}: regressor {type(reg).__name__} is not supported")
+    t = est.transformer_
+    link, affine = None, None  # decided before anything is written
+    if isinstance(t, FunctionTransformer):
+        inv = t.inverse_func
+        if inv is not None and inv not in _TTR_LINKS:
+            raise ExportError(f"{what}: inverse_func {getattr(inv, '__name__', inv)!r} is not "
+                              "supported (None, np.exp, np.expm1 or np.square, applied as the "
+                              "output link)")
+        link = _TTR_LINKS.get(inv)
+    elif isinstance(t, (StandardScaler, MinMaxScaler)) and writer in (_regressor, _glm):
+        if isinstance(t, StandardScaler):
+            affine = (float(t.scale_[0]) if t.scale_ is not None else 1.0,
+                      float(t.mean_[0]) if t.mean_ is not None else 0.0)
+        else:  # inverse_transform: (y - min_) / scale_
+            affine = (1.0 / float(t.scale_[0]), -float(t.min_[0]) / float(t.scale_[0]))
+    else:
+        raise ExportError(f"{what}: transformer {type(t).__name__} is not supported (a "
+                          "FunctionTransformer with inverse_func np.exp, np.expm1 or np.square, "
+                          "or a StandardScaler / MinMaxScaler of a linear regressor)")
+    tmp = f"{path}.tmp{os.getpid()}.ttr"
+    try:
+        writer(reg, tmp, names)
+        with h5py.File(tmp, "r+") as f:
+            have = f.attrs["link"]
+            have = have.decode() if isinstance(have, bytes) else str(have)
+            if have != "identity" or len(f.attrs["output_names"]) != 1:
+                raise ExportError(f"{what}: the regressor's output already has a link ({have})")
+            if link:
+                f.attrs["link"] = link
+            if affine:
+                f["/linear/coef"][...] = f["/linear/coef"][...] * affine[0]
+                f["/linear/intercept"][...] = f["/linear/intercept"][...] * affine[0] + affine[1]
+        _seal(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _extra_writers():
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.decomposition import PCA
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+
+    from sklearn.ensemble import BaggingClassifier, BaggingRegressor
+
+    return {LinearDiscriminantAnalysis: _lda, PCA: _pca, BaggingClassifier: _bagging,
+            BaggingRegressor: _bagging,
+            TransformedTargetRegressor: _transformed_target}
+
+
 def _unwrap_search(est):
     """GridSearchCV / RandomizedSearchCV predict with best_estimator_."""
     from sklearn.model_selection._search import BaseSearchCV
@@ -575,6 +694,7 @@ def _unwrap_search(est):
 
 
 WRITERS.update(_more_writers())
+WRITERS.update(_extra_writers())
 
 
 def _writer_for(est):
@@ -1117,7 +1237,7 @@ def export(estimator, path, feature_names=None):
     if _is_pipeline(estimator):
         return _export_pipeline(estimator, path, feature_names)
     _refuse_inner_step(estimator, feature_names)
-    writer = _writer_for(estimator)
+    writer = _xgb_writer if _is_xgb(estimator) else _writer_for(estimator)
     if writer is None:
         raise ExportError(f"{type(estimator).__name__} is not supported (supported: "
                           + ", ".join(sorted(c.__name__ for c in WRITERS)) + ")")

@@ -40,14 +40,18 @@ typedef enum { MS_KIND_LINEAR = 0, MS_KIND_TREES, MS_KIND_MLP } ms_model_kind;
  *  softmax   out = softmax(raw)
  *  ovr       out_k = s(raw_k) / sum_j s(raw_j)  (scikit-learn one-vs-rest probabilities)
  *  exp       out = e^raw (Poisson)
- *  step      out = 1 if raw > 0 else 0 (XGBoost binary:hinge) */
+ *  step      out = 1 if raw > 0 else 0 (XGBoost binary:hinge)
+ *  expm1     out = e^raw - 1 (TransformedTargetRegressor of log1p)
+ *  square    out = raw^2 (TransformedTargetRegressor of sqrt) */
 typedef enum {
     MS_LINK_IDENTITY = 0,
     MS_LINK_LOGISTIC,
     MS_LINK_SOFTMAX,
     MS_LINK_OVR,
     MS_LINK_EXP,
-    MS_LINK_STEP
+    MS_LINK_STEP,
+    MS_LINK_EXPM1,
+    MS_LINK_SQUARE
 } ms_link;
 
 typedef struct ms_linear {

@@ -390,6 +390,10 @@ def _link(m, raw):
         return s / s.sum(axis=1, keepdims=True)
     if m.link == "exp":
         return np.exp(raw)
+    if m.link == "expm1":
+        return np.expm1(raw)
+    if m.link == "square":
+        return np.square(raw)
     raise ValueError(f"unknown link {m.link!r}")
 
 
