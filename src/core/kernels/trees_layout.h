@@ -31,6 +31,65 @@
 #define MS_FEAT_MASK 0x7fffffffu
 #define MS_TREE_PAD 32
 
+/* The quantized form (trees_quant.c) that the fastest kernels walk, built
+ * at load for models it suits (one value per leaf, < 2^15 features, at
+ * most MS_QUANT_MAX_CUTS distinct thresholds per feature, a bounded size),
+ * else NULL and the kernels walk the layout below.
+ *
+ * Cuts: feature f's distinct float32 thresholds (the "x < thr" rule of
+ * ms_tree_layout.thr), sorted, are cut[cut_off[f] .. cut_off[f] + n_f - 1],
+ * padded with NaN to cut_len[f] = 2^k - 1 >= n_f entries. A row's value x
+ * maps to its bin, the number of cuts <= x (0 .. n_f), or MS_BIN_NAN for
+ * NaN; then for the cut c_k, x < c_k exactly when bin(x) < k + 1 (x not
+ * NaN), so a node compares two small integers.
+ *
+ * Trees: tree t is complete, depth[t] levels of splits, stored heap-ordered
+ * (node i's children 2i and 2i + 1, the root 1, word 0 unused) at
+ * node[node_off[t] ..], its 2^depth[t] leaves at leaf_f32/leaf_f64[leaf_off[t]
+ * ..]: a walk is "i = 2i + !left" depth[t] times, then leaf i - 2^depth[t].
+ * A leaf of the container above the last level becomes a chain of
+ * pass-through splits (every bin, NaN too, goes left) ending at its leaf
+ * (the leftmost bottom position below it; the others are never reached).
+ *
+ * Node word: bits 0-14 feature, bit 15 missing-left, bits 16-31 the bin
+ * bound b (go left when bin < b; NaN goes left when missing-left is set).
+ * node[] has MS_QUANT_PAD zero words after the last tree, so a kernel may
+ * load a whole register of a small tree's words. */
+struct ms_model;
+struct ms_tree_layout;
+
+#define MS_QUANT_MAX_CUTS 65534u
+#define MS_BIN_NAN 0xffffu
+#define MS_QUANT_PAD 64
+#define MS_QNODE_FEAT 0x7fffu
+#define MS_QNODE_MISSING_LEFT 0x8000u
+
+typedef struct ms_tree_quant {
+    size_t n_features;
+    uint32_t *cut_off; /* n_features */
+    uint32_t *cut_len; /* n_features: 2^k - 1 */
+    float *cut;
+    uint32_t *depth;    /* n_trees */
+    uint32_t *node_off; /* n_trees */
+    uint32_t *leaf_off; /* n_trees */
+    uint32_t *node;
+    float *leaf_f32;  /* float32 sums, else NULL */
+    double *leaf_f64; /* float64 sums, else NULL */
+    /* trees in cache-sized groups, as ms_tree_layout's */
+    size_t n_groups;
+    size_t *group_start;
+} ms_tree_quant;
+
+/* Build l->quant for model m (validated, l compiled from it); leaves it NULL
+ * when the model does not suit or memory is short (the kernels then walk
+ * l as before: the same scores, slower). */
+void ms_tree_quant_build(struct ms_tree_layout *l, const struct ms_model *m);
+void ms_tree_quant_free(ms_tree_quant *q);
+/* The bins of nr rows of x (nf features each), feature-major: bins[f *
+ * stride + r]; rows nr .. stride - 1 get bin 0. */
+void ms_tree_quant_bins(const ms_tree_quant *q, const float *x, size_t nr, size_t nf, size_t stride,
+                        uint32_t *bins);
+
 typedef struct ms_tree_layout {
     size_t n_trees;
     size_t n_nodes;
@@ -63,7 +122,8 @@ typedef struct ms_tree_layout {
      * group_start[g+1] - 1. */
     size_t n_groups;
     size_t *group_start;
-    int simd_ok; /* row offsets fit the 32-bit gather indices */
+    int simd_ok;          /* row offsets fit the 32-bit gather indices */
+    ms_tree_quant *quant; /* NULL unless the model suits it (above) */
 } ms_tree_layout;
 
 #endif

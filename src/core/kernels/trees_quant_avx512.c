@@ -1,0 +1,206 @@
+/*
+ * trees_quant_avx512.c — tree ensembles with AVX-512 on the quantized
+ * layout (trees_layout.h ms_tree_quant): a block of rows is mapped to bins
+ * once (feature-major: a feature's bins of 16 consecutive rows are one
+ * load), then 16 rows walk a complete tree together, one row per lane.
+ *
+ * The top TOP levels have few nodes, each known here with its feature, so
+ * every node's bins are one contiguous load and a lane's way is picked
+ * from the nodes' masks: no gather. Below, a level's nodes are contiguous
+ * in a heap-ordered tree, so a lane's node word is a permute of registers
+ * loaded once per tree and level (levels 0-3: one register, 4: one, 5:
+ * two, 6: four), gathered only deeper; each step gathers the lanes' bins
+ * (one 32-bit word per lane) and compares integers. VECS vectors of rows are in
+ * flight per tree to cover the gather latency, rows go in blocks of ROWS
+ * and trees in the layout's cache-sized groups, as in trees_avx512.c.
+ * Leaves are added per row in tree order, in float32 or double as the
+ * container says, so the result is bit-identical to trees_scalar.c.
+ */
+#include <immintrin.h>
+#include <stdlib.h>
+
+#include "mpiscore/kernels.h"
+#include "trees_layout.h"
+
+#define LANES 16
+#define VECS 8
+
+#define LOG_ROWS 8
+#define ROWS (1 << LOG_ROWS) /* multiple of LANES * VECS */
+#define TOP 3                /* levels decided from contiguous loads */
+
+/* Which lanes go left at a node whose word is w, for the 16 rows whose
+ * bins of w's feature are bin. */
+static inline __mmask16 goes_left(__m512i bin, __m512i w)
+{
+    const __m512i nan = _mm512_set1_epi32(MS_BIN_NAN);
+    const __m512i dlbit = _mm512_set1_epi32(MS_QNODE_MISSING_LEFT);
+    __mmask16 lt = _mm512_cmplt_epu32_mask(bin, _mm512_srli_epi32(w, 16));
+    return lt | _mm512_mask_cmpeq_epi32_mask(_mm512_test_epi32_mask(w, dlbit), bin, nan);
+}
+
+/* One step for 16 lanes at heap indices i whose node words are nd; row
+ * holds the lanes' rows in the block (bins are feature-major). */
+static inline __m512i step(__m512i i, __m512i nd, __m512i row, const uint32_t *bins)
+{
+    const __m512i featm = _mm512_set1_epi32(MS_QNODE_FEAT), one = _mm512_set1_epi32(1);
+    __m512i at = _mm512_add_epi32(_mm512_slli_epi32(_mm512_and_si512(nd, featm), LOG_ROWS), row);
+    __m512i bin = _mm512_i32gather_epi32(at, (const int *)bins, 4);
+    __m512i i2 = _mm512_add_epi32(i, i);
+    return _mm512_mask_add_epi32(i2, (__mmask16)~goes_left(bin, nd), i2, one);
+}
+
+/* Levels 0 .. top-1 for the 16 rows from row0: every lane of a level is at
+ * one of few nodes whose features are known here, so each node's bins are
+ * one contiguous load and a lane's way is picked from the nodes' masks. */
+static inline __m512i top_levels(const uint32_t *w, uint32_t top, size_t row0, const uint32_t *bins)
+{
+    const __m512i one = _mm512_set1_epi32(1);
+    __mmask16 at[1 << TOP]; /* at[j]: the lanes at heap node j of this level */
+    __m512i i = one;
+    at[1] = 0xffff;
+    _Pragma("GCC unroll 4") for (uint32_t d = 0; d < top; d++)
+    {
+        __mmask16 left = 0;
+        _Pragma("GCC unroll 8") for (uint32_t j = 1u << d; j < 2u << d; j++)
+        {
+            __m512i nd = _mm512_set1_epi32((int)w[j]);
+            __m512i bin =
+                _mm512_loadu_si512(bins + ((size_t)(w[j] & MS_QNODE_FEAT) << LOG_ROWS) + row0);
+            __mmask16 l = goes_left(bin, nd) & at[j];
+            left |= l;
+            if (d + 1 < top) {
+                at[2 * j] = l;
+                at[2 * j + 1] = at[j] & (__mmask16)~l;
+            }
+        }
+        __m512i i2 = _mm512_add_epi32(i, i);
+        i = _mm512_mask_add_epi32(i2, (__mmask16)~left, i2, one);
+    }
+    return i;
+}
+
+/* Walk tree t for VECS vectors of rows from row v0 of the block; idx
+ * receives each lane's leaf position (0 .. 2^depth - 1). */
+static inline void walk(const ms_tree_quant *q, size_t t, const uint32_t *bins, size_t v0,
+                        const __m512i *row, __m512i *idx)
+{
+    const uint32_t *w = q->node + q->node_off[t];
+    uint32_t depth = q->depth[t], d = depth < TOP ? depth : TOP;
+    if (d == TOP) /* the usual case, with the loops unrolled */
+        _Pragma("GCC unroll 8") for (int b = 0; b < VECS; b++) idx[b] =
+            top_levels(w, TOP, v0 + (size_t)b * LANES, bins);
+    else
+        for (int b = 0; b < VECS; b++)
+            idx[b] = top_levels(w, d, v0 + (size_t)b * LANES, bins);
+    if (d < 4 && d < depth) {
+        /* heap indices 1..15: levels 0-3 (vpermd reads the low 4 bits) */
+        __m512i n0 = _mm512_loadu_si512(w);
+        for (; d < depth && d < 4; d++)
+            _Pragma("GCC unroll 8") for (int b = 0; b < VECS; b++) idx[b] =
+                step(idx[b], _mm512_permutexvar_epi32(idx[b], n0), row[b], bins);
+    }
+    if (d == 4 && d < depth) { /* level 4: 16..31 */
+        __m512i n1 = _mm512_loadu_si512(w + 16);
+        _Pragma("GCC unroll 8") for (int b = 0; b < VECS; b++) idx[b] =
+            step(idx[b], _mm512_permutexvar_epi32(idx[b], n1), row[b], bins);
+        d++;
+    }
+    if (d == 5 && d < depth) { /* level 5: 32..63, two registers */
+        __m512i a = _mm512_loadu_si512(w + 32), c = _mm512_loadu_si512(w + 48);
+        _Pragma("GCC unroll 8") for (int b = 0; b < VECS; b++) idx[b] =
+            step(idx[b], _mm512_permutex2var_epi32(a, idx[b], c), row[b], bins);
+        d++;
+    }
+    if (d == 6 && d < depth) { /* level 6: 64..127, four registers; bit 5 picks the pair */
+        __m512i a0 = _mm512_loadu_si512(w + 64), a1 = _mm512_loadu_si512(w + 80);
+        __m512i a2 = _mm512_loadu_si512(w + 96), a3 = _mm512_loadu_si512(w + 112);
+        const __m512i bit5 = _mm512_set1_epi32(32);
+        _Pragma("GCC unroll 8") for (int b = 0; b < VECS; b++)
+        {
+            __m512i lo = _mm512_permutex2var_epi32(a0, idx[b], a1);
+            __m512i hi = _mm512_permutex2var_epi32(a2, idx[b], a3);
+            __m512i nd = _mm512_mask_blend_epi32(_mm512_test_epi32_mask(idx[b], bit5), lo, hi);
+            idx[b] = step(idx[b], nd, row[b], bins);
+        }
+        d++;
+    }
+    for (; d < depth; d++)
+        _Pragma("GCC unroll 8") for (int b = 0; b < VECS; b++) idx[b] =
+            step(idx[b], _mm512_i32gather_epi32(idx[b], (const int *)w, 4), row[b], bins);
+    const __m512i first = _mm512_set1_epi32((int)(1u << depth));
+    _Pragma("GCC unroll 8") for (int b = 0; b < VECS; b++) idx[b] = _mm512_sub_epi32(idx[b], first);
+}
+
+void ms_trees_quant_avx512(const ms_model *m, const float *x, size_t n_rows, float *raw)
+{
+    const ms_tree_layout *l = m->trees.compiled;
+    const ms_tree_quant *q = l->quant;
+    const ms_trees *t = &m->trees;
+    size_t kr = m->n_raw, nf = m->n_features;
+    /* per block: accumulators score-major, so 16 rows of one score are
+     * contiguous; the block's bins row-major */
+    double *acc64 = malloc(kr * ROWS * sizeof *acc64);
+    float *acc32 = malloc(kr * ROWS * sizeof *acc32);
+    uint32_t *bins = malloc(((size_t)ROWS * nf + 1) * sizeof *bins);
+    if (!acc64 || !acc32 || !bins) {
+        free(acc64);
+        free(acc32);
+        free(bins);
+        ms_trees_scalar(m, x, n_rows, raw); /* no memory for speed: still right */
+        return;
+    }
+    for (size_t r0 = 0; r0 < n_rows; r0 += ROWS) {
+        size_t nr = n_rows - r0 < ROWS ? n_rows - r0 : ROWS;
+        ms_tree_quant_bins(q, x + r0 * nf, nr, nf, ROWS, bins);
+        for (size_t k = 0; k < kr; k++)
+            for (size_t i = 0; i < ROWS; i++) {
+                acc64[k * ROWS + i] = 0.0;
+                acc32[k * ROWS + i] = (float)t->base_score[k];
+            }
+        for (size_t g = 0; g < q->n_groups; g++) {
+            for (size_t v0 = 0; v0 < nr; v0 += LANES * VECS) {
+                /* lanes past the last row walk bins of 0; their sums land
+                 * in accumulator slots nobody reads */
+                const __m512i lane =
+                    _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+                __m512i row[VECS], idx[VECS];
+                for (int b = 0; b < VECS; b++)
+                    row[b] =
+                        _mm512_add_epi32(_mm512_set1_epi32((int)(v0 + (size_t)b * LANES)), lane);
+                for (size_t ti = q->group_start[g]; ti < q->group_start[g + 1]; ti++) {
+                    walk(q, ti, bins, v0, row, idx);
+                    size_t k = (size_t)l->out[ti];
+                    _Pragma("GCC unroll 8") for (int b = 0; b < VECS; b++)
+                    {
+                        size_t slot = k * ROWS + v0 + (size_t)b * LANES;
+                        if (t->float32_sum) {
+                            __m512 v =
+                                _mm512_i32gather_ps(idx[b], q->leaf_f32 + q->leaf_off[ti], 4);
+                            _mm512_storeu_ps(acc32 + slot,
+                                             _mm512_add_ps(_mm512_loadu_ps(acc32 + slot), v));
+                        } else {
+                            const double *lf = q->leaf_f64 + q->leaf_off[ti];
+                            __m512d lo = _mm512_i32gather_pd(_mm512_castsi512_si256(idx[b]), lf, 8);
+                            __m512d hi =
+                                _mm512_i32gather_pd(_mm512_extracti64x4_epi64(idx[b], 1), lf, 8);
+                            _mm512_storeu_pd(acc64 + slot,
+                                             _mm512_add_pd(_mm512_loadu_pd(acc64 + slot), lo));
+                            _mm512_storeu_pd(acc64 + slot + 8,
+                                             _mm512_add_pd(_mm512_loadu_pd(acc64 + slot + 8), hi));
+                        }
+                    }
+                }
+            }
+        }
+        for (size_t i = 0; i < nr; i++)
+            for (size_t k = 0; k < kr; k++)
+                raw[(r0 + i) * kr + k] =
+                    t->float32_sum
+                        ? acc32[k * ROWS + i]
+                        : (float)(t->base_score[k] + acc64[k * ROWS + i] / l->divisor[k]);
+    }
+    free(acc64);
+    free(acc32);
+    free(bins);
+}
