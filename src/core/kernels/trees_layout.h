@@ -43,7 +43,24 @@
  * NaN; then for the cut c_k, x < c_k exactly when bin(x) < k + 1 (x not
  * NaN), so a node compares two small integers.
  *
- * Trees: tree t is complete, depth[t] levels of splits, stored heap-ordered
+ * Trees come in two forms, chosen per tree (n_split[t] says which).
+ *
+ * Small trees (at most MS_QUANT_SMALL_LEAVES leaves; n_split[t] > 0 or a
+ * single leaf, n_split[t] = MS_QUANT_WALK never): the bitvector form of
+ * QuickScorer. The leaves are numbered left to right (in order), bit p of
+ * a 32-bit word standing for leaf p; split s of the tree is
+ * split[split_off[t] + s], and when a row goes right there, the leaves of
+ * its left subtree cannot be the row's: clear their bits (AND with
+ * split.keep). The row's leaf is then the lowest bit left, for every split
+ * of the tree is evaluated and exactly the leaves on the row's path stay
+ * reachable from the left. "Goes right" for a bin is
+ * (bin - bound) < limit, unsigned, where limit = 0xffff - bound (NaN goes
+ * left, missing-left) or 0x10000 - bound (NaN goes right): a bin >= bound
+ * and not NaN is below either, a bin below bound wraps around. Leaves at
+ * leaf_f32/leaf_f64[leaf_off[t] + p].
+ *
+ * Other trees (n_split[t] == MS_QUANT_WALK): complete, depth[t] levels of
+ * splits, stored heap-ordered
  * (node i's children 2i and 2i + 1, the root 1, word 0 unused) at
  * node[node_off[t] ..], its 2^depth[t] leaves at leaf_f32/leaf_f64[leaf_off[t]
  * ..]: a walk is "i = 2i + !left" depth[t] times, then leaf i - 2^depth[t].
@@ -63,6 +80,12 @@ struct ms_tree_layout;
 #define MS_QUANT_PAD 64
 #define MS_QNODE_FEAT 0x7fffu
 #define MS_QNODE_MISSING_LEFT 0x8000u
+#define MS_QUANT_SMALL_LEAVES 32
+#define MS_QUANT_WALK UINT32_MAX
+
+typedef struct ms_quant_split {
+    uint32_t feat, bound, limit, keep;
+} ms_quant_split;
 
 typedef struct ms_tree_quant {
     size_t n_features;
@@ -73,6 +96,9 @@ typedef struct ms_tree_quant {
     uint32_t *node_off; /* n_trees */
     uint32_t *leaf_off; /* n_trees */
     uint32_t *node;
+    uint32_t *n_split;   /* n_trees: splits of a small tree, or MS_QUANT_WALK */
+    uint32_t *split_off; /* n_trees (small trees) */
+    ms_quant_split *split;
     float *leaf_f32;  /* float32 sums, else NULL */
     double *leaf_f64; /* float64 sums, else NULL */
     /* trees in cache-sized groups, as ms_tree_layout's */

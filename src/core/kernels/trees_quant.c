@@ -47,6 +47,9 @@ void ms_tree_quant_free(ms_tree_quant *q)
     free(q->node_off);
     free(q->leaf_off);
     free(q->node);
+    free(q->n_split);
+    free(q->split_off);
+    free(q->split);
     free(q->leaf_f32);
     free(q->leaf_f64);
     free(q->group_start);
@@ -176,55 +179,115 @@ static void build_tree(ms_tree_quant *q, const ms_tree_layout *l, size_t t, cons
     }
 }
 
+/* Leaves of the subtree at layout node n, numbered from *next in order;
+ * its splits appended at q->split[*ns]. Recursion depth is bounded by the
+ * leaf count (MS_QUANT_SMALL_LEAVES). */
+static void build_small(ms_tree_quant *q, const ms_tree_layout *l, uint32_t n, uint32_t leaf_off,
+                        uint32_t *next, size_t *ns, const uint32_t *n_cuts)
+{
+    if (l->child[n] < 0) {
+        if (q->leaf_f32)
+            q->leaf_f32[leaf_off + *next] = l->leaf_f32[n];
+        else
+            q->leaf_f64[leaf_off + *next] = l->leaf_f64[n];
+        (*next)++;
+        return;
+    }
+    ms_quant_split *s = q->split + (*ns)++;
+    uint32_t f = l->feat[n] & MS_FEAT_MASK, lo = *next;
+    uint32_t bound = cut_index(q, f, n_cuts[f], l->thr[n]) + 1;
+    build_small(q, l, (uint32_t)l->child[n], leaf_off, next, ns, n_cuts);
+    uint64_t left = ((1ull << *next) - 1) ^ ((1ull << lo) - 1);
+    s->feat = f;
+    s->bound = bound;
+    s->limit = MS_BIN_NAN - bound + (l->feat[n] & MS_FEAT_MISSING_LEFT ? 0 : 1);
+    s->keep = (uint32_t)~left;
+    build_small(q, l, (uint32_t)l->child[n] + 1, leaf_off, next, ns, n_cuts);
+}
+
+/* Leaves of tree t (a walk over the layout's children). */
+static size_t count_leaves(const ms_tree_layout *l, size_t t)
+{
+    size_t end = t + 1 < l->n_trees ? l->root[t + 1] : l->n_nodes, leaves = 0;
+    for (size_t n = l->root[t]; n < end; n++)
+        leaves += l->child[n] < 0;
+    return leaves;
+}
+
 void ms_tree_quant_build(ms_tree_layout *l, const ms_model *m)
 {
     ms_tree_quant *q = NULL;
     uint32_t *n_cuts = NULL;
-    size_t nt = l->n_trees, slots = 0, budget;
+    size_t nt = l->n_trees, slots = 0, leaves = 0, splits = 0, budget;
     l->quant = NULL;
     if (l->leaf_width != 1 || m->n_features > (size_t)MS_QNODE_FEAT + 1)
         return;
     budget = l->n_nodes * QUANT_SLOTS_PER_NODE;
     if (budget < QUANT_SLOTS_MIN)
         budget = QUANT_SLOTS_MIN;
-    for (size_t t = 0; t < nt; t++) {
-        if (l->depth[t] > QUANT_MAX_DEPTH)
-            return;
-        slots += (size_t)1 << l->depth[t];
-        if (slots > budget)
-            return;
-    }
     if (!(q = calloc(1, sizeof *q)))
         return;
+    q->n_split = malloc(nt * sizeof *q->n_split);
+    if (!q->n_split)
+        goto fail;
+    for (size_t t = 0; t < nt; t++) {
+        size_t n_leaves = count_leaves(l, t);
+        if (n_leaves <= MS_QUANT_SMALL_LEAVES) {
+            q->n_split[t] = (uint32_t)n_leaves - 1;
+            splits += n_leaves - 1;
+            leaves += n_leaves;
+            continue;
+        }
+        q->n_split[t] = MS_QUANT_WALK;
+        if (l->depth[t] > QUANT_MAX_DEPTH)
+            goto fail;
+        slots += (size_t)1 << l->depth[t];
+        leaves += (size_t)1 << l->depth[t];
+        if (slots > budget)
+            goto fail;
+    }
     q->n_features = m->n_features;
     n_cuts = calloc(m->n_features ? m->n_features : 1, sizeof *n_cuts);
     q->depth = malloc(nt * sizeof *q->depth);
-    q->node_off = malloc(nt * sizeof *q->node_off);
+    q->node_off = calloc(nt, sizeof *q->node_off);
     q->leaf_off = malloc(nt * sizeof *q->leaf_off);
     q->node = calloc(slots + MS_QUANT_PAD, sizeof *q->node);
+    q->split_off = calloc(nt, sizeof *q->split_off);
+    q->split = malloc((splits ? splits : 1) * sizeof *q->split);
     /* the leaves in the precision the model sums in */
     if (m->trees.float32_sum)
-        q->leaf_f32 = calloc(slots, sizeof *q->leaf_f32);
+        q->leaf_f32 = calloc(leaves, sizeof *q->leaf_f32);
     else
-        q->leaf_f64 = calloc(slots, sizeof *q->leaf_f64);
+        q->leaf_f64 = calloc(leaves, sizeof *q->leaf_f64);
     q->group_start = malloc((nt + 1) * sizeof *q->group_start);
-    if (!n_cuts || !q->depth || !q->node_off || !q->leaf_off || !q->node ||
-        !(q->leaf_f32 || q->leaf_f64) || !q->group_start || !build_cuts(q, l, n_cuts))
+    if (!n_cuts || !q->depth || !q->node_off || !q->leaf_off || !q->node || !q->split_off ||
+        !q->split || !(q->leaf_f32 || q->leaf_f64) || !q->group_start || !build_cuts(q, l, n_cuts))
         goto fail;
-    size_t off = 0, group_bytes = 0;
+    size_t off = 0, leaf = 0, ns = 0, group_bytes = 0, lbytes = m->trees.float32_sum ? 4 : 8;
     q->n_groups = 0;
     for (size_t t = 0; t < nt; t++) {
-        size_t size = (size_t)1 << l->depth[t];
-        size_t bytes = size * (sizeof(uint32_t) + (m->trees.float32_sum ? 4 : 8));
+        size_t bytes;
         q->depth[t] = l->depth[t];
-        q->node_off[t] = q->leaf_off[t] = (uint32_t)off;
-        build_tree(q, l, t, n_cuts);
+        q->leaf_off[t] = (uint32_t)leaf;
+        if (q->n_split[t] != MS_QUANT_WALK) {
+            uint32_t next = 0;
+            q->split_off[t] = (uint32_t)ns;
+            build_small(q, l, l->root[t], (uint32_t)leaf, &next, &ns, n_cuts);
+            leaf += next;
+            bytes = q->n_split[t] * sizeof *q->split + next * lbytes;
+        } else {
+            size_t size = (size_t)1 << l->depth[t];
+            q->node_off[t] = (uint32_t)off;
+            build_tree(q, l, t, n_cuts);
+            off += size;
+            leaf += size;
+            bytes = size * (sizeof(uint32_t) + lbytes);
+        }
         if (t == 0 || group_bytes + bytes > QUANT_GROUP_BYTES) {
             q->group_start[q->n_groups++] = t;
             group_bytes = 0;
         }
         group_bytes += bytes;
-        off += size;
     }
     q->group_start[q->n_groups] = nt;
     free(n_cuts);

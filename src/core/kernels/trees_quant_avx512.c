@@ -80,6 +80,39 @@ static inline __m512i top_levels(const uint32_t *w, uint32_t top, size_t row0, c
     return i;
 }
 
+/* Small tree t (bitvector form) for VECS vectors of rows from row v0:
+ * every split clears the leaves a row cannot reach, the lowest bit left is
+ * the row's leaf; idx receives its position. */
+static inline void small_tree(const ms_tree_quant *q, size_t t, const uint32_t *bins, size_t v0,
+                              __m512i *idx)
+{
+    const ms_quant_split *s = q->split + q->split_off[t];
+    __m512i bv[VECS];
+    for (int b = 0; b < VECS; b++)
+        bv[b] = _mm512_set1_epi32(-1);
+    for (uint32_t j = 0; j < q->n_split[t]; j++) {
+        const uint32_t *fb = bins + ((size_t)s[j].feat << LOG_ROWS) + v0;
+        __m512i bound = _mm512_set1_epi32((int)s[j].bound),
+                limit = _mm512_set1_epi32((int)s[j].limit);
+        __m512i keep = _mm512_set1_epi32((int)s[j].keep);
+        _Pragma("GCC unroll 8") for (int b = 0; b < VECS; b++)
+        {
+            __m512i bin = _mm512_loadu_si512(fb + b * LANES);
+            __mmask16 right = _mm512_cmplt_epu32_mask(_mm512_sub_epi32(bin, bound), limit);
+            bv[b] = _mm512_mask_and_epi32(bv[b], right, bv[b], keep);
+        }
+    }
+    /* the lowest set bit alone is a power of two, exact as a float: its
+     * exponent is the position */
+    const __m512i bias = _mm512_set1_epi32(127);
+    _Pragma("GCC unroll 8") for (int b = 0; b < VECS; b++)
+    {
+        __m512i low = _mm512_and_si512(bv[b], _mm512_sub_epi32(_mm512_setzero_si512(), bv[b]));
+        __m512i e = _mm512_srli_epi32(_mm512_castps_si512(_mm512_cvtepu32_ps(low)), 23);
+        idx[b] = _mm512_sub_epi32(e, bias);
+    }
+}
+
 /* Walk tree t for VECS vectors of rows from row v0 of the block; idx
  * receives each lane's leaf position (0 .. 2^depth - 1). */
 static inline void walk(const ms_tree_quant *q, size_t t, const uint32_t *bins, size_t v0,
@@ -169,7 +202,10 @@ void ms_trees_quant_avx512(const ms_model *m, const float *x, size_t n_rows, flo
                     row[b] =
                         _mm512_add_epi32(_mm512_set1_epi32((int)(v0 + (size_t)b * LANES)), lane);
                 for (size_t ti = q->group_start[g]; ti < q->group_start[g + 1]; ti++) {
-                    walk(q, ti, bins, v0, row, idx);
+                    if (q->n_split[ti] != MS_QUANT_WALK)
+                        small_tree(q, ti, bins, v0, idx);
+                    else
+                        walk(q, ti, bins, v0, row, idx);
                     size_t k = (size_t)l->out[ti];
                     _Pragma("GCC unroll 8") for (int b = 0; b < VECS; b++)
                     {
