@@ -45,46 +45,51 @@
  *
  * Trees come in two forms, chosen per tree (n_split[t] says which).
  *
- * Small trees (at most MS_QUANT_SMALL_LEAVES leaves; n_split[t] > 0 or a
- * single leaf, n_split[t] = MS_QUANT_WALK never): the bitvector form of
- * QuickScorer. The leaves are numbered left to right (in order), bit p of
- * a 32-bit word standing for leaf p; split s of the tree is
- * split[split_off[t] + s], and when a row goes right there, the leaves of
- * its left subtree cannot be the row's: clear their bits (AND with
- * split.keep). The row's leaf is then the lowest bit left, for every split
- * of the tree is evaluated and exactly the leaves on the row's path stay
- * reachable from the left. "Goes right" for a bin is
- * (bin - bound) < limit, unsigned, where limit = 0xffff - bound (NaN goes
- * left, missing-left) or 0x10000 - bound (NaN goes right): a bin >= bound
- * and not NaN is below either, a bin below bound wraps around. Leaves at
+ * Small trees (at most MS_QUANT_SMALL_LEAVES leaves; n_split[t] is their
+ * split count): the bitvector form of QuickScorer. The leaves are numbered
+ * left to right (in order), bit p of a 32-bit word standing for leaf p;
+ * split s of the tree is split[split_off[t] + s], and when a row goes
+ * right there, the leaves of its left subtree cannot be the row's: clear
+ * their bits (AND with split.keep). The row's leaf is then the lowest bit
+ * left, for every split of the tree is evaluated and exactly the leaves on
+ * the row's path stay reachable from the left. Leaves at
  * leaf_f32/leaf_f64[leaf_off[t] + p].
  *
  * Other trees (n_split[t] == MS_QUANT_WALK): complete, depth[t] levels of
- * splits, stored heap-ordered
- * (node i's children 2i and 2i + 1, the root 1, word 0 unused) at
- * node[node_off[t] ..], its 2^depth[t] leaves at leaf_f32/leaf_f64[leaf_off[t]
- * ..]: a walk is "i = 2i + !left" depth[t] times, then leaf i - 2^depth[t].
- * A leaf of the container above the last level becomes a chain of
- * pass-through splits (every bin, NaN too, goes left) ending at its leaf
- * (the leftmost bottom position below it; the others are never reached).
+ * splits, stored heap-ordered (node i's children 2i and 2i + 1, the root
+ * 1, word 0 unused) at node[node_off[t] ..], its 2^depth[t] leaves at
+ * leaf_f32/leaf_f64[leaf_off[t] ..]: a walk is "i = 2i + right" depth[t]
+ * times, then leaf i - 2^depth[t]. A leaf of the container above the last
+ * level becomes a chain of pass-through splits (every bin, NaN too, goes
+ * left) ending at its leaf (the leftmost bottom position below it; the
+ * others are never reached).
  *
- * Node word: bits 0-14 feature, bit 15 missing-left, bits 16-31 the bin
- * bound b (go left when bin < b; NaN goes left when missing-left is set).
+ * One rule for "goes right" in both forms, a single signed comparison:
+ * (int32)(bin ^ flip) >= (int32)(bound ^ flip), where bound is the split's
+ * bin bound and flip is 0x80000000 when NaN goes right, else 0. Bins
+ * 0 .. 65534 compare as themselves either way (flipping the sign bit of
+ * both sides turns the signed comparison into the unsigned one), and the
+ * NaN bin 0xffffffff is -1 unflipped (goes left) or INT32_MAX flipped
+ * (goes right).
+ *
+ * Node word: bits 0-15 bound, bits 16-30 feature, bit 31 flip; so
+ * bound ^ flip is the word & 0x8000ffff. The pass-through word is 0xffff.
  * node[] has MS_QUANT_PAD zero words after the last tree, so a kernel may
  * load a whole register of a small tree's words. */
 struct ms_model;
 struct ms_tree_layout;
 
 #define MS_QUANT_MAX_CUTS 65534u
-#define MS_BIN_NAN 0xffffu
+#define MS_BIN_NAN 0xffffffffu
 #define MS_QUANT_PAD 64
 #define MS_QNODE_FEAT 0x7fffu
-#define MS_QNODE_MISSING_LEFT 0x8000u
+#define MS_QNODE_FLIP 0x80000000u
+#define MS_QNODE_PASS 0xffffu
 #define MS_QUANT_SMALL_LEAVES 32
 #define MS_QUANT_WALK UINT32_MAX
 
 typedef struct ms_quant_split {
-    uint32_t feat, bound, limit, keep;
+    uint32_t feat, flip, bound_flip, keep; /* bound_flip = bound ^ flip */
 } ms_quant_split;
 
 typedef struct ms_tree_quant {

@@ -158,8 +158,8 @@ static void build_tree(ms_tree_quant *q, const ms_tree_layout *l, size_t t, cons
             continue;
         }
         if (l->child[n] < 0) {
-            /* pass-through: bound MS_BIN_NAN with missing-left takes every bin left */
-            word[heap] = (uint32_t)MS_BIN_NAN << 16 | MS_QNODE_MISSING_LEFT;
+            /* pass-through: every bin, NaN too, is below bound 0xffff */
+            word[heap] = MS_QNODE_PASS;
             stack[sp].node = n;
             stack[sp].level = level + 1;
             stack[sp++].pos = 2 * pos;
@@ -167,8 +167,7 @@ static void build_tree(ms_tree_quant *q, const ms_tree_layout *l, size_t t, cons
         }
         uint32_t f = l->feat[n] & MS_FEAT_MASK;
         uint32_t bound = cut_index(q, f, n_cuts[f], l->thr[n]) + 1;
-        word[heap] =
-            bound << 16 | (l->feat[n] & MS_FEAT_MISSING_LEFT ? MS_QNODE_MISSING_LEFT : 0) | f;
+        word[heap] = (l->feat[n] & MS_FEAT_MISSING_LEFT ? 0 : MS_QNODE_FLIP) | f << 16 | bound;
         uint32_t kid = (uint32_t)l->child[n];
         stack[sp].node = kid;
         stack[sp].level = level + 1;
@@ -199,8 +198,8 @@ static void build_small(ms_tree_quant *q, const ms_tree_layout *l, uint32_t n, u
     build_small(q, l, (uint32_t)l->child[n], leaf_off, next, ns, n_cuts);
     uint64_t left = ((1ull << *next) - 1) ^ ((1ull << lo) - 1);
     s->feat = f;
-    s->bound = bound;
-    s->limit = MS_BIN_NAN - bound + (l->feat[n] & MS_FEAT_MISSING_LEFT ? 0 : 1);
+    s->flip = l->feat[n] & MS_FEAT_MISSING_LEFT ? 0 : MS_QNODE_FLIP;
+    s->bound_flip = bound ^ s->flip;
     s->keep = (uint32_t)~left;
     build_small(q, l, (uint32_t)l->child[n] + 1, leaf_off, next, ns, n_cuts);
 }

@@ -29,25 +29,23 @@
 #define ROWS (1 << LOG_ROWS) /* multiple of LANES * VECS */
 #define TOP 3                /* levels decided from contiguous loads */
 
-/* Which lanes go left at a node whose word is w, for the 16 rows whose
- * bins of w's feature are bin. */
-static inline __mmask16 goes_left(__m512i bin, __m512i w)
-{
-    const __m512i nan = _mm512_set1_epi32(MS_BIN_NAN);
-    const __m512i dlbit = _mm512_set1_epi32(MS_QNODE_MISSING_LEFT);
-    __mmask16 lt = _mm512_cmplt_epu32_mask(bin, _mm512_srli_epi32(w, 16));
-    return lt | _mm512_mask_cmpeq_epi32_mask(_mm512_test_epi32_mask(w, dlbit), bin, nan);
-}
-
 /* One step for 16 lanes at heap indices i whose node words are nd; row
- * holds the lanes' rows in the block (bins are feature-major). */
+ * holds the lanes' rows in the block (bins are feature-major). The rule is
+ * trees_layout.h's: right when (bin ^ flip) >= (bound ^ flip), signed. */
 static inline __m512i step(__m512i i, __m512i nd, __m512i row, const uint32_t *bins)
 {
-    const __m512i featm = _mm512_set1_epi32(MS_QNODE_FEAT), one = _mm512_set1_epi32(1);
-    __m512i at = _mm512_add_epi32(_mm512_slli_epi32(_mm512_and_si512(nd, featm), LOG_ROWS), row);
+    const __m512i featm = _mm512_set1_epi32(MS_QNODE_FEAT << LOG_ROWS);
+    const __m512i flip = _mm512_set1_epi32((int)MS_QNODE_FLIP);
+    const __m512i keep = _mm512_set1_epi32((int)(MS_QNODE_FLIP | 0xffffu));
+    const __m512i one = _mm512_set1_epi32(1);
+    __m512i at =
+        _mm512_add_epi32(_mm512_and_si512(_mm512_srli_epi32(nd, 16 - LOG_ROWS), featm), row);
     __m512i bin = _mm512_i32gather_epi32(at, (const int *)bins, 4);
+    /* 0x78: bin ^ (nd & flip) */
+    __m512i lhs = _mm512_ternarylogic_epi32(bin, nd, flip, 0x78);
+    __mmask16 right = _mm512_cmpge_epi32_mask(lhs, _mm512_and_si512(nd, keep));
     __m512i i2 = _mm512_add_epi32(i, i);
-    return _mm512_mask_add_epi32(i2, (__mmask16)~goes_left(bin, nd), i2, one);
+    return _mm512_mask_add_epi32(i2, right, i2, one);
 }
 
 /* Levels 0 .. top-1 for the 16 rows from row0: every lane of a level is at
@@ -59,23 +57,25 @@ static inline __m512i top_levels(const uint32_t *w, uint32_t top, size_t row0, c
     __mmask16 at[1 << TOP]; /* at[j]: the lanes at heap node j of this level */
     __m512i i = one;
     at[1] = 0xffff;
-    _Pragma("GCC unroll 4") for (uint32_t d = 0; d < top; d++)
-    {
-        __mmask16 left = 0;
-        _Pragma("GCC unroll 8") for (uint32_t j = 1u << d; j < 2u << d; j++)
-        {
-            __m512i nd = _mm512_set1_epi32((int)w[j]);
-            __m512i bin =
-                _mm512_loadu_si512(bins + ((size_t)(w[j] & MS_QNODE_FEAT) << LOG_ROWS) + row0);
-            __mmask16 l = goes_left(bin, nd) & at[j];
-            left |= l;
+#pragma GCC unroll 4
+    for (uint32_t d = 0; d < top; d++) {
+        __mmask16 right = 0;
+#pragma GCC unroll 8
+        for (uint32_t j = 1u << d; j < 2u << d; j++) {
+            uint32_t nd = w[j];
+            __m512i flip = _mm512_set1_epi32((int)(nd & MS_QNODE_FLIP));
+            __m512i bound = _mm512_set1_epi32((int)(nd & (MS_QNODE_FLIP | 0xffffu)));
+            const uint32_t *fb = bins + ((size_t)(nd >> 16 & MS_QNODE_FEAT) << LOG_ROWS) + row0;
+            __m512i bin = _mm512_xor_si512(_mm512_loadu_si512(fb), flip);
+            __mmask16 r = _mm512_mask_cmpge_epi32_mask(at[j], bin, bound);
+            right |= r;
             if (d + 1 < top) {
-                at[2 * j] = l;
-                at[2 * j + 1] = at[j] & (__mmask16)~l;
+                at[2 * j] = at[j] & (__mmask16)~r;
+                at[2 * j + 1] = r;
             }
         }
         __m512i i2 = _mm512_add_epi32(i, i);
-        i = _mm512_mask_add_epi32(i2, (__mmask16)~left, i2, one);
+        i = _mm512_mask_add_epi32(i2, right, i2, one);
     }
     return i;
 }
@@ -92,21 +92,21 @@ static inline void small_tree(const ms_tree_quant *q, size_t t, const uint32_t *
         bv[b] = _mm512_set1_epi32(-1);
     for (uint32_t j = 0; j < q->n_split[t]; j++) {
         const uint32_t *fb = bins + ((size_t)s[j].feat << LOG_ROWS) + v0;
-        __m512i bound = _mm512_set1_epi32((int)s[j].bound),
-                limit = _mm512_set1_epi32((int)s[j].limit);
+        __m512i flip = _mm512_set1_epi32((int)s[j].flip);
+        __m512i bound = _mm512_set1_epi32((int)s[j].bound_flip);
         __m512i keep = _mm512_set1_epi32((int)s[j].keep);
-        _Pragma("GCC unroll 8") for (int b = 0; b < VECS; b++)
-        {
-            __m512i bin = _mm512_loadu_si512(fb + b * LANES);
-            __mmask16 right = _mm512_cmplt_epu32_mask(_mm512_sub_epi32(bin, bound), limit);
+#pragma GCC unroll 8
+        for (int b = 0; b < VECS; b++) {
+            __m512i bin = _mm512_xor_si512(_mm512_loadu_si512(fb + b * LANES), flip);
+            __mmask16 right = _mm512_cmpge_epi32_mask(bin, bound);
             bv[b] = _mm512_mask_and_epi32(bv[b], right, bv[b], keep);
         }
     }
     /* the lowest set bit alone is a power of two, exact as a float: its
      * exponent is the position */
     const __m512i bias = _mm512_set1_epi32(127);
-    _Pragma("GCC unroll 8") for (int b = 0; b < VECS; b++)
-    {
+#pragma GCC unroll 8
+    for (int b = 0; b < VECS; b++) {
         __m512i low = _mm512_and_si512(bv[b], _mm512_sub_epi32(_mm512_setzero_si512(), bv[b]));
         __m512i e = _mm512_srli_epi32(_mm512_castps_si512(_mm512_cvtepu32_ps(low)), 23);
         idx[b] = _mm512_sub_epi32(e, bias);
@@ -120,37 +120,43 @@ static inline void walk(const ms_tree_quant *q, size_t t, const uint32_t *bins, 
 {
     const uint32_t *w = q->node + q->node_off[t];
     uint32_t depth = q->depth[t], d = depth < TOP ? depth : TOP;
-    if (d == TOP) /* the usual case, with the loops unrolled */
-        _Pragma("GCC unroll 8") for (int b = 0; b < VECS; b++) idx[b] =
-            top_levels(w, TOP, v0 + (size_t)b * LANES, bins);
-    else
+    if (d == TOP) { /* the usual case, with the loops unrolled */
+#pragma GCC unroll 8
+        for (int b = 0; b < VECS; b++)
+            idx[b] = top_levels(w, TOP, v0 + (size_t)b * LANES, bins);
+    } else {
         for (int b = 0; b < VECS; b++)
             idx[b] = top_levels(w, d, v0 + (size_t)b * LANES, bins);
+    }
     if (d < 4 && d < depth) {
         /* heap indices 1..15: levels 0-3 (vpermd reads the low 4 bits) */
         __m512i n0 = _mm512_loadu_si512(w);
-        for (; d < depth && d < 4; d++)
-            _Pragma("GCC unroll 8") for (int b = 0; b < VECS; b++) idx[b] =
-                step(idx[b], _mm512_permutexvar_epi32(idx[b], n0), row[b], bins);
+        for (; d < depth && d < 4; d++) {
+#pragma GCC unroll 8
+            for (int b = 0; b < VECS; b++)
+                idx[b] = step(idx[b], _mm512_permutexvar_epi32(idx[b], n0), row[b], bins);
+        }
     }
     if (d == 4 && d < depth) { /* level 4: 16..31 */
         __m512i n1 = _mm512_loadu_si512(w + 16);
-        _Pragma("GCC unroll 8") for (int b = 0; b < VECS; b++) idx[b] =
-            step(idx[b], _mm512_permutexvar_epi32(idx[b], n1), row[b], bins);
+#pragma GCC unroll 8
+        for (int b = 0; b < VECS; b++)
+            idx[b] = step(idx[b], _mm512_permutexvar_epi32(idx[b], n1), row[b], bins);
         d++;
     }
     if (d == 5 && d < depth) { /* level 5: 32..63, two registers */
         __m512i a = _mm512_loadu_si512(w + 32), c = _mm512_loadu_si512(w + 48);
-        _Pragma("GCC unroll 8") for (int b = 0; b < VECS; b++) idx[b] =
-            step(idx[b], _mm512_permutex2var_epi32(a, idx[b], c), row[b], bins);
+#pragma GCC unroll 8
+        for (int b = 0; b < VECS; b++)
+            idx[b] = step(idx[b], _mm512_permutex2var_epi32(a, idx[b], c), row[b], bins);
         d++;
     }
     if (d == 6 && d < depth) { /* level 6: 64..127, four registers; bit 5 picks the pair */
         __m512i a0 = _mm512_loadu_si512(w + 64), a1 = _mm512_loadu_si512(w + 80);
         __m512i a2 = _mm512_loadu_si512(w + 96), a3 = _mm512_loadu_si512(w + 112);
         const __m512i bit5 = _mm512_set1_epi32(32);
-        _Pragma("GCC unroll 8") for (int b = 0; b < VECS; b++)
-        {
+#pragma GCC unroll 8
+        for (int b = 0; b < VECS; b++) {
             __m512i lo = _mm512_permutex2var_epi32(a0, idx[b], a1);
             __m512i hi = _mm512_permutex2var_epi32(a2, idx[b], a3);
             __m512i nd = _mm512_mask_blend_epi32(_mm512_test_epi32_mask(idx[b], bit5), lo, hi);
@@ -159,10 +165,13 @@ static inline void walk(const ms_tree_quant *q, size_t t, const uint32_t *bins, 
         d++;
     }
     for (; d < depth; d++)
-        _Pragma("GCC unroll 8") for (int b = 0; b < VECS; b++) idx[b] =
-            step(idx[b], _mm512_i32gather_epi32(idx[b], (const int *)w, 4), row[b], bins);
+#pragma GCC unroll 8
+        for (int b = 0; b < VECS; b++)
+            idx[b] = step(idx[b], _mm512_i32gather_epi32(idx[b], (const int *)w, 4), row[b], bins);
     const __m512i first = _mm512_set1_epi32((int)(1u << depth));
-    _Pragma("GCC unroll 8") for (int b = 0; b < VECS; b++) idx[b] = _mm512_sub_epi32(idx[b], first);
+#pragma GCC unroll 8
+    for (int b = 0; b < VECS; b++)
+        idx[b] = _mm512_sub_epi32(idx[b], first);
 }
 
 void ms_trees_quant_avx512(const ms_model *m, const float *x, size_t n_rows, float *raw)
@@ -207,8 +216,8 @@ void ms_trees_quant_avx512(const ms_model *m, const float *x, size_t n_rows, flo
                     else
                         walk(q, ti, bins, v0, row, idx);
                     size_t k = (size_t)l->out[ti];
-                    _Pragma("GCC unroll 8") for (int b = 0; b < VECS; b++)
-                    {
+#pragma GCC unroll 8
+                    for (int b = 0; b < VECS; b++) {
                         size_t slot = k * ROWS + v0 + (size_t)b * LANES;
                         if (t->float32_sum) {
                             __m512 v =
