@@ -121,6 +121,20 @@ void ms_tree_quant_free(ms_tree_quant *q);
 void ms_tree_quant_bins(const ms_tree_quant *q, const float *x, size_t nr, size_t nf, size_t stride,
                         uint32_t *bins);
 
+/* The quantized kernels' shared driver: rows in blocks of MS_QUANT_ROWS
+ * binned once, trees in the layout's groups, and for every tree and every
+ * chunk of `chunk` rows of the block (from row v0), add_tree adds the
+ * tree's leaf to acc32 (float32 sums) or acc64 (float64) at [k *
+ * MS_QUANT_ROWS + row], k the tree's score: leaves added per row in tree
+ * order, so the sums are the scalar kernel's. Lanes past the block's last
+ * row walk bins of 0 into slots nobody reads. */
+#define MS_QUANT_LOG_ROWS 8
+#define MS_QUANT_ROWS (1 << MS_QUANT_LOG_ROWS)
+typedef void (*ms_quant_tree_fn)(const ms_tree_quant *q, size_t tree, const uint32_t *bins,
+                                 size_t v0, float *acc32, double *acc64);
+void ms_tree_quant_run(const struct ms_model *m, const float *x, size_t n_rows, float *raw,
+                       size_t chunk, ms_quant_tree_fn add_tree);
+
 typedef struct ms_tree_layout {
     size_t n_trees;
     size_t n_nodes;

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mpiscore/kernels.h"
 #include "mpiscore/model.h"
 #include "trees_layout.h"
 
@@ -315,4 +316,48 @@ void ms_tree_quant_bins(const ms_tree_quant *q, const float *x, size_t nr, size_
         for (size_t r = nr; r < stride; r++)
             out[r] = 0;
     }
+}
+
+void ms_tree_quant_run(const ms_model *m, const float *x, size_t n_rows, float *raw, size_t chunk,
+                       ms_quant_tree_fn add_tree)
+{
+    const ms_tree_layout *l = m->trees.compiled;
+    const ms_tree_quant *q = l->quant;
+    const ms_trees *t = &m->trees;
+    size_t kr = m->n_raw, nf = m->n_features, rows = MS_QUANT_ROWS;
+    /* per block: accumulators score-major, so a vector's rows of one score
+     * are contiguous */
+    double *acc64 = malloc(kr * rows * sizeof *acc64);
+    float *acc32 = malloc(kr * rows * sizeof *acc32);
+    uint32_t *bins = malloc((rows * nf + 1) * sizeof *bins);
+    if (!acc64 || !acc32 || !bins) {
+        free(acc64);
+        free(acc32);
+        free(bins);
+        ms_trees_scalar(m, x, n_rows, raw); /* no memory for speed: still right */
+        return;
+    }
+    for (size_t r0 = 0; r0 < n_rows; r0 += rows) {
+        size_t nr = n_rows - r0 < rows ? n_rows - r0 : rows;
+        ms_tree_quant_bins(q, x + r0 * nf, nr, nf, rows, bins);
+        for (size_t k = 0; k < kr; k++)
+            for (size_t i = 0; i < rows; i++) {
+                acc64[k * rows + i] = 0.0;
+                acc32[k * rows + i] = (float)t->base_score[k];
+            }
+        for (size_t g = 0; g < q->n_groups; g++)
+            for (size_t v0 = 0; v0 < nr; v0 += chunk)
+                for (size_t ti = q->group_start[g]; ti < q->group_start[g + 1]; ti++)
+                    add_tree(q, ti, bins, v0, acc32 + (size_t)l->out[ti] * rows,
+                             acc64 + (size_t)l->out[ti] * rows);
+        for (size_t i = 0; i < nr; i++)
+            for (size_t k = 0; k < kr; k++)
+                raw[(r0 + i) * kr + k] =
+                    t->float32_sum
+                        ? acc32[k * rows + i]
+                        : (float)(t->base_score[k] + acc64[k * rows + i] / l->divisor[k]);
+    }
+    free(acc64);
+    free(acc32);
+    free(bins);
 }

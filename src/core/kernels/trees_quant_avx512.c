@@ -17,7 +17,6 @@
  * container says, so the result is bit-identical to trees_scalar.c.
  */
 #include <immintrin.h>
-#include <stdlib.h>
 
 #include "mpiscore/kernels.h"
 #include "trees_layout.h"
@@ -25,9 +24,8 @@
 #define LANES 16
 #define VECS 8
 
-#define LOG_ROWS 8
-#define ROWS (1 << LOG_ROWS) /* multiple of LANES * VECS */
-#define TOP 3                /* levels decided from contiguous loads */
+#define LOG_ROWS MS_QUANT_LOG_ROWS /* rows per block, a multiple of LANES * VECS */
+#define TOP 3                      /* levels decided from contiguous loads */
 
 /* One step for 16 lanes at heap indices i whose node words are nd; row
  * holds the lanes' rows in the block (bins are feature-major). The rule is
@@ -174,78 +172,38 @@ static inline void walk(const ms_tree_quant *q, size_t t, const uint32_t *bins, 
         idx[b] = _mm512_sub_epi32(idx[b], first);
 }
 
+/* Tree ti's leaves for the VECS vectors of rows from v0, added to acc32
+ * or acc64 (ms_tree_quant_run). */
+static void add_tree(const ms_tree_quant *q, size_t ti, const uint32_t *bins, size_t v0,
+                     float *acc32, double *acc64)
+{
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    __m512i row[VECS], idx[VECS];
+    if (q->n_split[ti] != MS_QUANT_WALK) {
+        small_tree(q, ti, bins, v0, idx);
+    } else {
+        for (int b = 0; b < VECS; b++)
+            row[b] = _mm512_add_epi32(_mm512_set1_epi32((int)(v0 + (size_t)b * LANES)), lane);
+        walk(q, ti, bins, v0, row, idx);
+    }
+#pragma GCC unroll 8
+    for (int b = 0; b < VECS; b++) {
+        size_t slot = v0 + (size_t)b * LANES;
+        if (q->leaf_f32) {
+            __m512 v = _mm512_i32gather_ps(idx[b], q->leaf_f32 + q->leaf_off[ti], 4);
+            _mm512_storeu_ps(acc32 + slot, _mm512_add_ps(_mm512_loadu_ps(acc32 + slot), v));
+        } else {
+            const double *lf = q->leaf_f64 + q->leaf_off[ti];
+            __m512d lo = _mm512_i32gather_pd(_mm512_castsi512_si256(idx[b]), lf, 8);
+            __m512d hi = _mm512_i32gather_pd(_mm512_extracti64x4_epi64(idx[b], 1), lf, 8);
+            _mm512_storeu_pd(acc64 + slot, _mm512_add_pd(_mm512_loadu_pd(acc64 + slot), lo));
+            _mm512_storeu_pd(acc64 + slot + 8,
+                             _mm512_add_pd(_mm512_loadu_pd(acc64 + slot + 8), hi));
+        }
+    }
+}
+
 void ms_trees_quant_avx512(const ms_model *m, const float *x, size_t n_rows, float *raw)
 {
-    const ms_tree_layout *l = m->trees.compiled;
-    const ms_tree_quant *q = l->quant;
-    const ms_trees *t = &m->trees;
-    size_t kr = m->n_raw, nf = m->n_features;
-    /* per block: accumulators score-major, so 16 rows of one score are
-     * contiguous; the block's bins row-major */
-    double *acc64 = malloc(kr * ROWS * sizeof *acc64);
-    float *acc32 = malloc(kr * ROWS * sizeof *acc32);
-    uint32_t *bins = malloc(((size_t)ROWS * nf + 1) * sizeof *bins);
-    if (!acc64 || !acc32 || !bins) {
-        free(acc64);
-        free(acc32);
-        free(bins);
-        ms_trees_scalar(m, x, n_rows, raw); /* no memory for speed: still right */
-        return;
-    }
-    for (size_t r0 = 0; r0 < n_rows; r0 += ROWS) {
-        size_t nr = n_rows - r0 < ROWS ? n_rows - r0 : ROWS;
-        ms_tree_quant_bins(q, x + r0 * nf, nr, nf, ROWS, bins);
-        for (size_t k = 0; k < kr; k++)
-            for (size_t i = 0; i < ROWS; i++) {
-                acc64[k * ROWS + i] = 0.0;
-                acc32[k * ROWS + i] = (float)t->base_score[k];
-            }
-        for (size_t g = 0; g < q->n_groups; g++) {
-            for (size_t v0 = 0; v0 < nr; v0 += LANES * VECS) {
-                /* lanes past the last row walk bins of 0; their sums land
-                 * in accumulator slots nobody reads */
-                const __m512i lane =
-                    _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-                __m512i row[VECS], idx[VECS];
-                for (int b = 0; b < VECS; b++)
-                    row[b] =
-                        _mm512_add_epi32(_mm512_set1_epi32((int)(v0 + (size_t)b * LANES)), lane);
-                for (size_t ti = q->group_start[g]; ti < q->group_start[g + 1]; ti++) {
-                    if (q->n_split[ti] != MS_QUANT_WALK)
-                        small_tree(q, ti, bins, v0, idx);
-                    else
-                        walk(q, ti, bins, v0, row, idx);
-                    size_t k = (size_t)l->out[ti];
-#pragma GCC unroll 8
-                    for (int b = 0; b < VECS; b++) {
-                        size_t slot = k * ROWS + v0 + (size_t)b * LANES;
-                        if (t->float32_sum) {
-                            __m512 v =
-                                _mm512_i32gather_ps(idx[b], q->leaf_f32 + q->leaf_off[ti], 4);
-                            _mm512_storeu_ps(acc32 + slot,
-                                             _mm512_add_ps(_mm512_loadu_ps(acc32 + slot), v));
-                        } else {
-                            const double *lf = q->leaf_f64 + q->leaf_off[ti];
-                            __m512d lo = _mm512_i32gather_pd(_mm512_castsi512_si256(idx[b]), lf, 8);
-                            __m512d hi =
-                                _mm512_i32gather_pd(_mm512_extracti64x4_epi64(idx[b], 1), lf, 8);
-                            _mm512_storeu_pd(acc64 + slot,
-                                             _mm512_add_pd(_mm512_loadu_pd(acc64 + slot), lo));
-                            _mm512_storeu_pd(acc64 + slot + 8,
-                                             _mm512_add_pd(_mm512_loadu_pd(acc64 + slot + 8), hi));
-                        }
-                    }
-                }
-            }
-        }
-        for (size_t i = 0; i < nr; i++)
-            for (size_t k = 0; k < kr; k++)
-                raw[(r0 + i) * kr + k] =
-                    t->float32_sum
-                        ? acc32[k * ROWS + i]
-                        : (float)(t->base_score[k] + acc64[k * ROWS + i] / l->divisor[k]);
-    }
-    free(acc64);
-    free(acc32);
-    free(bins);
+    ms_tree_quant_run(m, x, n_rows, raw, LANES * VECS, add_tree);
 }
