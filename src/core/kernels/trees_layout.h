@@ -55,7 +55,8 @@
  * the row's path stay reachable from the left. Leaves at
  * leaf_f32/leaf_f64[leaf_off[t] + p].
  *
- * Other trees (n_split[t] == MS_QUANT_WALK): complete, depth[t] levels of
+ * Other trees (n_split[t] == MS_QUANT_WALK, so more than 32 leaves and
+ * depth[t] >= 6, which the kernels rely on): complete, depth[t] levels of
  * splits, stored heap-ordered (node i's children 2i and 2i + 1, the root
  * 1, word 0 unused) at node[node_off[t] ..], its 2^depth[t] leaves at
  * leaf_f32/leaf_f64[leaf_off[t] ..]: a walk is "i = 2i + right" depth[t]
@@ -128,7 +129,7 @@ void ms_tree_quant_bins(const ms_tree_quant *q, const float *x, size_t nr, size_
  * MS_QUANT_ROWS + row], k the tree's score: leaves added per row in tree
  * order, so the sums are the scalar kernel's. Lanes past the block's last
  * row walk bins of 0 into slots nobody reads. */
-#define MS_QUANT_LOG_ROWS 8
+#define MS_QUANT_LOG_ROWS 7
 #define MS_QUANT_ROWS (1 << MS_QUANT_LOG_ROWS)
 typedef void (*ms_quant_tree_fn)(const ms_tree_quant *q, size_t tree, const uint32_t *bins,
                                  size_t v0, float *acc32, double *acc64);

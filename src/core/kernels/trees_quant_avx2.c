@@ -40,27 +40,27 @@ static inline __m256i step(__m256i i, __m256i nd, __m256i row, const uint32_t *b
 }
 
 /* Levels 0 .. top-1 for the 8 rows from row0 (trees_quant_avx512.c). */
-static inline __m256i top_levels(const uint32_t *w, uint32_t top, size_t row0, const uint32_t *bins)
+static inline __m256i top_levels(const uint32_t *w, size_t row0, const uint32_t *bins)
 {
     const __m256i one = _mm256_set1_epi32(1);
-    __m256i at[1 << TOP]; /* at[j]: -1 in the lanes at heap node j of this level */
-    __m256i i = one;
+    __m256i at[1 << TOP]; /* at[j]: -1 in the lanes at heap node j */
+    __m256i i = one, left = _mm256_setzero_si256();
     at[1] = _mm256_set1_epi32(-1);
-#pragma GCC unroll 4
-    for (uint32_t d = 0; d < top; d++) {
-        __m256i left = _mm256_setzero_si256();
-#pragma GCC unroll 8
-        for (uint32_t j = 1u << d; j < 2u << d; j++) {
-            const uint32_t *fb = bins + ((size_t)(w[j] >> 16 & MS_QNODE_FEAT) << LOG_ROWS) + row0;
-            __m256i bin = _mm256_loadu_si256((const __m256i *)fb);
-            __m256i l = _mm256_and_si256(goes_left(bin, _mm256_set1_epi32((int)w[j])), at[j]);
-            left = _mm256_or_si256(left, l);
-            if (d + 1 < top) {
-                at[2 * j] = l;
-                at[2 * j + 1] = _mm256_andnot_si256(l, at[j]);
-            }
+    /* nodes 1 .. 2^TOP - 1 in heap order, level by level */
+#pragma GCC unroll 16
+    for (uint32_t j = 1; j < 1u << TOP; j++) {
+        const uint32_t *fb = bins + ((size_t)(w[j] >> 16 & MS_QNODE_FEAT) << LOG_ROWS) + row0;
+        __m256i bin = _mm256_loadu_si256((const __m256i *)fb);
+        __m256i l = _mm256_and_si256(goes_left(bin, _mm256_set1_epi32((int)w[j])), at[j]);
+        left = _mm256_or_si256(left, l);
+        if (j < 1u << (TOP - 1)) {
+            at[2 * j] = l;
+            at[2 * j + 1] = _mm256_andnot_si256(l, at[j]);
         }
-        i = _mm256_add_epi32(_mm256_add_epi32(_mm256_add_epi32(i, i), one), left);
+        if (((j + 1) & j) == 0) { /* the last node of its level */
+            i = _mm256_add_epi32(_mm256_add_epi32(_mm256_add_epi32(i, i), one), left);
+            left = _mm256_setzero_si256();
+        }
     }
     return i;
 }
@@ -103,16 +103,13 @@ static inline void walk(const ms_tree_quant *q, size_t t, const uint32_t *bins, 
                         const __m256i *row, __m256i *idx)
 {
     const uint32_t *w = q->node + q->node_off[t];
-    uint32_t depth = q->depth[t], d = depth < TOP ? depth : TOP;
-    if (d == TOP) { /* the usual case, with the loops unrolled */
+    /* a walked tree has more than MS_QUANT_SMALL_LEAVES leaves, so more
+     * than TOP levels */
+    uint32_t depth = q->depth[t], d = TOP;
 #pragma GCC unroll 8
-        for (int b = 0; b < VECS; b++)
-            idx[b] = top_levels(w, TOP, v0 + (size_t)b * LANES, bins);
-    } else {
-        for (int b = 0; b < VECS; b++)
-            idx[b] = top_levels(w, d, v0 + (size_t)b * LANES, bins);
-    }
-    if (d == 3 && d < depth) { /* level 3: heap indices 8..15, one register */
+    for (int b = 0; b < VECS; b++)
+        idx[b] = top_levels(w, v0 + (size_t)b * LANES, bins);
+    if (d == 3) { /* level 3: heap indices 8..15, one register */
         __m256i n = _mm256_loadu_si256((const __m256i *)(w + 8));
 #pragma GCC unroll 8
         for (int b = 0; b < VECS; b++)

@@ -49,31 +49,31 @@ static inline __m512i step(__m512i i, __m512i nd, __m512i row, const uint32_t *b
 /* Levels 0 .. top-1 for the 16 rows from row0: every lane of a level is at
  * one of few nodes whose features are known here, so each node's bins are
  * one contiguous load and a lane's way is picked from the nodes' masks. */
-static inline __m512i top_levels(const uint32_t *w, uint32_t top, size_t row0, const uint32_t *bins)
+static inline __m512i top_levels(const uint32_t *w, size_t row0, const uint32_t *bins)
 {
     const __m512i one = _mm512_set1_epi32(1);
-    __mmask16 at[1 << TOP]; /* at[j]: the lanes at heap node j of this level */
+    __mmask16 at[1 << TOP], right = 0; /* at[j]: the lanes at heap node j */
     __m512i i = one;
     at[1] = 0xffff;
-#pragma GCC unroll 4
-    for (uint32_t d = 0; d < top; d++) {
-        __mmask16 right = 0;
-#pragma GCC unroll 8
-        for (uint32_t j = 1u << d; j < 2u << d; j++) {
-            uint32_t nd = w[j];
-            __m512i flip = _mm512_set1_epi32((int)(nd & MS_QNODE_FLIP));
-            __m512i bound = _mm512_set1_epi32((int)(nd & (MS_QNODE_FLIP | 0xffffu)));
-            const uint32_t *fb = bins + ((size_t)(nd >> 16 & MS_QNODE_FEAT) << LOG_ROWS) + row0;
-            __m512i bin = _mm512_xor_si512(_mm512_loadu_si512(fb), flip);
-            __mmask16 r = _mm512_mask_cmpge_epi32_mask(at[j], bin, bound);
-            right |= r;
-            if (d + 1 < top) {
-                at[2 * j] = at[j] & (__mmask16)~r;
-                at[2 * j + 1] = r;
-            }
+    /* nodes 1 .. 2^TOP - 1 in heap order, level by level */
+#pragma GCC unroll 16
+    for (uint32_t j = 1; j < 1u << TOP; j++) {
+        uint32_t nd = w[j];
+        __m512i flip = _mm512_set1_epi32((int)(nd & MS_QNODE_FLIP));
+        __m512i bound = _mm512_set1_epi32((int)(nd & (MS_QNODE_FLIP | 0xffffu)));
+        const uint32_t *fb = bins + ((size_t)(nd >> 16 & MS_QNODE_FEAT) << LOG_ROWS) + row0;
+        __m512i bin = _mm512_xor_si512(_mm512_loadu_si512(fb), flip);
+        __mmask16 r = _mm512_mask_cmpge_epi32_mask(at[j], bin, bound);
+        right |= r;
+        if (j < 1u << (TOP - 1)) {
+            at[2 * j] = at[j] & (__mmask16)~r;
+            at[2 * j + 1] = r;
         }
-        __m512i i2 = _mm512_add_epi32(i, i);
-        i = _mm512_mask_add_epi32(i2, right, i2, one);
+        if (((j + 1) & j) == 0) { /* the last node of its level */
+            __m512i i2 = _mm512_add_epi32(i, i);
+            i = _mm512_mask_add_epi32(i2, right, i2, one);
+            right = 0;
+        }
     }
     return i;
 }
@@ -117,19 +117,16 @@ static inline void walk(const ms_tree_quant *q, size_t t, const uint32_t *bins, 
                         const __m512i *row, __m512i *idx)
 {
     const uint32_t *w = q->node + q->node_off[t];
-    uint32_t depth = q->depth[t], d = depth < TOP ? depth : TOP;
-    if (d == TOP) { /* the usual case, with the loops unrolled */
+    /* a walked tree has more than MS_QUANT_SMALL_LEAVES leaves, so more
+     * than TOP levels */
+    uint32_t depth = q->depth[t], d = TOP;
 #pragma GCC unroll 8
-        for (int b = 0; b < VECS; b++)
-            idx[b] = top_levels(w, TOP, v0 + (size_t)b * LANES, bins);
-    } else {
-        for (int b = 0; b < VECS; b++)
-            idx[b] = top_levels(w, d, v0 + (size_t)b * LANES, bins);
-    }
-    if (d < 4 && d < depth) {
+    for (int b = 0; b < VECS; b++)
+        idx[b] = top_levels(w, v0 + (size_t)b * LANES, bins);
+    if (d < 4) {
         /* heap indices 1..15: levels 0-3 (vpermd reads the low 4 bits) */
         __m512i n0 = _mm512_loadu_si512(w);
-        for (; d < depth && d < 4; d++) {
+        for (; d < 4; d++) {
 #pragma GCC unroll 8
             for (int b = 0; b < VECS; b++)
                 idx[b] = step(idx[b], _mm512_permutexvar_epi32(idx[b], n0), row[b], bins);
