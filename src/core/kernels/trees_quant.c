@@ -33,6 +33,7 @@
 #define QUANT_MAX_DEPTH 24
 #define QUANT_SLOTS_PER_NODE 8
 #define QUANT_SLOTS_MIN (1u << 16)
+#define QUANT_SLOTS_MAX (1u << 30)
 /* trees grouped so a group's words and leaves stay in L2 while a block of
  * rows walks them */
 #define QUANT_GROUP_BYTES (192u * 1024u)
@@ -225,6 +226,8 @@ void ms_tree_quant_build(ms_tree_layout *l, const ms_model *m)
     budget = l->n_nodes * QUANT_SLOTS_PER_NODE;
     if (budget < QUANT_SLOTS_MIN)
         budget = QUANT_SLOTS_MIN;
+    if (budget > QUANT_SLOTS_MAX) /* offsets are 32-bit */
+        budget = QUANT_SLOTS_MAX;
     if (!(q = calloc(1, sizeof *q)))
         return;
     q->n_split = malloc(nt * sizeof *q->n_split);
