@@ -4,7 +4,8 @@ machine, same run, same data and model.
 
   bench_trees.py --mpiscore BUILD/mpiscore [--rows 1000000] [--features 30]
                  [--trees 500] [--depth 8] [--class-rounds 200] [--leaf-rounds 1000]
-                 [--work DIR] [--repeat 3] [--kernel-only] [--doc docs/benchmarks.md]
+                 [--work DIR] [--repeat 3] [--kernel-only] [--baseline OTHER/mpiscore]
+                 [--doc docs/benchmarks.md]
 
 For a binary model (binary:logistic, TREES rounds of depth DEPTH) and a
 3-class model (multi:softprob, CLASS_ROUNDS rounds = 3 x CLASS_ROUNDS trees):
@@ -22,11 +23,13 @@ For a binary model (binary:logistic, TREES rounds of depth DEPTH) and a
    model on the same rows without missing values, and for a LightGBM-shaped
    model (lossguide, 31 leaves per tree, LEAF_ROUNDS trees: the anchor the
    lleaves compiler is usually quoted on) with and without missing values.
-   --kernel-only skips the end-to-end runs and the 3-class model.
+   --kernel-only skips the end-to-end runs and the 3-class model;
+   --baseline times another mpiscore build's kernel beside (e.g. main's).
 5. Prints ns per tree x row per core (XGBoost: seconds x threads / (rows x
    trees); mpiscore: the kernel seconds summed over ranks from --metrics,
    / (rows x trees)) and the ratios; with --doc writes them into
-   docs/benchmarks.md between the trees markers, with a gnuplot PNG.
+   docs/benchmarks.md between the trees markers (full runs, with a gnuplot
+   PNG) and the kernel figures between the trees_kernel markers.
 """
 import argparse
 import json
@@ -40,6 +43,18 @@ import pandas as pd
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BEGIN, END = "<!-- trees:begin -->", "<!-- trees:end -->"
+KBEGIN, KEND = "<!-- trees_kernel:begin -->", "<!-- trees_kernel:end -->"
+KERNEL_PROSE = """These models are numeric-only with one value per leaf, so mpiscore
+scores them on its quantized layout (src/core/kernels/trees_quant.c, built
+at load): each feature's split thresholds sorted once, each block of 128
+rows mapped to bin numbers once, then trees of at most 32 leaves evaluated
+in QuickScorer's bitvector form (every split from contiguous bin loads, no
+gather) and bigger ones walked as complete heap-ordered trees (top 3
+levels from contiguous loads, levels 3-6 by register permutes), 16 rows
+per AVX-512 vector (8 with AVX2). Outputs are bit-identical to the scalar
+reference (tests/unit/test_trees_quant.c). Models it does not suit (leaf
+vectors, more than 65,534 distinct thresholds on a feature, trees too deep
+to complete within 8 slots per node) keep the previous kernel."""
 
 
 def sh(cmd, env=None):
@@ -130,12 +145,12 @@ def train(a, x, work, name, params, rounds, env):
     return bst, h5
 
 
-def run_mpiscore(a, name, key, n, inp, idcol, model, ref, env, work):
+def run_mpiscore(a, name, key, n, inp, idcol, model, ref, env, work, binary=None):
     """mpirun -n N mpiscore run, best of --repeat; the output must match ref
     (XGBoost's) before the timing counts. Returns wall s, kernel s, diff, ISA."""
     out = os.path.join(work, f"{name}_{key}" + (".csv" if inp.endswith(".csv") else ".h5"))
     met = os.path.join(work, f"{name}_{key}.json")
-    cmd = ["mpirun", "-n", str(n), a.mpiscore, "run", "--model", model, "--input", inp,
+    cmd = ["mpirun", "-n", str(n), binary or a.mpiscore, "run", "--model", model, "--input", inp,
            "--output", out, "--overwrite", "--id-column", idcol, "--metrics", met]
     print(f"{name}: mpiscore {key} ...", flush=True)
     wall, kern = [], []
@@ -180,9 +195,36 @@ def bench_kernel(a, name, x, h5_in, bst, model, env, work):
            "missing": float(np.isnan(x).mean()), "ns_xgb_core": xgb1 / tr * 1e9,
            "ns_ms_core": kern / tr * 1e9}
     res["kernel_ratio"] = res["ns_xgb_core"] / res["ns_ms_core"]
+    if a.baseline:
+        _, kb, _, _ = run_mpiscore(a, name, "base_n1", 1, h5_in, "ids", model, ref, env, work,
+                                   a.baseline)
+        res["ns_base_core"] = kb / tr * 1e9
+    # CPU time of the scoring thread, which other work on the machine moves
+    # far less than wall time: XGBoost's (1 thread) against the kernel's, and
+    # the kernel the quantized layout replaced (tests/bench/trees_kernel_cpu.c)
+    tool = os.path.join(os.path.dirname(os.path.abspath(a.mpiscore)), "tests", "trees_kernel_cpu")
+    if os.path.exists(tool):
+        raw = os.path.splitext(h5_in)[0] + ".f32"
+        if not os.path.exists(raw):
+            np.ascontiguousarray(x, dtype=np.float32).tofile(raw)
+        bst.set_param({"nthread": 1})
+        cpu = []
+        for _ in range(a.repeat):
+            t0 = time.process_time()
+            bst.inplace_predict(x)
+            cpu.append(time.process_time() - t0)
+        res["cpu_xgb"] = min(cpu) / tr * 1e9
+        for key, extra in (("cpu_ms", []), ("cpu_prev", ["previous"])):
+            out = sh([tool, model, raw, str(a.repeat)] + extra, env).stdout
+            res[key] = json.loads(out)["ns"]
+        res["cpu_ratio"] = res["cpu_xgb"] / res["cpu_ms"]
     print(f"{name}: {n_trees} trees, {res['missing']:.0%} missing; ns per tree x row per core: "
           f"XGBoost {res['ns_xgb_core']:.2f}, mpiscore {res['ns_ms_core']:.2f} "
-          f"({res['kernel_ratio']:.1f}x)", flush=True)
+          f"({res['kernel_ratio']:.1f}x)"
+          + (f", previous kernel {res['ns_base_core']:.2f}" if a.baseline else "")
+          + (f"; CPU time: XGBoost {res['cpu_xgb']:.2f}, mpiscore {res['cpu_ms']:.2f} "
+             f"({res['cpu_ratio']:.1f}x), previous kernel {res['cpu_prev']:.2f}"
+             if "cpu_ms" in res else ""), flush=True)
     return res
 
 
@@ -229,7 +271,7 @@ def bench_model(a, name, x, csv, h5_in, work, params, rounds, env):
     return res
 
 
-def write_doc(a, results, kernels, work):
+def write_doc(a, results, work):
     docdir = os.path.dirname(os.path.abspath(a.doc))
     png = os.path.join(docdir, "bench_trees.png")
     dat = os.path.join(work, "bench_trees.dat")
@@ -253,10 +295,6 @@ def write_doc(a, results, kernels, work):
     e2e = "".join(
         f"| {r['name']} | {r['xgb_e2e']:.2f} | {r['csv_n2']:.2f} | {r['h5_n2']:.2f} | "
         f"**{r['e2e_ratio_csv']:.1f}x** | **{r['e2e_ratio_h5']:.1f}x** |\n" for r in results)
-    krows = "".join(
-        f"| {r['name']} | {r['trees']} | {r['missing']:.0%} | {r['xgb_mem_1']:.2f} | "
-        f"{r['h5_n1_score_s']:.2f} | {r['ns_xgb_core']:.2f} | {r['ns_ms_core']:.2f} | "
-        f"**{r['kernel_ratio']:.1f}x** |\n" for r in kernels)
     block = f"""{BEGIN}
 ## Tree ensembles (XGBoost models)
 
@@ -273,18 +311,6 @@ before any figure was kept. Kernel: {results[0]['isa']}. Load average
 machine, the 2-thread figures suffer most (threads wait for a core), so
 compare ratios from one run.
 
-The kernel: these models are numeric-only with one value per leaf, so
-mpiscore scores them on its quantized layout (src/core/kernels/trees_quant.c,
-built at load): each feature's split thresholds sorted once, a block of 128
-rows mapped to bin numbers once, then trees of at most 32 leaves evaluated
-in QuickScorer's bitvector form (every split from contiguous bin loads, no
-gather) and bigger ones walked as complete heap-ordered trees (top 3
-levels from contiguous loads, levels 3-6 by register permutes), 16 rows
-per AVX-512 vector; outputs bit-identical to the scalar reference
-(tests/unit/test_trees_quant.c). Models it does not suit (leaf vectors,
-more than 65,534 distinct thresholds on a feature, trees too deep to
-complete) keep the previous kernel.
-
 In memory, per core: XGBoost `inplace_predict` on the numpy array (1 and 2
 threads, seconds) against mpiscore's kernel time (`score_s` from `--metrics`,
 `mpirun -n 1` on the HDF5). ns per tree x row = seconds x cores / (rows x trees).
@@ -299,34 +325,84 @@ CSV/HDF5 (including MPI start-up).
 | model | pandas + XGBoost | mpiscore CSV -n 2 | mpiscore HDF5 -n 2 | ratio CSV | ratio HDF5 |
 | --- | --- | --- | --- | --- | --- |
 {e2e}
-Kernel only, per core (XGBoost `inplace_predict` with 1 thread against
-mpiscore's kernel time on `mpirun -n 1`, same rows, same run): the binary
-model also on the rows without missing values (each NaN replaced by a
-drawn value), and a LightGBM-shaped model (XGBoost lossguide, 31 leaves
-per tree, {a.leaf_rounds} rounds; the usual lleaves anchor) with and without missing values.
-
-| model | trees | missing | XGBoost 1 thread | mpiscore kernel, 1 rank | XGBoost ns | mpiscore ns | ratio |
-| --- | --- | --- | --- | --- | --- | --- | --- |
-{krows}
 ![ns per tree x row](bench_trees.png)
 
 Targets: >= 3x XGBoost's in-memory predictor per core (<= 7 ns per tree x
-row) and >= 5x end to end against pandas + XGBoost; for the kernel, <= 4 ns
-per tree x row on binary_{a.trees} with and without missing values and <= 2.3 ns
-on leaves31_{a.leaf_rounds}. On a shared machine the kernel figures move by
-10-20% from run to run (the VM exposes no hardware counters, so times are
-best of {a.repeat}); the ratio to XGBoost, measured minutes apart in the same
-run, moves less.
+row) and >= 5x end to end against pandas + XGBoost. The kernel on its own:
+next section.
 {END}
 """
-    text = open(a.doc).read() if os.path.exists(a.doc) else "# Benchmarks\n"
-    if BEGIN in text and END in text:
-        text = text[:text.index(BEGIN)] + block.rstrip("\n") + text[text.index(END) + len(END):]
+    replace_section(a.doc, BEGIN, END, block)
+    print(f"wrote {a.doc} and {png}")
+
+
+def replace_section(doc, begin, end, block):
+    text = open(doc).read() if os.path.exists(doc) else "# Benchmarks\n"
+    if begin in text and end in text:
+        text = text[:text.index(begin)] + block.rstrip("\n") + text[text.index(end) + len(end):]
     else:
         text = text.rstrip("\n") + "\n\n" + block
-    with open(a.doc, "w") as fh:
+    with open(doc, "w") as fh:
         fh.write(text)
-    print(f"wrote {a.doc} and {png}")
+
+
+def write_kernel_doc(a, kernels):
+    base = a.baseline is not None
+    krows = "".join(
+        f"| {r['name']} | {r['trees']} | {r['missing']:.0%} | {r['xgb_mem_1']:.2f} | "
+        f"{r['h5_n1_score_s']:.2f} | {r['ns_xgb_core']:.2f} | "
+        + (f"{r['ns_base_core']:.2f} | " if base else "")
+        + f"**{r['ns_ms_core']:.2f}** | **{r['kernel_ratio']:.1f}x** |\n" for r in kernels)
+    head = ("| model | trees | missing | XGBoost 1 thread | mpiscore kernel, 1 rank | XGBoost ns | "
+            + ("previous kernel ns | " if base else "") + "mpiscore ns | ratio |\n"
+            + "| --- " * (9 if base else 8) + "|\n")
+    prev = (f"Previous kernel: the packed float layout trees_avx512.c walks, from "
+            f"{a.baseline_label or a.baseline}, measured in the same run on the same rows.\n\n"
+            if base else "")
+    cpu = all("cpu_ms" in r for r in kernels)
+    crows = "".join(
+        f"| {r['name']} | {r['missing']:.0%} | {r['cpu_xgb']:.2f} | {r['cpu_prev']:.2f} | "
+        f"**{r['cpu_ms']:.2f}** | **{r['cpu_ratio']:.1f}x** |\n" for r in kernels) if cpu else ""
+    ctab = ("""
+CPU time of the scoring thread, ns per tree x row (best of the runs;
+XGBoost's `time.process_time()` around `inplace_predict` with 1 thread,
+mpiscore's from tests/bench/trees_kernel_cpu.c on the same rows, also
+with the quantized layout dropped so the previous kernel runs). Other work
+on the machine moves these far less than wall time.
+
+| model | missing | XGBoost | previous kernel | mpiscore | ratio |
+| --- | --- | --- | --- | --- | --- |
+""" + crows) if cpu else ""
+    block = f"""{KBEGIN}
+## Tree kernel (quantized layout)
+
+Measured by `bash scripts/bench.sh --trees` (scripts/bench_trees.py;
+`--kernel-only` for this section alone) on {cpu_name()}, {os.cpu_count()} cores,
+{time.strftime('%Y-%m-%d')}, best of {a.repeat}. Per core, in memory: XGBoost
+`inplace_predict` with 1 thread on the numpy array against mpiscore's kernel
+time (`score_s` from `--metrics`, `mpirun -n 1` on the HDF5), the same
+{kernels[0]['rows']:,} rows x {a.features} float32 features, outputs checked against
+XGBoost's first (max |diff| {max(r['h5_n1_diff'] for r in kernels):.1e}). Kernel: {kernels[0]['isa']}. Models:
+binary_{a.trees} (XGBoost hist, depth {a.depth}, eta 0.1) on the rows with 2% missing values and
+on the same rows with each NaN replaced by a drawn value; leaves31_{a.leaf_rounds}, a
+LightGBM-shaped model (XGBoost lossguide, 31 leaves per tree, {a.leaf_rounds} rounds: the
+usual lleaves anchor), the same two ways. Load average (1 min) when the
+script started and ended: {a.load_start:.1f} and {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.
+
+{KERNEL_PROSE}
+
+Wall time, per core:
+
+{prev}{head}{krows}{ctab}
+Targets: <= 4 ns per tree x row per core on binary_{a.trees} with and
+without missing values, <= 2.3 ns on leaves31_{a.leaf_rounds}. On a shared
+machine the figures move by 10-20% from run to run (the VM exposes no
+hardware counters, so times are the best of {a.repeat} runs); the ratios,
+from figures measured minutes apart in one run, move less.
+{KEND}
+"""
+    replace_section(a.doc, KBEGIN, KEND, block)
+    print(f"wrote {a.doc}")
 
 
 def main():
@@ -340,6 +416,8 @@ def main():
     ap.add_argument("--class-rounds", type=int, default=200)
     ap.add_argument("--leaf-rounds", type=int, default=1000)
     ap.add_argument("--kernel-only", action="store_true")
+    ap.add_argument("--baseline", help="another mpiscore binary whose kernel is measured beside")
+    ap.add_argument("--baseline-label", help="what --baseline is, for the doc (e.g. a commit)")
     ap.add_argument("--work", default="/tmp/mpiscore-bench-trees")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--doc")
@@ -372,9 +450,9 @@ def main():
     kernels.append(bench_kernel(a, name, full, h5_full, bst, model, env, work))
     print(json.dumps(results + kernels, indent=2))
     if a.doc:
-        if not results:
-            sys.exit("bench_trees: --doc needs the full run (no --kernel-only)")
-        write_doc(a, results, kernels, work)
+        if results:
+            write_doc(a, results, work)
+        write_kernel_doc(a, kernels)
 
 
 if __name__ == "__main__":
