@@ -39,6 +39,7 @@ static void layout_free(ms_tree_layout *l)
     free(l->packed_thr);
     free(l->packed_meta);
     free(l->group_start);
+    ms_tree_quant_free(l->quant);
     free(l);
 }
 
@@ -696,6 +697,7 @@ ms_status ms_trees_compile(ms_model *m, ms_error *err)
     }
     /* 16 rows of features must be addressable with 32-bit gather indices */
     l->simd_ok = m->n_features <= ((size_t)1 << 26);
+    ms_tree_quant_build(l, m);
 done:
     free(queue);
     free(qdepth);

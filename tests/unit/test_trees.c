@@ -161,20 +161,25 @@ static void fill_inputs(float *x, size_t n)
     }
 }
 
-/* unpacked: drop the packed layout so the kernels' general walk runs (it
+/* mode 0: as compiled (the quantized layout where it suits, tested on its
+ * own in test_trees_quant.c); 1: without it, so the packed walk runs; 2:
+ * without the packed layout either, so the kernels' general walk runs (it
  * serves models with more than 2^16 features or very wide trees). */
-static void compare_isas(const char *what, ms_model *m, int unpacked)
+static void compare_isas(const char *what, ms_model *m, int mode)
 {
     static const size_t rows[] = {1, 15, 16, 17, 63, 64, 65, 255, 256, 257, 700};
     ms_error err;
     CHECK_MSG(ms_model_validate(m, "t.h5", &err) == MS_OK, "%s: %s", what, err.msg);
     CHECK_FATAL(ms_trees_compile(m, &err) == MS_OK);
     ms_tree_layout *l = m->trees.compiled;
-    if (unpacked) {
+    CHECK_MSG(l->packed != NULL, "%s: expected a packed layout", what);
+    if (mode > 0) {
+        ms_tree_quant_free(l->quant);
+        l->quant = NULL;
+    }
+    if (mode > 1) {
         free(l->packed);
         l->packed = NULL;
-    } else {
-        CHECK_MSG(l->packed != NULL, "%s: expected a packed layout", what);
     }
     for (size_t ri = 0; ri < sizeof rows / sizeof rows[0]; ri++) {
         size_t n = rows[ri];
@@ -216,11 +221,12 @@ static void test_isas(void)
         {.n_trees = 300, .n_raw = 1, .w = 1, .nf = 12, .le = 0, .f32 = 1, .lopsided = 1},
     };
     for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) {
-        for (int unpacked = 0; unpacked < 2; unpacked++) {
+        for (int mode = 0; mode < 3; mode++) {
+            static const char *const modes[] = {"", " (not quantized)", " (unpacked)"};
             char what[64];
-            snprintf(what, sizeof what, "config %zu%s", i, unpacked ? " (unpacked)" : "");
+            snprintf(what, sizeof what, "config %zu%s", i, modes[mode]);
             ms_model *m = make_forest(&configs[i]);
-            compare_isas(what, m, unpacked);
+            compare_isas(what, m, mode);
             ms_model_free(m);
         }
     }
