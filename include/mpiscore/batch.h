@@ -176,8 +176,7 @@ static inline const char *ms_batch_put_text(ms_batch *b, size_t c, size_t row, c
 {
     const ms_colspec *sp = &b->spec[c];
     float *cell = (float *)b->col[c] + row;
-    if (sp->kind == MS_COL_NUM && sp->prec == MS_PREC_F32 &&
-        ms_parse_f32(s, n, cell) == MS_NUM_OK && ms_f32_single_rounding(s, n, *cell))
+    if (sp->kind == MS_COL_NUM && sp->prec == MS_PREC_F32 && ms_parse_plain_f64_to_f32(s, n, cell))
         return NULL;
     return ms_batch_put_text_slow(b, c, row, s, n);
 }
