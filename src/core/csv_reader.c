@@ -893,10 +893,16 @@ static inline __attribute__((always_inline)) void row_field(row_ctx *rc, const c
         size_t row = b->n_rows - 1;
         const char *why;
         void *col = b->col[a->feature];
-        if ((a->put == PUT_F32 && ms_parse_plain_f64_to_f32(s, n, (float *)col + row)) ||
-            (a->put == PUT_F64 && ms_parse_plain_f64(s, n, (double *)col + row)))
+        double x;
+        if (a->put == PUT_OTHER)
+            why = ms_batch_put_text_slow(b, (size_t)a->feature, row, s, n);
+        else if (ms_parse_plain_f64(s, n, &x)) {
+            if (a->put == PUT_F32)
+                ((float *)col)[row] = (float)x; /* pandas + float32: (float) of the double */
+            else
+                ((double *)col)[row] = x;
             why = NULL;
-        else
+        } else
             why = ms_batch_put_text_slow(b, (size_t)a->feature, row, s, n);
         if (why) {
             rc->prob = why;
