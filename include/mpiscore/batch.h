@@ -113,8 +113,9 @@ static inline int32_t *ms_batch_codes(const ms_batch *b, size_t c)
  * category" (only with spec->unknown_is_error). Numbers: a float64 column
  * gets ms_parse_f64's value; a float32 column gets (float) of that value,
  * which is what pandas + scikit-learn / XGBoost do (read float64, cast to
- * float32), computed without strtod whenever the float32 parse provably
- * rounds the same (docs/formats.md). Categories: empty or one of pandas'
+ * float32): a plain decimal by ms_parse_plain_f64_to_f32, else without
+ * strtod whenever the float32 parse provably rounds the same
+ * (docs/formats.md). Categories: empty or one of pandas'
  * NA spellings is MS_CODE_MISSING, otherwise an exact dictionary lookup
  * (a numeric dictionary parses the number first). Allocates nothing. */
 static inline const char *ms_batch_put_text(ms_batch *b, size_t c, size_t row, const char *s,

@@ -751,8 +751,9 @@ void ms_csv_header_free(ms_csv_header *hdr)
 /* What a field of input column j does, decided once per chunk from the
  * layout so the per-field path never looks at the layout or the column
  * specs: the model column it fills (a plain decimal straight into a
- * float32 or float64 column, anything else through ms_batch_put_text_slow), and whether its text
- * goes to the id and to kept columns (capture). */
+ * float32 or float64 column, anything else through
+ * ms_batch_put_text_slow), and whether its text goes to the id and to
+ * kept columns (capture: ms_batch_set_last_id, ms_batch_set_last_keep). */
 enum { PUT_NONE, PUT_F32, PUT_F64, PUT_OTHER };
 
 typedef struct col_action {
