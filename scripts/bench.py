@@ -220,7 +220,10 @@ def parse_doc(f):
         return ""
     t = ("CSV parse alone (`tests/bench/bench_csv_parse.c`: the file in memory, cut into\n"
          "65,536-row chunks as a run cuts it, every chunk parsed into a batch, one core;\n"
-         "best of the runs):\n\n| build | column type | structural scan | MB/s | ns per field |\n"
+         "best of the runs; a field is one of the 31 per row, the id included;\n"
+         "\"baseline\" is another build given with `--parse-baseline`, measured\n"
+         "interleaved with this one; scalar: `MPISCORE_ISA=scalar`):\n\n"
+         "| build | column type | structural scan | MB/s | ns per field |\n"
          "| --- | --- | --- | --- | --- |\n")
     for r in p["runs"]:
         t += (f"| {r['build']} | {'float32' if r['prec'] == 'f32' else 'float64'} | {r['isa']} | "
