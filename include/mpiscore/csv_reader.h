@@ -119,6 +119,15 @@ typedef struct ms_csv_layout {
 ms_status ms_csv_parse_chunk(const char *buf, size_t len, uint64_t first_line,
                              const ms_csv_layout *layout, ms_batch *b, ms_error *err);
 
+/* Same, also filling b's kept columns (--keep-columns): kept column k of
+ * b (b->n_keep of them) copies column keep_col[k], its field's text as
+ * written, like the id (an unquoted field with its blanks, a quoted one's
+ * value; a row too short for it keeps the empty text). ms_csv_parse_chunk
+ * is this with b->n_keep == 0. */
+ms_status ms_csv_parse_chunk_keep(const char *buf, size_t len, uint64_t first_line,
+                                  const ms_csv_layout *layout, const int *keep_col, ms_batch *b,
+                                  ms_error *err);
+
 /* Same, forcing the libcsv path even for chunks without quotes (used by the
  * tests that prove the fast path agrees with libcsv). */
 ms_status ms_csv_parse_chunk_libcsv(const char *buf, size_t len, uint64_t first_line,
