@@ -66,6 +66,8 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--doc")
     ap.add_argument("--duckdb", help="BUILD/parquet-oracle folder from tests/parquet/setup_duckdb.sh (no DuckDB peer without it)")
+    ap.add_argument("--parse-bench", help="BUILD/tests/bench_csv_parse: CSV parse speed alone, scalar and SIMD scan")
+    ap.add_argument("--parse-baseline", help="another build's bench_csv_parse, measured in the same run for a before/after")
     a = ap.parse_args()
 
     data = os.path.join(a.work, f"lin_{a.rows}x{a.features}")
@@ -134,12 +136,57 @@ def main():
                                            "format_s", "wait_s", "wall_s")} for r in m2["per_rank"]],
         "internal_wall_n1": res["csv_n1"][1]["wall_s"], "internal_wall_n2": m2["wall_s"],
     }
+    if a.parse_bench:
+        figures["parse"] = parse_bench(a, csv, env)
     print(json.dumps(figures, indent=2))
     print(f"end-to-end: mpiscore -n 2 is {figures['speedup_vs_peer_n2']:.1f}x pandas + scikit-learn; "
           + (f"{figures['speedup_vs_duckdb_n2']:.2f}x DuckDB; " if duck else "") +
           f"1->2 ranks {figures['scaling_1_to_2']:.2f}x; CSV parse {figures['ingest_mb_s_per_core']:.0f} MB/s per core")
     if a.doc:
         write_doc(a, figures)
+
+
+def parse_bench(a, csv, env):
+    """Parse alone (tests/bench/bench_csv_parse.c): MB/s per core and ns per
+    field for float32 and float64 columns, with the SIMD structural scan and
+    with MPISCORE_ISA=scalar; with --parse-baseline the same for another build,
+    interleaved so machine load hits both alike. Instructions per field
+    (load-independent) from valgrind's callgrind over the first 100,000 rows
+    of the file, counting only ms_csv_parse_chunk."""
+    bins = [("this build", a.parse_bench)] + ([("baseline", a.parse_baseline)] if a.parse_baseline else [])
+    rows = []
+    for prec in ("f32", "f64"):
+        for isa in ("", "scalar"):
+            for name, b in bins:
+                if isa and name == "baseline":
+                    continue
+                e = dict(env, MPISCORE_ISA=isa) if isa else env
+                r = json.loads(sh([b, csv, "--prec", prec, "--repeat", str(a.repeat)], e).stdout)
+                r.update(build=name, isa=isa or "best")
+                rows.append(r)
+    head = os.path.join(a.work, "head100k.csv")
+    if not os.path.exists(head):
+        with open(csv) as src, open(head, "w") as dst:
+            for i, line in enumerate(src):
+                if i > 100_000:
+                    break
+                dst.write(line)
+    instr = {}
+    if subprocess.run(["which", "valgrind"], capture_output=True).returncode == 0:
+        for name, b in bins:
+            for prec in ("f32", "f64"):
+                out = os.path.join(a.work, "callgrind.out")
+                sh(["valgrind", "--tool=callgrind", "--toggle-collect=ms_csv_parse_chunk",
+                    f"--callgrind-out-file={out}", b, head, "--prec", prec, "--repeat", "1"], env)
+                summary = [l for l in open(out) if l.startswith(("summary:", "totals:"))]
+                fields = json.loads(sh([b, head, "--prec", prec, "--repeat", "1"], env).stdout)["fields"]
+                instr[f"{name} {prec}"] = int(summary[0].split()[1]) / fields
+    for r in rows:
+        print(f"parse {r['build']:10} {r['prec']} scan={r['isa']:6}: {r['mb_s']:7.1f} MB/s, "
+              f"{r['ns_per_field']:6.2f} ns/field")
+    for k, v in instr.items():
+        print(f"parse {k}: {v:.1f} instructions per field")
+    return {"runs": rows, "instr_per_field": instr}
 
 
 def duckdb_peer(a, clf, csv, env):
@@ -165,6 +212,27 @@ def duckdb_peer(a, clf, csv, env):
     if diff > 1e-9:
         sys.exit(f"bench: DuckDB's output disagrees with scikit-learn (max |diff| {diff:.2e})")
     return t
+
+
+def parse_doc(f):
+    p = f.get("parse")
+    if not p:
+        return ""
+    t = ("CSV parse alone (`tests/bench/bench_csv_parse.c`: the file in memory, cut into\n"
+         "65,536-row chunks as a run cuts it, every chunk parsed into a batch, one core;\n"
+         "best of the runs; a field is one of the 31 per row, the id included;\n"
+         "\"baseline\" is another build given with `--parse-baseline`, measured\n"
+         "interleaved with this one; scalar: `MPISCORE_ISA=scalar`):\n\n"
+         "| build | column type | structural scan | MB/s | ns per field |\n"
+         "| --- | --- | --- | --- | --- |\n")
+    for r in p["runs"]:
+        t += (f"| {r['build']} | {'float32' if r['prec'] == 'f32' else 'float64'} | {r['isa']} | "
+              f"{r['mb_s']:.0f} | {r['ns_per_field']:.1f} |\n")
+    if p["instr_per_field"]:
+        t += ("\nInstructions per field (valgrind callgrind, `ms_csv_parse_chunk` only, first\n"
+              "100,000 rows; independent of the machine's load):\n" +
+              ",\n".join(f"{k} **{v:.0f}**" for k, v in p["instr_per_field"].items()) + ".\n")
+    return t + "\n"
 
 
 def write_doc(a, f):
@@ -236,7 +304,7 @@ fewer rows. This machine is a 2-vCPU virtual machine whose speed varies from
 run to run (the same script has measured the peer between 6.3 and 9.6 s), so
 compare ratios from one run, not figures across runs.
 
-Targets of the first milestone and where they stand in this run:
+""" + parse_doc(f) + f"""Targets of the first milestone and where they stand in this run:
 end-to-end >= 10x the peer ({f['speedup_vs_peer_n2']:.1f}x), CSV ingest >= 300 MB/s per
 core ({f['ingest_mb_s_per_core']:.0f} MB/s), 1 -> 2 ranks >= 1.8x ({f['scaling_1_to_2']:.2f}x).
 """ + trees)

@@ -35,7 +35,8 @@ if [ "$what" = serve ]; then
 fi
 if [ "$what" != trees ]; then
     duck=$(bash "$here/tests/parquet/setup_duckdb.sh" "$build")
-    "$py" "$here/scripts/bench.py" "${common[@]}" --duckdb "$duck" "$@"
+    "$py" "$here/scripts/bench.py" "${common[@]}" --duckdb "$duck" \
+        --parse-bench "$build/tests/bench_csv_parse" "$@"
 fi
 if [ "$what" != linear ]; then
     "$py" "$here/scripts/bench_trees.py" "${common[@]}" "$@"

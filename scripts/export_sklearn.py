@@ -10,11 +10,13 @@ LinearRegression, Ridge (single and multi-output), SGDClassifier (log_loss
 gives probabilities; other losses the decision function and the label),
 SGDRegressor; DecisionTree, RandomForest and ExtraTrees classifiers and
 regressors, GradientBoosting and HistGradientBoosting classifiers and
-regressors (kind tree_ensemble); MLPClassifier and MLPRegressor (kind mlp);
+regressors, Bagging of decision trees (kind tree_ensemble); MLPClassifier and MLPRegressor (kind mlp);
 the other linear models with coef_ / intercept_ (LinearSVC, RidgeClassifier,
 Perceptron, Lasso, ElasticNet and their CV forms, HuberRegressor, ...;
 Poisson / Gamma / Tweedie regressors with their links); GridSearchCV and
-RandomizedSearchCV export their best_estimator_.
+RandomizedSearchCV export their best_estimator_; LinearDiscriminantAnalysis,
+PCA (its transform) and TransformedTargetRegressor (inverse np.exp / expm1 /
+square as the output link, or a scaler of y folded into a linear regressor).
 A Pipeline ending in one of these exports with its preprocessing
 (ColumnTransformer, StandardScaler, MinMaxScaler, MaxAbsScaler,
 RobustScaler, SimpleImputer, OneHotEncoder, OrdinalEncoder,
@@ -229,13 +231,18 @@ class _Forest:
         self.precision = precision
         self.trees = []
 
-    def add(self, feature, threshold, left, right, missing_left, value, output=0):
+    def add(self, feature, threshold, left, right, missing_left, value, output=0, cats=None):
+        """cats: None, or per node None (numeric) or the categorical split's
+        bitset, uint32 words (bit c set: category c goes right)."""
         t = len(self.trees)
         leaf = np.asarray(left) < 0
         feature = np.where(leaf, -1, feature).astype(np.int64)
         left = np.where(leaf, -1, left).astype(np.int64)
         right = np.where(leaf, -1, right).astype(np.int64)
-        threshold = np.where(leaf, 0.0, np.asarray(threshold, dtype=np.float64))
+        is_cat = np.array([c is not None for c in cats] if cats is not None else
+                          np.zeros(len(feature), dtype=bool), dtype=bool)
+        # a categorical split has no threshold (the container ignores it)
+        threshold = np.where(leaf | is_cat, 0.0, np.asarray(threshold, dtype=np.float64))
         value = np.asarray(value, dtype=np.float64).reshape(len(feature), self.leaf_width)
         value = np.where(leaf[:, None], value, 0.0)
         bad = np.flatnonzero(~leaf & np.isnan(threshold))
@@ -256,8 +263,11 @@ class _Forest:
         if bad.size:
             raise ExportError(f"{self.name}: tree {t} node {bad[0]}: leaf value is not finite "
                               "(did training diverge?)")
+        words = [np.zeros(0, np.uint32) if c is None else np.asarray(c, np.uint32)
+                 for c in (cats if cats is not None else [None] * len(feature))]
         self.trees.append((feature, threshold, left, right,
-                           np.asarray(missing_left, dtype=np.int64), value, output))
+                           np.asarray(missing_left, dtype=np.int64), value, output,
+                           is_cat.astype(np.int64), words))
 
     def arrays(self, base_score):
         base = np.atleast_1d(np.asarray(base_score, dtype=np.float64)).ravel()
@@ -280,6 +290,13 @@ class _Forest:
         }
         if self.leaf_width == 1:
             out["/trees/tree_output"] = np.array(cols[6], dtype=np.int64)
+        if any(c.any() for c in cols[7]):
+            words = [w for tree in cols[8] for w in tree]
+            out["/trees/split_type"] = np.concatenate(cols[7])
+            out["/trees/cat_offset"] = np.concatenate(
+                [[0], np.cumsum([len(w) for w in words])]).astype(np.int64)
+            out["/trees/cat_bits"] = (np.concatenate(words) if words else
+                                      np.zeros(0)).astype(np.uint32)
         return out
 
 
@@ -328,6 +345,40 @@ def _sklearn_trees(est, path, names):
         _add_sklearn_tree(forest, tree, tree.tree_.value[:, :, 0])
     write_container(path, "tree_ensemble", "identity", names, _score_outputs(n), None, _source(),
                     forest.arrays(np.zeros(n)), _tree_attrs("le", "error", aggregate))
+
+
+def _bagging(est, path, names):
+    # BaggingClassifier / BaggingRegressor of decision trees: the mean of
+    # the trees' predict_proba / predict, each tree reading its own columns
+    # (estimators_features_[i]), a forest whose split features are mapped
+    # back to the model's; a tree that saw fewer classes adds to its own.
+    name = type(est).__name__
+    for e in est.estimators_:
+        if not isinstance(e, (DecisionTreeClassifier, DecisionTreeRegressor)):
+            raise ExportError(f"{name}: base estimator {type(e).__name__} is not supported "
+                              "(decision trees only)")
+        if e.n_outputs_ != 1:
+            raise ExportError(f"{name} with {e.n_outputs_} outputs is not supported")
+    classify = is_classifier(est)
+    classes = [str(c) for c in est.classes_] if classify else None
+    n = len(classes) if classify else 1
+    forest = _Forest(est, n)
+    for tree, feats in zip(est.estimators_, est.estimators_features_):
+        t = tree.tree_
+        feature = np.where(t.feature >= 0, np.asarray(feats)[np.maximum(t.feature, 0)], -1)
+        if classify:
+            v = np.array(t.value[:, 0, :], dtype=np.float64)
+            norm = v.sum(axis=1)[:, np.newaxis]
+            norm[norm == 0.0] = 1.0
+            value = np.zeros((t.node_count, n))
+            value[:, np.asarray(tree.classes_, dtype=np.int64)] = v / norm
+        else:
+            value = t.value[:, 0, 0]
+        forest.add(feature, t.threshold, t.children_left, t.children_right,
+                   np.zeros(t.node_count), value)
+    outputs = _probability_outputs(classes) if classify else _score_outputs(1)
+    write_container(path, "tree_ensemble", "identity", names, outputs, classes, _source(),
+                    forest.arrays(np.zeros(n)), _tree_attrs("le", "error", "mean"))
 
 
 def _gradient_boosting(est, path, names):
@@ -400,21 +451,47 @@ def _hist_gradient_boosting(est, path, names):
     else:
         outputs = _score_outputs(est.n_trees_per_iteration_)
     forest = _Forest(est, 1, "float64")
+    known, f_idx_map = est._bin_mapper.make_known_categories_bitsets()
     for i, iteration in enumerate(est._predictors):
         for k, predictor in enumerate(iteration):
             nodes = predictor.nodes
             leaf = nodes["is_leaf"].astype(bool)
-            cat = np.flatnonzero(~leaf & nodes["is_categorical"].astype(bool))
-            if cat.size:
-                f = names[nodes["feature_idx"][cat[0]]]
-                raise ExportError(f'{name}: iteration {i} splits on categorical feature "{f}" '
-                                  "(categorical splits are not supported)")
             left = np.where(leaf, -1, nodes["left"].astype(np.int64))
             forest.add(nodes["feature_idx"], nodes["num_threshold"], left, nodes["right"],
-                       nodes["missing_go_to_left"], nodes["value"], k)
-    write_container(path, "tree_ensemble", link, names, outputs, classes, _source(),
-                    forest.arrays(est._baseline_prediction), _tree_attrs("le", "route", "sum"),
-                    precision="float64")
+                       nodes["missing_go_to_left"], nodes["value"], k,
+                       _hgb_cat_bitsets(predictor, known, f_idx_map))
+    attrs = _tree_attrs("le", "route", "sum")
+    arrays = forest.arrays(est._baseline_prediction)
+    if "/trees/split_type" in arrays:
+        attrs["categorical_other"] = "missing"
+        # the predictor casts the value to its uint8 bin type: 256 is category 0
+        attrs["category_cast"] = "uint8"
+    write_container(path, "tree_ensemble", link, names, outputs, classes, _source(), arrays,
+                    attrs, precision="float64")
+
+
+def _hgb_cat_bitsets(predictor, known, f_idx_map):
+    # _predictor.pyx _predict_one_from_raw_data: a category in the node's
+    # raw_left_cat_bitsets goes left, another known one (known_cat_bitsets
+    # of its feature) right, an unknown one or a negative value where
+    # missing values go. Over the 256 categories a bitset holds that is one
+    # "goes right" bit each; values past them go where missing values go
+    # (categorical_other = "missing").
+    nodes = predictor.nodes
+    cat = ~nodes["is_leaf"].astype(bool) & nodes["is_categorical"].astype(bool)
+    if not cat.any():
+        return None
+    out = [None] * len(nodes)
+    bit = np.arange(32, dtype=np.uint32)
+    for n in np.flatnonzero(cat):
+        left = predictor.raw_left_cat_bitsets[nodes["bitset_idx"][n]]
+        kn = known[f_idx_map[nodes["feature_idx"][n]]]
+        is_left = (left[:, None] >> bit) & 1
+        is_known = (kn[:, None] >> bit) & 1
+        right = np.where(is_left == 1, 0, np.where(is_known == 1, 1,
+                                                   0 if nodes["missing_go_to_left"][n] else 1))
+        out[n] = (right.astype(np.uint64) << bit).sum(axis=1).astype(np.uint32)
+    return out
 
 
 # --- multi-layer perceptrons (kind mlp) -------------------------------------
@@ -521,6 +598,89 @@ def _more_writers():
     return out
 
 
+def _lda(est, path, names):
+    # LinearDiscriminantAnalysis: decision = X @ coef_.T + intercept_;
+    # predict_proba is expit of it (two classes) or its softmax.
+    _classifier(est, path, names, True, False)
+
+
+def _pca(est, path, names):
+    # PCA.transform = (X - mean_) @ components_.T, / sqrt(explained_variance_)
+    # when whitened: a linear model with one output per component.
+    coef = np.asarray(est.components_, dtype=np.float64)
+    if est.whiten:
+        coef = coef / np.sqrt(est.explained_variance_)[:, None]
+    mean = np.zeros(coef.shape[1]) if est.mean_ is None else np.asarray(est.mean_)
+    arrays = _linear_arrays(coef, -(mean @ coef.T))
+    write_container(path, "linear", "identity", names, [f"pc_{i}" for i in range(coef.shape[0])],
+                    None, _source(), arrays, precision="float64")
+
+
+# TransformedTargetRegressor: the inverse applied to the regressor's output.
+# np.exp is the container's exp link; an affine scaler of y folds into a
+# linear regressor's weights (its own outputs are then the scaled target).
+_TTR_LINKS = {np.exp: "exp", np.expm1: "expm1", np.square: "square"}
+
+
+def _transformed_target(est, path, names):
+    from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, StandardScaler
+
+    what = "TransformedTargetRegressor"
+    reg = _unwrap_search(est.regressor_)
+    writer = _xgb_writer if _is_xgb(reg) else _writer_for(reg)
+    if writer is None:
+        raise ExportError(f"{what}: regressor {type(reg).__name__} is not supported")
+    t = est.transformer_
+    link, affine = None, None  # decided before anything is written
+    if isinstance(t, FunctionTransformer):
+        inv = t.inverse_func
+        if inv is not None and inv not in _TTR_LINKS:
+            raise ExportError(f"{what}: inverse_func {getattr(inv, '__name__', inv)!r} is not "
+                              "supported (None, np.exp, np.expm1 or np.square, applied as the "
+                              "output link)")
+        link = _TTR_LINKS.get(inv)
+    elif isinstance(t, (StandardScaler, MinMaxScaler)) and writer in (_regressor, _glm):
+        if isinstance(t, StandardScaler):
+            affine = (float(t.scale_[0]) if t.scale_ is not None else 1.0,
+                      float(t.mean_[0]) if t.mean_ is not None else 0.0)
+        else:  # inverse_transform: (y - min_) / scale_
+            affine = (1.0 / float(t.scale_[0]), -float(t.min_[0]) / float(t.scale_[0]))
+    else:
+        raise ExportError(f"{what}: transformer {type(t).__name__} is not supported (a "
+                          "FunctionTransformer with inverse_func np.exp, np.expm1 or np.square, "
+                          "or a StandardScaler / MinMaxScaler of a linear regressor)")
+    tmp = f"{path}.tmp{os.getpid()}.ttr"
+    try:
+        writer(reg, tmp, names)
+        with h5py.File(tmp, "r+") as f:
+            have = f.attrs["link"]
+            have = have.decode() if isinstance(have, bytes) else str(have)
+            if have != "identity" or len(f.attrs["output_names"]) != 1:
+                raise ExportError(f"{what}: the regressor's output already has a link ({have})")
+            if link:
+                f.attrs["link"] = link
+            if affine:
+                f["/linear/coef"][...] = f["/linear/coef"][...] * affine[0]
+                f["/linear/intercept"][...] = f["/linear/intercept"][...] * affine[0] + affine[1]
+        _seal(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _extra_writers():
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.decomposition import PCA
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+
+    from sklearn.ensemble import BaggingClassifier, BaggingRegressor
+
+    return {LinearDiscriminantAnalysis: _lda, PCA: _pca, BaggingClassifier: _bagging,
+            BaggingRegressor: _bagging,
+            TransformedTargetRegressor: _transformed_target}
+
+
 def _unwrap_search(est):
     """GridSearchCV / RandomizedSearchCV predict with best_estimator_."""
     from sklearn.model_selection._search import BaseSearchCV
@@ -534,6 +694,7 @@ def _unwrap_search(est):
 
 
 WRITERS.update(_more_writers())
+WRITERS.update(_extra_writers())
 
 
 def _writer_for(est):
@@ -1076,7 +1237,7 @@ def export(estimator, path, feature_names=None):
     if _is_pipeline(estimator):
         return _export_pipeline(estimator, path, feature_names)
     _refuse_inner_step(estimator, feature_names)
-    writer = _writer_for(estimator)
+    writer = _xgb_writer if _is_xgb(estimator) else _writer_for(estimator)
     if writer is None:
         raise ExportError(f"{type(estimator).__name__} is not supported (supported: "
                           + ", ".join(sorted(c.__name__ for c in WRITERS)) + ")")

@@ -8,7 +8,7 @@ PACKAGES=(
     openmpi-bin libopenmpi-dev
     libhdf5-dev hdf5-tools
     libcsv-dev libhwloc-dev hwloc libjansson-dev
-    python3 python3-numpy python3-sklearn python3-h5py python3-pandas python3-xgboost
+    python3 python3-numpy python3-sklearn python3-h5py python3-pandas python3-xgboost python3-requests
     gnuplot-nox
     slurm-wlm munge
     iproute2 clang libclang-rt-14-dev

@@ -113,8 +113,9 @@ static inline int32_t *ms_batch_codes(const ms_batch *b, size_t c)
  * category" (only with spec->unknown_is_error). Numbers: a float64 column
  * gets ms_parse_f64's value; a float32 column gets (float) of that value,
  * which is what pandas + scikit-learn / XGBoost do (read float64, cast to
- * float32), computed without strtod whenever the float32 parse provably
- * rounds the same (docs/formats.md). Categories: empty or one of pandas'
+ * float32): a plain decimal by ms_parse_plain_f64_to_f32, else without
+ * strtod whenever the float32 parse provably rounds the same
+ * (docs/formats.md). Categories: empty or one of pandas'
  * NA spellings is MS_CODE_MISSING, otherwise an exact dictionary lookup
  * (a numeric dictionary parses the number first). Allocates nothing. */
 static inline const char *ms_batch_put_text(ms_batch *b, size_t c, size_t row, const char *s,
@@ -176,8 +177,7 @@ static inline const char *ms_batch_put_text(ms_batch *b, size_t c, size_t row, c
 {
     const ms_colspec *sp = &b->spec[c];
     float *cell = (float *)b->col[c] + row;
-    if (sp->kind == MS_COL_NUM && sp->prec == MS_PREC_F32 &&
-        ms_parse_f32(s, n, cell) == MS_NUM_OK && ms_f32_single_rounding(s, n, *cell))
+    if (sp->kind == MS_COL_NUM && sp->prec == MS_PREC_F32 && ms_parse_plain_f64_to_f32(s, n, cell))
         return NULL;
     return ms_batch_put_text_slow(b, c, row, s, n);
 }

@@ -45,6 +45,15 @@ size_t ms_format_f32(float v, char *out);
  * and returns strtod's value (MS_NUM_RANGE when it overflows a double);
  * ms_format_f64 writes the shortest text that reads back to v, plain when
  * the decimal exponent is in [-4, 16), as Python's repr. */
+/* The hot path's shortcut for the commonest CSV number, a plain decimal
+ * [+-]digits[.digits] (no blanks, no exponent, at most 19 digits, value
+ * below 2^53 units of its last digit): returns 1 with *out = ms_parse_f64's
+ * value (or, for the _f32 twin, (float) of it: what pandas + a float32
+ * library get), found with one exact division; returns 0 and leaves *out
+ * alone for every other text, which the callers parse in full. */
+int ms_parse_plain_f64(const char *s, size_t n, double *out);
+int ms_parse_plain_f64_to_f32(const char *s, size_t n, float *out);
+
 #define MS_F64_TEXT_MAX 32
 ms_num_result ms_parse_f64(const char *s, size_t n, double *out);
 size_t ms_format_f64(double v, char *out);

@@ -52,6 +52,14 @@ typedef void (*ms_trees_fn)(const ms_model *m, const float *x, size_t n_rows, fl
 void ms_trees_scalar(const ms_model *m, const float *x, size_t n_rows, float *raw);
 void ms_trees_avx2(const ms_model *m, const float *x, size_t n_rows, float *raw);
 void ms_trees_avx512(const ms_model *m, const float *x, size_t n_rows, float *raw);
+/* Models with categorical splits on the SIMD ISAs (the compiled layout has
+ * numeric splits only): the reference walk, a block of rows at a time. */
+void ms_trees_cat_blocked(const ms_model *m, const float *x, size_t n_rows, float *raw);
+/* The same on the quantized layout (kernels/trees_layout.h ms_tree_quant),
+ * which the compiler builds for the models it suits: ms_trees_avx2/avx512
+ * run these when m->trees.compiled->quant is set. Bit-identical. */
+void ms_trees_quant_avx2(const ms_model *m, const float *x, size_t n_rows, float *raw);
+void ms_trees_quant_avx512(const ms_model *m, const float *x, size_t n_rows, float *raw);
 
 /* MLPs: work holds ms_mlp_work_floats(m, n_rows) floats for hidden layers. */
 typedef void (*ms_mlp_fn)(const ms_model *m, const float *x, size_t n_rows, float *raw,

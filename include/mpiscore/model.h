@@ -40,14 +40,18 @@ typedef enum { MS_KIND_LINEAR = 0, MS_KIND_TREES, MS_KIND_MLP } ms_model_kind;
  *  softmax   out = softmax(raw)
  *  ovr       out_k = s(raw_k) / sum_j s(raw_j)  (scikit-learn one-vs-rest probabilities)
  *  exp       out = e^raw (Poisson)
- *  step      out = 1 if raw > 0 else 0 (XGBoost binary:hinge) */
+ *  step      out = 1 if raw > 0 else 0 (XGBoost binary:hinge)
+ *  expm1     out = e^raw - 1 (TransformedTargetRegressor of log1p)
+ *  square    out = raw^2 (TransformedTargetRegressor of sqrt) */
 typedef enum {
     MS_LINK_IDENTITY = 0,
     MS_LINK_LOGISTIC,
     MS_LINK_SOFTMAX,
     MS_LINK_OVR,
     MS_LINK_EXP,
-    MS_LINK_STEP
+    MS_LINK_STEP,
+    MS_LINK_EXPM1,
+    MS_LINK_SQUARE
 } ms_link;
 
 typedef struct ms_linear {
@@ -62,6 +66,11 @@ typedef struct ms_linear {
  * indices (left, right) are local to their tree; node_offset[t] is tree t's
  * root in the flat arrays. */
 typedef enum { MS_SPLIT_LT = 0, MS_SPLIT_LE } ms_split_rule;
+
+/* A categorical split's bitset holds at most this many 32-bit words:
+ * categories 0 .. 2^24 - 1, XGBoost's limit (a float holds every such
+ * integer exactly). */
+#define MS_CAT_MAX_WORDS 524288
 
 typedef struct ms_trees {
     size_t n_trees;
@@ -79,9 +88,26 @@ typedef struct ms_trees {
     int missing_is_error;  /* missing = "error": a missing value is a bad row */
     int mean;              /* aggregate = "mean": divide by trees per score */
     int float32_sum;       /* accumulate = "float32": leaves summed in float, tree order */
-    size_t max_depth;      /* derived on load: deepest leaf (root = 0) */
-    size_t n_leaves;       /* derived on load */
-    void *compiled;        /* kernel layout built on load (kernels/trees_*.c) */
+    /* Categorical splits (docs/formats.md; all NULL / 0 in a model without
+     * them). is_cat[n] = 1: split n tests the category of x, which is x
+     * truncated to an integer c (x >= 0), against its bitset, the words
+     * cat_bits[cat_offset[n] .. cat_offset[n+1]): bit c % 32 of word c / 32
+     * set means c goes right, clear means left. A value below 0 or past
+     * the bitset goes left (cat_other_missing = 0, XGBoost) or where a
+     * missing value goes (1, scikit-learn: an unknown category is missing).
+     * NaN follows missing_left as on any split. */
+    uint8_t *is_cat;     /* n_nodes */
+    int64_t *cat_offset; /* n_nodes + 1 */
+    uint32_t *cat_bits;  /* n_cat_words */
+    size_t n_cat_words;
+    int cat_other_missing;
+    /* category_cast = "uint8": the category of x >= 0 is first cast as
+     * scikit-learn casts it to its 8-bit bin type on x86-64 (the low byte
+     * of the int32 truncation; 0 from 2^31 on), so 256 is category 0 */
+    int cat_uint8;
+    size_t max_depth; /* derived on load: deepest leaf (root = 0) */
+    size_t n_leaves;  /* derived on load */
+    void *compiled;   /* kernel layout built on load (kernels/trees_*.c) */
 } ms_trees;
 
 /* Multi-layer perceptrons: hidden layers use `activation`, the last layer

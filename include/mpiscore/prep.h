@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "mpiscore/model.h"
+#include "mpiscore/status.h"
 
 typedef struct ms_prep ms_prep;
 
@@ -27,6 +28,13 @@ typedef struct ms_prep ms_prep;
 void ms_prep_apply(const ms_model *m, const void *const *col, size_t r0, size_t n, void *x);
 
 void ms_prep_free(ms_prep *p);
+
+/* Give m a program of no steps whose features are its inputs in order, so
+ * the readers produce m->inputs (set by the caller: m->n_features specs,
+ * numbers in float64 or category codes) and feature k is input k: what an
+ * importer needs to read text categories as their codes (`model import
+ * xgboost --categories`). */
+ms_status ms_prep_create_passthrough(ms_model *m, ms_error *err);
 
 /* 1 if no feature the program writes can be NaN, whatever its inputs hold
  * (every missing value is imputed on its way, no step can make a NaN):

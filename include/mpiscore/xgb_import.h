@@ -7,10 +7,12 @@
  * when x < threshold (float32), a missing value takes the node's default
  * direction, and leaves are added in tree order into a float32 accumulator
  * that starts at the objective's base margin (base_score through
- * ProbToMargin, in float as XGBoost computes it). Everything the file says
+ * ProbToMargin, in float as XGBoost computes it). A categorical split
+ * (enable_categorical) sends the categories it lists right and every other
+ * value left, NaN its default way. Everything the file says
  * is checked before a model is returned: a corrupt tree (child out of
  * range, cycle, split feature >= num_feature, non-finite or non-float32
- * numbers), a categorical split, an unknown objective or booster is
+ * numbers, a category outside 0..2^24-1), an unknown objective or booster is
  * refused with one line naming the file, and the tree and node where
  * relevant. Nothing is printed; the caller writes the model
  * (ms_model_save).
@@ -44,6 +46,13 @@ typedef struct ms_xgb_options {
      * file records one, else NaN only. NaN here: NaN only. */
     int has_missing;
     double missing;
+    /* A JSON file {"feature": [category, ...], ...}: each listed feature's
+     * categories in code order (pandas' df[col].cat.categories), all
+     * strings or all numbers. The container then reads those columns as
+     * text and scores each cell's code; a value not in the list is a row
+     * error. Only features XGBoost marks categorical ("c") may be listed.
+     * NULL: every feature is read as a number (a category as its code). */
+    const char *categories_path;
 } ms_xgb_options;
 
 /* What was imported, for the one-line summary the CLI prints. */

@@ -52,6 +52,7 @@ static const char info_usage[] =
 static const char import_usage[] =
     "usage: mpiscore model import xgboost IN.json|IN.ubj -o OUT.h5 [--iteration-range B:E]\n"
     "                             [--feature-names A,B,...] [--missing VALUE]\n"
+    "                             [--categories CATS.json]\n"
     "\n"
     "Convert an XGBoost model saved as JSON or UBJSON (Booster.save_model(\"model.json\")\n"
     "or \"model.ubj\", or XGBClassifier/XGBRegressor.save_model) into a model container,\n"
@@ -59,7 +60,8 @@ static const char import_usage[] =
     "binary:logistic, binary:logitraw, reg:logistic, reg:squarederror,\n"
     "reg:squaredlogerror, reg:pseudohubererror, reg:absoluteerror, count:poisson,\n"
     "reg:gamma, reg:tweedie, multi:softprob, multi:softmax, rank:pairwise, rank:ndcg,\n"
-    "rank:map, binary:hinge. Categorical splits, dart and gblinear are refused.\n"
+    "rank:map, binary:hinge; categorical splits (enable_categorical). dart and gblinear\n"
+    "are refused.\n"
     "Predictions match XGBoost's CPU predictor.\n"
     "\n"
     "  -o, --output FILE          the container to write (replaced atomically)\n"
@@ -71,7 +73,13 @@ static const char import_usage[] =
     "                             names with commas: @FILE (one per line) or [\"a,b\",\"c\"]\n"
     "  --missing VALUE            inputs equal to VALUE are missing, as DMatrix(missing=VALUE)\n"
     "                             trained them (default: XGBClassifier/XGBRegressor's\n"
-    "                             `missing` when the file records it, else NaN only)\n";
+    "                             `missing` when the file records it, else NaN only)\n"
+    "  --categories CATS.json     {\"col\": [categories in code order], ...}, i.e.\n"
+    "                             {c: list(df[c].cat.categories)} of the training frame:\n"
+    "                             those columns are read as text and scored by their code;\n"
+    "                             a value not in the list is a bad row, an empty cell is\n"
+    "                             missing. Without it a categorical column holds the codes\n"
+    "                             as numbers\n";
 
 static int is_help(const char *a)
 {
@@ -228,6 +236,7 @@ static int parse_range(const char *s, long long *b, long long *e)
 static int cmd_import(int argc, char **argv)
 {
     const char *pos[2] = {NULL, NULL}, *out = NULL, *range = NULL, *names = NULL, *missing = NULL;
+    const char *cats = NULL;
     int npos = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
@@ -244,6 +253,8 @@ static int cmd_import(int argc, char **argv)
             names = v;
         else if ((v = opt_value(argc, argv, &i, "--missing", NULL, &bad)))
             missing = v;
+        else if ((v = opt_value(argc, argv, &i, "--categories", NULL, &bad)))
+            cats = v;
         else if (a[0] == '-' && a[1] != '\0') {
             fprintf(stderr,
                     "mpiscore model import: unknown option \"%s\" (see mpiscore model import "
@@ -315,6 +326,7 @@ static int cmd_import(int argc, char **argv)
         }
     }
     opt.feature_names = name_v;
+    opt.categories_path = cats;
     if (st == MS_OK)
         st = ms_xgb_import_file(pos[1], &opt, &m, &sum, &err);
     if (st == MS_OK)

@@ -171,6 +171,8 @@ ms_status ms_batch_add_row(ms_batch *b, ms_error *err)
 
 ms_num_result ms_parse_f64_to_f32(const char *s, size_t n, float *out)
 {
+    if (ms_parse_plain_f64_to_f32(s, n, out))
+        return MS_NUM_OK;
     ms_num_result r = ms_parse_f32(s, n, out);
     if ((r == MS_NUM_OK && ms_f32_single_rounding(s, n, *out)) ||
         (r != MS_NUM_OK && r != MS_NUM_RANGE))

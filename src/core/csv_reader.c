@@ -8,7 +8,11 @@
  * times here, which must stay in lockstep:
  *  - qscan: a quote-state machine that only finds where records end (the
  *    scanner, the header reader and error locations use it);
- *  - parse_fast: a splitter for chunks that contain no '"' at all;
+ *  - parse_fast: a splitter for chunks that contain no '"' at all, driven
+ *    by a structural scan (csv_seps.h: delimiter/LF/CR bitmasks 64 bytes at
+ *    a time, AVX2 or scalar as the kernels' ISA) and a per-chunk table of
+ *    what each column's field does (col_action), writing numbers straight
+ *    into the batch's columns;
  *  - parse_libcsv: libcsv itself, the reference, fed only records that qscan
  *    found well quoted (libcsv's lenient rule would merge the rest).
  * The rules that follow from those hooks:
@@ -40,6 +44,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "csv_seps.h"
 #include "mpiscore/floatconv.h"
 
 #define SCAN_BLOCK ((size_t)4 << 20)
@@ -743,16 +748,35 @@ void ms_csv_header_free(ms_csv_header *hdr)
 
 /* ---- chunk parsing: per-record row building -------------------------------- */
 
+/* What a field of input column j does, decided once per chunk from the
+ * layout so the per-field path never looks at the layout or the column
+ * specs: the model column it fills (a plain decimal straight into a
+ * float32 or float64 column, anything else through
+ * ms_batch_put_text_slow), and whether its text goes to the id and to
+ * kept columns (capture: ms_batch_set_last_id, ms_batch_set_last_keep). */
+enum { PUT_NONE, PUT_F32, PUT_F64, PUT_OTHER };
+
+typedef struct col_action {
+    uint8_t put;     /* PUT_*: the model column */
+    uint8_t capture; /* the id column, or a kept column, or both */
+    uint8_t id;      /* the id column */
+    int32_t feature; /* batch column, unless PUT_NONE */
+    int32_t keep;    /* first kept column k whose input column this is, or -1 */
+} col_action;
+
 /* Shared by both tokenizers: fields arrive one at a time, the row is judged
  * at the end of the record so a wrong field count wins over a bad value. */
 typedef struct row_ctx {
     const ms_csv_layout *lay;
     ms_batch *b;
     size_t n_cols;
-    const int *colf;
-    long id_col;
+    col_action *act; /* n_cols entries */
     size_t n_keep;
-    const int *keep_col;
+    const int *keep_col; /* kept column k is input column keep_col[k] */
+    /* Every model column is filled by exactly one input column, so a row
+     * whose every field was read has every cell written: rows need not
+     * start all missing (a bad row is made all missing by mark_bad). */
+    int fills_all;
     unsigned char delim;
     int row;          /* a record is being read (its row is b's last) */
     size_t nf;        /* fields seen so far in it */
@@ -760,14 +784,15 @@ typedef struct row_ctx {
     size_t prob_col;
     size_t prob_len;
     char prob_text[VALUE_EXCERPT_MAX + 1]; /* enough of the field for its excerpt */
-    /* The id's (or a kept column's) field bytes as written (blanks kept),
-     * set by the tokenizer just before it passes that field; NULL: the
-     * field's value is its text (a quoted field). */
-    const char *id_raw;
-    size_t id_raw_len;
     ms_error *err;
     ms_status st; /* allocation failure inside a libcsv callback */
 } row_ctx;
+
+static void row_ctx_free(row_ctx *rc)
+{
+    free(rc->act);
+    rc->act = NULL;
+}
 
 static ms_status row_ctx_init(row_ctx *rc, const ms_csv_layout *lay, const int *keep_col,
                               ms_batch *b, ms_error *err)
@@ -786,12 +811,38 @@ static ms_status row_ctx_init(row_ctx *rc, const ms_csv_layout *lay, const int *
     ms_status st = check_delim(lay->delim, err);
     if (st != MS_OK)
         return st;
+    rc->act = malloc(lay->n_cols * sizeof *rc->act);
+    size_t *fills = calloc(lay->n_features ? lay->n_features : 1, sizeof *fills);
+    if (!rc->act || !fills) {
+        free(fills);
+        row_ctx_free(rc);
+        return ms_error_set(err, MS_EINTERNAL, "out of memory");
+    }
+    for (size_t j = 0; j < lay->n_cols; j++) {
+        col_action *a = &rc->act[j];
+        int f = lay->col_feature[j];
+        a->feature = f;
+        a->put = f < 0                            ? PUT_NONE
+                 : b->spec[f].kind != MS_COL_NUM  ? PUT_OTHER
+                 : b->spec[f].prec == MS_PREC_F32 ? PUT_F32
+                                                  : PUT_F64;
+        a->id = (long)j == lay->id_col;
+        a->keep = -1;
+        if (f >= 0)
+            fills[f]++;
+    }
+    for (size_t k = b->n_keep; k-- > 0;)
+        rc->act[keep_col[k]].keep = (int32_t)k;
+    for (size_t j = 0; j < lay->n_cols; j++)
+        rc->act[j].capture = rc->act[j].id || rc->act[j].keep >= 0;
+    rc->fills_all = 1;
+    for (size_t f = 0; f < lay->n_features; f++)
+        rc->fills_all &= fills[f] == 1;
+    free(fills);
     rc->lay = lay;
     b->file = lay->file;
     rc->b = b;
     rc->n_cols = lay->n_cols;
-    rc->colf = lay->col_feature;
-    rc->id_col = lay->id_col;
     rc->n_keep = b->n_keep;
     rc->keep_col = keep_col;
     /* the batch refuses what the layout refuses, the same for every reader */
@@ -801,9 +852,11 @@ static ms_status row_ctx_init(row_ctx *rc, const ms_csv_layout *lay, const int *
     return MS_OK;
 }
 
-static inline ms_status row_begin(row_ctx *rc, uint64_t line)
+/* fills: the caller writes every cell of a good row (parse_fast, with
+ * rc->fills_all); otherwise the row starts all missing. */
+static inline ms_status row_begin(row_ctx *rc, uint64_t line, int fills)
 {
-    if (ms_batch_add_row(rc->b, rc->err) != MS_OK)
+    if ((fills ? ms_batch_add_row_set(rc->b, rc->err) : ms_batch_add_row(rc->b, rc->err)) != MS_OK)
         return MS_EINTERNAL;
     rc->b->row_line[rc->b->n_rows - 1] = line;
     rc->row = 1;
@@ -812,14 +865,46 @@ static inline ms_status row_begin(row_ctx *rc, uint64_t line)
     return MS_OK;
 }
 
-static inline __attribute__((always_inline)) void row_field(row_ctx *rc, const char *s, size_t n)
+/* The id and kept columns of input column j get its text s[0..n). */
+static void row_capture(row_ctx *rc, size_t j, const col_action *a, const char *s, size_t n)
+{
+    ms_status st = MS_OK;
+    if (a->id)
+        st = ms_batch_set_last_id(rc->b, s, n, rc->err);
+    for (size_t k = a->keep >= 0 ? (size_t)a->keep : rc->n_keep; k < rc->n_keep; k++)
+        if ((size_t)rc->keep_col[k] == j && st == MS_OK)
+            st = ms_batch_set_last_keep(rc->b, k, s, n, rc->err);
+    if (st != MS_OK)
+        rc->st = st;
+}
+
+/* The next field of the record: its value s[0..n) (blanks trimmed, quotes
+ * removed) and raw[0..raw_n), its text as written (every byte between its
+ * delimiters), or raw NULL for a quoted field, whose text is its value.
+ * Per field: id column / model column / other, from the action table. */
+static inline __attribute__((always_inline)) void row_field(row_ctx *rc, const char *s, size_t n,
+                                                            const char *raw, size_t raw_n)
 {
     size_t j = rc->nf++;
     if (j >= rc->n_cols)
         return;
-    int f = rc->colf[j];
-    if (f >= 0 && !rc->prob) {
-        const char *why = ms_batch_put_text(rc->b, (size_t)f, rc->b->n_rows - 1, s, n);
+    const col_action *a = &rc->act[j];
+    if (a->put != PUT_NONE && !rc->prob) {
+        ms_batch *b = rc->b;
+        size_t row = b->n_rows - 1;
+        const char *why;
+        void *col = b->col[a->feature];
+        double x;
+        if (a->put == PUT_OTHER)
+            why = ms_batch_put_text_slow(b, (size_t)a->feature, row, s, n);
+        else if (ms_parse_plain_f64(s, n, &x)) {
+            if (a->put == PUT_F32)
+                ((float *)col)[row] = (float)x; /* pandas + float32: (float) of the double */
+            else
+                ((double *)col)[row] = x;
+            why = NULL;
+        } else
+            why = ms_batch_put_text_slow(b, (size_t)a->feature, row, s, n);
         if (why) {
             rc->prob = why;
             rc->prob_col = j;
@@ -827,34 +912,8 @@ static inline __attribute__((always_inline)) void row_field(row_ctx *rc, const c
             memcpy(rc->prob_text, s, rc->prob_len);
         }
     }
-    if ((long)j == rc->id_col) {
-        /* the id as written when the tokenizer had it, else its value */
-        ms_status st = rc->id_raw ? ms_batch_set_last_id(rc->b, rc->id_raw, rc->id_raw_len, rc->err)
-                                  : ms_batch_set_last_id(rc->b, s, n, rc->err);
-        if (st != MS_OK)
-            rc->st = st;
-    }
-    for (size_t k = 0; k < rc->n_keep; k++) {
-        if ((size_t)rc->keep_col[k] != j)
-            continue;
-        ms_status st = rc->id_raw
-                           ? ms_batch_set_last_keep(rc->b, k, rc->id_raw, rc->id_raw_len, rc->err)
-                           : ms_batch_set_last_keep(rc->b, k, s, n, rc->err);
-        if (st != MS_OK)
-            rc->st = st;
-    }
-    rc->id_raw = NULL;
-}
-
-/* Whether field j is copied as written (the id or a kept column). */
-static inline int wants_raw(const row_ctx *rc, size_t j)
-{
-    if ((long)j == rc->id_col)
-        return 1;
-    for (size_t k = 0; k < rc->n_keep; k++)
-        if ((size_t)rc->keep_col[k] == j)
-            return 1;
-    return 0;
+    if (a->capture)
+        row_capture(rc, j, a, raw ? raw : s, raw ? raw_n : n);
 }
 
 static inline int row_is_bad(const row_ctx *rc)
@@ -925,67 +984,116 @@ static ms_status row_mark_stray(row_ctx *rc, const qscan *q, const char *rec, si
 
 /* ---- chunk parsing: fast path (no quote anywhere in the chunk) -------------- */
 
-static ms_status parse_fast(const char *buf, size_t len, uint64_t line, row_ctx *rc)
+/* The separators (delimiter, LF, CR) of the chunk in order, from the
+ * structural scan's bitmasks (csv_seps.h), a window of SEP_WINDOW blocks at
+ * a time; the last partial block is scanned from a copy padded with NUL,
+ * which is never a delimiter (check_delim). */
+#define SEP_WINDOW 64
+
+typedef struct sep_iter {
+    const char *buf;
+    size_t len;
+    size_t base;     /* offset of masks[0]'s first byte */
+    size_t nblk, bi; /* blocks in the window, the current one */
+    uint64_t m;      /* separators of block bi not yet returned */
+    ms_csv_seps_fn scan;
+    unsigned char delim;
+    uint64_t masks[SEP_WINDOW];
+} sep_iter;
+
+static int sep_refill(sep_iter *it)
+{
+    size_t start = it->base + 64 * it->nblk;
+    if (start >= it->len)
+        return 0;
+    size_t full = (it->len - start) / 64;
+    it->base = start;
+    it->bi = 0;
+    if (full) {
+        it->nblk = full < SEP_WINDOW ? full : SEP_WINDOW;
+        it->scan(it->buf + start, it->nblk, it->delim, it->masks);
+    } else {
+        char tail[64] = {0};
+        memcpy(tail, it->buf + start, it->len - start);
+        it->nblk = 1;
+        it->scan(tail, 1, it->delim, it->masks);
+    }
+    it->m = it->masks[0];
+    return 1;
+}
+
+/* Offset of the next separator, or len when there is none left. */
+static inline size_t sep_next(sep_iter *it)
+{
+    while (it->m == 0) {
+        if (it->bi + 1 < it->nblk)
+            it->m = it->masks[++it->bi];
+        else if (!sep_refill(it))
+            return it->len;
+    }
+    size_t at = it->base + 64 * it->bi + (size_t)__builtin_ctzll(it->m);
+    it->m &= it->m - 1;
+    return at;
+}
+
+/* Where the line that ends at e (its LF, its lone CR, the CR of its CRLF,
+ * or the chunk's end) is followed by the next one. */
+static inline size_t line_next(sep_iter *it, const char *buf, size_t len, size_t e)
+{
+    if (e >= len)
+        return len;
+    if (buf[e] == '\r' && e + 1 < len && buf[e + 1] == '\n') {
+        sep_next(it); /* that LF */
+        return e + 2;
+    }
+    return e + 1;
+}
+
+/* Every separator ends a field; one that is not the delimiter ends the line
+ * too (a CR is always a line end or the CR of a CRLF: without quotes it
+ * can be nothing else), so fields never hold a CR or LF. */
+static ms_status parse_fast(const char *buf, size_t len, uint64_t line, row_ctx *rc,
+                            ms_csv_seps_fn scan)
 {
     ms_status st = MS_OK;
     const unsigned char d = rc->delim;
-    const char *p = buf, *end = buf + len;
-    const int has_cr = memchr(buf, '\r', len) != NULL;
-    while (p < end) {
-        const char *eol = memchr(p, '\n', (size_t)(end - p));
-        const char *next = eol ? eol + 1 : end;
-        if (!eol)
-            eol = end;
-        /* a lone CR ends the line first; a CR at the chunk's end is one
-         * too, and the same as a trailing blank */
-        const char *cr = has_cr ? memchr(p, '\r', (size_t)(eol - p)) : NULL;
-        if (cr && cr + 1 < eol) {
-            eol = cr;
-            next = cr + 1;
+    sep_iter it = {.buf = buf, .len = len, .scan = scan, .delim = d};
+    size_t pos = 0;
+    while (pos < len) {
+        size_t e = sep_next(&it);
+        if (e == len || (unsigned char)buf[e] != d) { /* one field: maybe a blank line */
+            size_t i = pos;
+            while (i < e && is_blank((unsigned char)buf[i], d))
+                i++;
+            if (i == e) {
+                pos = line_next(&it, buf, len, e);
+                line++;
+                continue;
+            }
         }
-        /* the id's text as written: the line without a CRLF's CR (or the
-         * CR a chunk ends with) */
-        const char *text_end = eol > p && eol[-1] == '\r' ? eol - 1 : eol;
-        const char *s = p;
-        while (s < eol && is_blank((unsigned char)*s, d))
-            s++;
-        if (s == eol) {
-            p = next;
-            line++;
-            continue;
-        }
-        MS_CHECK(row_begin(rc, line));
-        const char *fs = p;
-        for (;;) {
-            const char *fe = memchr(fs, d, (size_t)(eol - fs));
-            if (!fe)
-                fe = eol;
-            const char *a = fs, *z = fe;
+        MS_CHECK(row_begin(rc, line, rc->fills_all));
+        for (size_t fs = pos;;) {
+            const char *a = buf + fs, *z = buf + e;
             while (a < z && is_blank((unsigned char)*a, d))
                 a++;
             while (z > a && is_blank((unsigned char)z[-1], d))
                 z--;
-            if ((long)rc->nf == rc->id_col || (rc->n_keep && wants_raw(rc, rc->nf))) {
-                const char *raw_end = fe < text_end ? fe : text_end;
-                rc->id_raw = fs;
-                rc->id_raw_len = (size_t)(raw_end - fs);
-            }
-            row_field(rc, a, (size_t)(z - a));
-            if (fe == eol)
+            row_field(rc, a, (size_t)(z - a), buf + fs, e - fs);
+            if (e == len || (unsigned char)buf[e] != d)
                 break;
-            fs = fe + 1;
+            fs = e + 1;
+            e = sep_next(&it);
         }
         MS_CHECK(rc->st);
         if (row_is_bad(rc))
-            MS_CHECK(row_mark_bad(rc, line, p, (size_t)(eol - p)));
+            MS_CHECK(row_mark_bad(rc, line, buf + pos, e - pos));
         rc->row = 0;
-        p = next;
+        pos = line_next(&it, buf, len, e);
         line++;
     }
 done:
     return st;
 }
-
 /* ---- chunk parsing: libcsv ------------------------------------------------- */
 
 typedef struct lc_ctx {
@@ -1037,12 +1145,14 @@ static void lc_field(void *s, size_t n, void *data)
     row_ctx *rc = lc->rc;
     if (lc->draining || rc->st != MS_OK)
         return;
-    if (!rc->row && (rc->st = row_begin(rc, lc->line)) != MS_OK)
+    if (!rc->row && (rc->st = row_begin(rc, lc->line, 0)) != MS_OK)
         return;
-    if (wants_raw(rc, rc->nf) &&
-        !raw_unquoted_field(lc->rec, lc->rec_len, rc->delim, rc->nf, &rc->id_raw, &rc->id_raw_len))
-        rc->id_raw = NULL;
-    row_field(rc, s, n);
+    const char *raw = NULL;
+    size_t raw_n = 0;
+    if (rc->nf < rc->n_cols && rc->act[rc->nf].capture &&
+        !raw_unquoted_field(lc->rec, lc->rec_len, rc->delim, rc->nf, &raw, &raw_n))
+        raw = NULL;
+    row_field(rc, s, n, raw, raw_n);
 }
 
 static void lc_record(int c, void *data)
@@ -1106,7 +1216,7 @@ static ms_status parse_libcsv(const char *buf, size_t len, uint64_t first_line, 
         if (!ended && q.cr_tail)
             q.line++; /* the chunk's last byte is a lone CR */
         if (q.bad) {
-            MS_CHECK(row_begin(rc, line));
+            MS_CHECK(row_begin(rc, line, 0));
             MS_CHECK(row_mark_stray(rc, &q, buf + pos, without_line_end(buf + pos, used, ended)));
             rc->row = 0;
             pos = tail = unit_end;
@@ -1162,35 +1272,50 @@ done:
     return st;
 }
 
-ms_status ms_csv_parse_chunk(const char *buf, size_t len, uint64_t first_line,
-                             const ms_csv_layout *layout, ms_batch *b, ms_error *err)
+/* The splitter's structural scan: the kernels' ISA (MPISCORE_ISA or the
+ * best the CPU has); a value the kernels refuse takes the scalar scan, and
+ * the run fails on that value anyway. Looked up per chunk, which is cheap
+ * next to a chunk, so a test can switch it. */
+static ms_csv_seps_fn seps_for_env(void)
 {
-    return ms_csv_parse_chunk_keep(buf, len, first_line, layout, NULL, b, err);
+    ms_isa isa;
+    ms_error e;
+    return ms_csv_seps_pick(ms_isa_select(&isa, &e) == MS_OK ? isa : MS_ISA_SCALAR);
 }
 
-ms_status ms_csv_parse_chunk_keep(const char *buf, size_t len, uint64_t first_line,
-                                  const ms_csv_layout *layout, const int *keep_col, ms_batch *b,
-                                  ms_error *err)
+static ms_status parse_chunk(const char *buf, size_t len, uint64_t first_line,
+                             const ms_csv_layout *layout, const int *keep_col, ms_batch *b,
+                             int force_libcsv, ms_error *err)
 {
     row_ctx rc;
     ms_status st = row_ctx_init(&rc, layout, keep_col, b, err);
     if (st != MS_OK)
         return st;
     if (len == 0)
-        return MS_OK;
-    if (!memchr(buf, '"', len))
-        return parse_fast(buf, len, first_line, &rc);
-    return parse_libcsv(buf, len, first_line, &rc);
+        st = MS_OK;
+    else if (!force_libcsv && !memchr(buf, '"', len))
+        st = parse_fast(buf, len, first_line, &rc, seps_for_env());
+    else
+        st = parse_libcsv(buf, len, first_line, &rc);
+    row_ctx_free(&rc);
+    return st;
+}
+
+ms_status ms_csv_parse_chunk(const char *buf, size_t len, uint64_t first_line,
+                             const ms_csv_layout *layout, ms_batch *b, ms_error *err)
+{
+    return parse_chunk(buf, len, first_line, layout, NULL, b, 0, err);
+}
+
+ms_status ms_csv_parse_chunk_keep(const char *buf, size_t len, uint64_t first_line,
+                                  const ms_csv_layout *layout, const int *keep_col, ms_batch *b,
+                                  ms_error *err)
+{
+    return parse_chunk(buf, len, first_line, layout, keep_col, b, 0, err);
 }
 
 ms_status ms_csv_parse_chunk_libcsv(const char *buf, size_t len, uint64_t first_line,
                                     const ms_csv_layout *layout, ms_batch *b, ms_error *err)
 {
-    row_ctx rc;
-    ms_status st = row_ctx_init(&rc, layout, NULL, b, err);
-    if (st != MS_OK)
-        return st;
-    if (len == 0)
-        return MS_OK;
-    return parse_libcsv(buf, len, first_line, &rc);
+    return parse_chunk(buf, len, first_line, layout, NULL, b, 1, err);
 }

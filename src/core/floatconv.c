@@ -190,6 +190,46 @@ typedef struct {
     int64_t e10;
 } decimal;
 
+/* The common CSV number, [+-]digits[.digits] with at most 19 digits in
+ * all (leading zeros included, so w cannot overflow) and nothing else:
+ * one pass, the fraction 8 digits at a time. Returns 0 for anything else,
+ * which scan() then reads in full (a longer text was only read once more). */
+static inline __attribute__((always_inline)) int scan_plain(const char *s, size_t n, decimal *d)
+{
+    const char *p = s, *end = s + n;
+    int neg = 0;
+    if (p < end && (*p == '+' || *p == '-')) {
+        neg = *p == '-';
+        p++;
+    }
+    const char *m = p;
+    uint64_t w = 0;
+    for (; p < end && (unsigned)(*p - '0') < 10; p++)
+        w = w * 10 + (uint64_t)(*p - '0');
+    size_t digits = (size_t)(p - m), frac = 0;
+    if (p < end && *p == '.') {
+        const char *f = ++p;
+        uint64_t v;
+        if (end - p >= 8 && (memcpy(&v, p, 8), eight_digits(v))) {
+            w = w * 100000000ull + eight_value(v);
+            p += 8;
+        }
+        for (; p < end && (unsigned)(*p - '0') < 10; p++)
+            w = w * 10 + (uint64_t)(*p - '0');
+        frac = (size_t)(p - f);
+    }
+    if (p != end || digits + frac == 0 || digits + frac > 19)
+        return 0;
+    d->w = w;
+    d->k = -(int64_t)frac;
+    d->tail = 0;
+    d->neg = neg;
+    d->mant = m;
+    d->mant_end = end;
+    d->e10 = 0;
+    return 1;
+}
+
 /* MS_NUM_OK when s[0..n) is a number (described in *d); otherwise the
  * field's class, with its value (NaN or a signed infinity) in *special. */
 static inline __attribute__((always_inline)) ms_num_result scan(const char *s, size_t n, decimal *d,
@@ -203,6 +243,8 @@ static inline __attribute__((always_inline)) ms_num_result scan(const char *s, s
         while (n > 0 && is_blank(s[n - 1]))
             n--;
     }
+    if (scan_plain(s, n, d))
+        return MS_NUM_OK;
     const char *p = s, *end = s + n;
     d->w = 0; /* read by the callers only on MS_NUM_OK; this quiets -Wmaybe-uninitialized */
     d->neg = 0;
@@ -404,6 +446,32 @@ static inline int64_t eisel_lemire_decimal(const decimal *d, const ieee_fmt *f)
 }
 
 /* ---- parsing -------------------------------------------------------------- */
+
+/* Clinger's exact case of a plain decimal: w < 2^53 and 10^-k exact, so
+ * one division is the correctly rounded double (k <= 0: |x| < 2^53). */
+static inline int plain_double(const char *s, size_t n, double *out)
+{
+    decimal d;
+    if (!scan_plain(s, n, &d) || d.w >= (1ull << 53) || d.k < -22)
+        return 0;
+    double x = (double)d.w / exact_pow10[-d.k];
+    *out = d.neg ? -x : x;
+    return 1;
+}
+
+int ms_parse_plain_f64(const char *s, size_t n, double *out)
+{
+    return plain_double(s, n, out);
+}
+
+int ms_parse_plain_f64_to_f32(const char *s, size_t n, float *out)
+{
+    double x;
+    if (!plain_double(s, n, &x))
+        return 0;
+    *out = (float)x;
+    return 1;
+}
 
 ms_num_result ms_parse_f32(const char *s, size_t n, float *out)
 {

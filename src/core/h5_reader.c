@@ -28,6 +28,23 @@
 /* How the id dataset is read back as text. */
 typedef enum { ID_NONE = 0, ID_INT, ID_UINT, ID_VLEN, ID_FIXED } id_kind;
 
+/* A 1-D dataset read as one column: a model input the matrix lacks, or a
+ * kept column. Numbers feeding the model are read as double; kept numbers
+ * in their own width, so their text is the stored value's. */
+typedef enum { X_INT, X_UINT, X_F32, X_F64, X_VLEN, X_FIXED } x_kind;
+
+typedef struct {
+    char *dset; /* its path ("/contract"), for messages */
+    hid_t d;
+    hid_t strtype; /* memory type of strings (a copy of the file's), or -1 */
+    x_kind kind;
+    size_t size;   /* bytes per fixed-length string */
+    H5T_str_t pad; /* a fixed-length string's padding */
+    char *buf;     /* the last read block, reused */
+    size_t cap;
+    int vlen_live; /* buf holds strings HDF5 allocated, to reclaim */
+} h5_col;
+
 struct ms_h5_input {
     char *path;
     char *dset_name, *id_name; /* as given, for messages */
@@ -36,8 +53,12 @@ struct ms_h5_input {
     id_kind id_kind;
     size_t id_size; /* bytes per fixed-length id */
     uint64_t rows;
-    size_t cols;
-    char **names; /* cols entries */
+    size_t cols; /* columns of the matrix (0: a table of 1-D datasets) */
+    size_t n_x;  /* columns from 1-D datasets, numbered cols.. */
+    h5_col *x;   /* n_x */
+    size_t n_keep;
+    h5_col *keep; /* n_keep */
+    char **names; /* cols + n_x entries */
     int wide;     /* stored wider than float32: read as double, narrowed here */
     void *buf;    /* room for buf_rows x cols doubles (or floats), reused */
     size_t buf_rows;
@@ -50,10 +71,26 @@ struct ms_h5_input {
 #define RECORD_MAX 1024
 #define NAME_EXCERPT_MAX 128 /* column name bytes quoted in a reason */
 
+static void col_close(h5_col *x)
+{
+    if (x->strtype >= 0)
+        H5Tclose(x->strtype);
+    if (x->d >= 0)
+        H5Dclose(x->d);
+    free(x->dset);
+    free(x->buf);
+}
+
 void ms_h5_input_close(ms_h5_input *in)
 {
     if (!in)
         return;
+    for (size_t j = 0; j < in->n_x; j++)
+        col_close(&in->x[j]);
+    for (size_t k = 0; k < in->n_keep; k++)
+        col_close(&in->keep[k]);
+    free(in->x);
+    free(in->keep);
     if (in->id_type >= 0)
         H5Tclose(in->id_type);
     if (in->ids >= 0)
@@ -62,7 +99,7 @@ void ms_h5_input_close(ms_h5_input *in)
         H5Dclose(in->data);
     if (in->file >= 0)
         H5Fclose(in->file);
-    ms_h5_free_strs(in->names, in->cols);
+    ms_h5_free_strs(in->names, in->cols + in->n_x);
     free(in->path);
     free(in->dset_name);
     free(in->id_name);
@@ -259,6 +296,17 @@ static ms_status load_names(ms_h5_input *in, const char *dataset, char *const *n
     return check_names(in, dataset, err);
 }
 
+/* The rank of dataset d, and its length in *n when it is 1-D. */
+static int vector_rank(hid_t d, hsize_t *n)
+{
+    hid_t sp = H5Dget_space(d);
+    int rank = H5Sget_simple_extent_ndims(sp);
+    if (rank == 1)
+        H5Sget_simple_extent_dims(sp, n, NULL);
+    H5Sclose(sp);
+    return rank;
+}
+
 static ms_status open_ids(ms_h5_input *in, const char *dataset, const char *id_dataset,
                           ms_error *err)
 {
@@ -267,12 +315,9 @@ static ms_status open_ids(ms_h5_input *in, const char *dataset, const char *id_d
         return ms_error_set(err, MS_EINPUT, "%s: no dataset \"%s\"", path, id_dataset);
     if ((in->ids = open_dataset(in->file, id_dataset)) < 0)
         return ms_error_set(err, MS_EINPUT, "%s: %s is not a dataset", path, id_dataset);
-    hid_t sp = H5Dget_space(in->ids), t = H5Dget_type(in->ids);
+    hid_t t = H5Dget_type(in->ids);
     hsize_t dims[1] = {0};
-    int rank = H5Sget_simple_extent_ndims(sp);
-    if (rank == 1)
-        H5Sget_simple_extent_dims(sp, dims, NULL);
-    H5Sclose(sp);
+    int rank = vector_rank(in->ids, dims);
     H5T_class_t cls = H5Tget_class(t);
     ms_status st = MS_OK;
     if (rank != 1 || (cls != H5T_INTEGER && cls != H5T_STRING)) {
@@ -297,12 +342,139 @@ static ms_status open_ids(ms_h5_input *in, const char *dataset, const char *id_d
     return st;
 }
 
-ms_status ms_h5_input_open(const char *path, const char *dataset, char *const *names,
-                           size_t n_names, const char *id_dataset, ms_h5_input **out, ms_error *err)
+/* The dataset path of column `name`: "/name" (or name when it is a path). */
+static char *col_path(const char *name)
+{
+    size_t len = strlen(name) + 2;
+    char *p = malloc(len);
+    if (p)
+        snprintf(p, len, "%s%s", name[0] == '/' ? "" : "/", name);
+    return p;
+}
+
+/* Open the 1-D dataset `dset` as a column. `as_stored`: kept columns read
+ * numbers in their own width (their text is the stored value's); model
+ * columns read them as double. The row count must be the file's, or sets
+ * it when the file has no matrix yet (ref names what set it). */
+static ms_status col_open(ms_h5_input *in, const char *dset, int as_stored, const char *ref,
+                          h5_col *x, ms_error *err)
+{
+    const char *path = in->path;
+    ms_status st = MS_OK;
+    x->d = x->strtype = H5I_INVALID_HID;
+    if (!(x->dset = strdup(dset)))
+        return ms_error_set(err, MS_EINTERNAL, "out of memory");
+    if ((x->d = open_dataset(in->file, dset)) < 0)
+        return ms_error_set(err, MS_EINPUT, "%s: %s is not a dataset", path, dset);
+    hid_t t = H5Dget_type(x->d);
+    hsize_t dims[1] = {0};
+    int rank = vector_rank(x->d, dims);
+    H5T_class_t cls = H5Tget_class(t);
+    if (rank != 1 || (cls != H5T_INTEGER && cls != H5T_FLOAT && cls != H5T_STRING)) {
+        st = ms_error_set(err, MS_EINPUT, "%s: %s must be a 1-D number or string dataset", path,
+                          dset);
+    } else if (ref && dims[0] != in->rows) {
+        st = ms_error_set(err, MS_EINPUT, "%s: %s has %llu rows but %s has %llu", path, dset,
+                          (unsigned long long)dims[0], ref, (unsigned long long)in->rows);
+    } else if (cls == H5T_STRING) {
+        x->kind = H5Tis_variable_str(t) > 0 ? X_VLEN : X_FIXED;
+        x->size = H5Tget_size(t);
+        x->pad = H5Tget_strpad(t);
+        if ((x->strtype = H5Tcopy(t)) < 0)
+            st = ms_error_set(err, MS_EINPUT, "%s: cannot read the type of %s", path, dset);
+    } else if (cls == H5T_INTEGER) {
+        x->kind = !as_stored ? X_F64 : H5Tget_sign(t) == H5T_SGN_NONE ? X_UINT : X_INT;
+    } else {
+        x->kind = as_stored && H5Tget_size(t) <= sizeof(float) ? X_F32 : X_F64;
+    }
+    H5Tclose(t);
+    if (st == MS_OK && !ref)
+        in->rows = dims[0];
+    return st == MS_OK ? check_filters(path, x->d, dset, err) : st;
+}
+
+/* Add column `name` from its 1-D dataset (numbered after the matrix and
+ * the columns before it). `required`: a missing dataset is an error, else
+ * the column is left out. */
+static ms_status add_col(ms_h5_input *in, const char *name, int required, const char **ref,
+                         ms_error *err)
+{
+    ms_status st = MS_OK;
+    char *dset = col_path(name), *nm = strdup(name);
+    h5_col *nx = realloc(in->x, (in->n_x + 1) * sizeof *nx);
+    char **nn = realloc(in->names, (in->cols + in->n_x + 1) * sizeof *nn);
+    if (nx)
+        in->x = nx;
+    if (nn)
+        in->names = nn;
+    if (!dset || !nm || !nx || !nn) {
+        st = ms_error_set(err, MS_EINTERNAL, "out of memory");
+        goto done;
+    }
+    if (!ms_h5_exists(in->file, dset)) {
+        if (required)
+            st = ms_error_set(err, MS_EINPUT, "%s: no dataset \"%s\"", in->path, dset);
+        goto done;
+    }
+    h5_col *x = &in->x[in->n_x];
+    memset(x, 0, sizeof *x);
+    st = col_open(in, dset, 0, *ref, x, err);
+    in->names[in->cols + in->n_x] = nm;
+    in->n_x++; /* closed with the input, opened or not */
+    nm = NULL;
+    if (st == MS_OK && !*ref)
+        *ref = x->dset;
+done:
+    free(dset);
+    free(nm);
+    return st;
+}
+
+/* 1 if name is a column of the matrix. */
+static int in_matrix(const ms_h5_input *in, const char *name)
+{
+    for (size_t c = 0; c < in->cols; c++)
+        if (!strcmp(in->names[c], name))
+            return 1;
+    return 0;
+}
+
+static ms_status open_keep(ms_h5_input *in, const ms_h5_open_opts *o, const char **ref,
+                           ms_error *err)
+{
+    if (!o->n_keep)
+        return MS_OK;
+    if (!(in->keep = calloc(o->n_keep, sizeof *in->keep)))
+        return ms_error_set(err, MS_EINTERNAL, "out of memory");
+    for (size_t k = 0; k < o->n_keep; k++) {
+        char *dset = col_path(o->keep[k]);
+        if (!dset)
+            return ms_error_set(err, MS_EINTERNAL, "out of memory");
+        ms_status st = MS_OK;
+        if (!ms_h5_exists(in->file, dset)) {
+            st = ms_error_set(err, MS_EINPUT,
+                              "%s: no dataset \"%s\" for column \"%s\" (--keep-columns)", in->path,
+                              dset, o->keep[k]);
+        } else {
+            st = col_open(in, dset, 1, *ref, &in->keep[k], err);
+            in->n_keep = k + 1;
+            if (st == MS_OK && !*ref)
+                *ref = in->keep[k].dset;
+        }
+        free(dset);
+        if (st != MS_OK)
+            return st;
+    }
+    return MS_OK;
+}
+
+ms_status ms_h5_input_open_opts(const char *path, const ms_h5_open_opts *o, ms_h5_input **out,
+                                ms_error *err)
 {
     ms_status st = MS_OK;
     struct stat sb;
     ms_h5_input *in = NULL;
+    const char *dataset = o->dataset ? o->dataset : "/features";
     *out = NULL;
     /* Errors reach the user through err; HDF5's stack dumps would repeat
      * them on stderr from every rank. */
@@ -319,9 +491,8 @@ ms_status ms_h5_input_open(const char *path, const char *dataset, char *const *n
         return ms_error_set(err, MS_EINTERNAL, "out of memory");
     }
     in->file = in->data = in->ids = in->id_type = H5I_INVALID_HID;
-    if (!dataset)
-        dataset = "/features";
-    if (!(in->dset_name = strdup(dataset)) || (id_dataset && !(in->id_name = strdup(id_dataset)))) {
+    if (!(in->dset_name = strdup(dataset)) ||
+        (o->id_dataset && !(in->id_name = strdup(o->id_dataset)))) {
         st = ms_error_set(err, MS_EINTERNAL, "out of memory");
         goto done;
     }
@@ -331,10 +502,40 @@ ms_status ms_h5_input_open(const char *path, const char *dataset, char *const *n
                           path);
         goto done;
     }
-    MS_CHECK(open_data(in, dataset, err));
-    MS_CHECK(load_names(in, dataset, names, n_names, err));
-    if (id_dataset)
-        MS_CHECK(open_ids(in, dataset, id_dataset, err));
+    /* the row count's reference: the matrix, else the first 1-D dataset */
+    const char *ref = NULL;
+    size_t first_x = 0; /* planned: where the 1-D datasets start in o->names */
+    int table = !ms_h5_exists(in->file, dataset) &&
+                (o->planned || (o->n_names == 0 && (o->n_want > 0 || o->n_keep > 0)));
+    if (!table) {
+        MS_CHECK(open_data(in, dataset, err));
+        ref = dataset;
+        if (o->planned && o->n_names < in->cols) {
+            st = ms_error_set(err, MS_EINPUT, "%s: %s has changed since the run started", path,
+                              dataset);
+            goto done;
+        }
+        MS_CHECK(load_names(in, dataset, o->names, o->planned ? in->cols : o->n_names, err));
+        first_x = in->cols;
+    }
+    if (o->planned) {
+        for (size_t j = first_x; j < o->n_names; j++)
+            MS_CHECK(add_col(in, o->names[j], 1, &ref, err));
+    } else {
+        for (size_t j = 0; j < o->n_want; j++)
+            if (!in_matrix(in, o->want[j]))
+                MS_CHECK(add_col(in, o->want[j], 0, &ref, err));
+    }
+    MS_CHECK(open_keep(in, o, &ref, err));
+    if (!ref) {
+        st =
+            ms_error_set(err, MS_EINPUT,
+                         "%s: no dataset \"%s\" and no 1-D datasets named like the model's columns",
+                         path, dataset);
+        goto done;
+    }
+    if (o->id_dataset)
+        MS_CHECK(open_ids(in, ref, o->id_dataset, err));
 done:
     if (st != MS_OK) {
         ms_h5_input_close(in);
@@ -344,6 +545,14 @@ done:
     return MS_OK;
 }
 
+ms_status ms_h5_input_open(const char *path, const char *dataset, char *const *names,
+                           size_t n_names, const char *id_dataset, ms_h5_input **out, ms_error *err)
+{
+    ms_h5_open_opts o = {
+        .dataset = dataset, .names = names, .n_names = n_names, .id_dataset = id_dataset};
+    return ms_h5_input_open_opts(path, &o, out, err);
+}
+
 uint64_t ms_h5_input_rows(const ms_h5_input *in)
 {
     return in->rows;
@@ -351,12 +560,51 @@ uint64_t ms_h5_input_rows(const ms_h5_input *in)
 
 size_t ms_h5_input_cols(const ms_h5_input *in)
 {
-    return in->cols;
+    return in->cols + in->n_x;
 }
 
 char *const *ms_h5_input_names(const ms_h5_input *in)
 {
     return in->names;
+}
+
+ms_val_type ms_h5_input_keep_type(const ms_h5_input *in, size_t k)
+{
+    switch (in->keep[k].kind) {
+    case X_INT:
+    case X_UINT:
+        return MS_VAL_INT64;
+    case X_F32:
+        return MS_VAL_FLOAT;
+    case X_F64:
+        return MS_VAL_DOUBLE;
+    default:
+        return MS_VAL_TEXT;
+    }
+}
+
+ms_status ms_h5_input_check_kinds(const ms_h5_input *in, const int *col_feature,
+                                  const ms_colspec *spec, ms_error *err)
+{
+    for (size_t j = 0; j < in->n_x; j++) {
+        int fi = col_feature[in->cols + j];
+        if (fi < 0)
+            continue;
+        const h5_col *x = &in->x[j];
+        int str = x->kind == X_VLEN || x->kind == X_FIXED;
+        const ms_colspec *sp = &spec[fi];
+        if (str && sp->kind == MS_COL_NUM)
+            return ms_error_set(err, MS_EINPUT,
+                                "%s: %s is a string dataset but the model reads column \"%s\" as "
+                                "a number",
+                                in->path, x->dset, sp->name);
+        if (!str && sp->kind == MS_COL_CAT && !ms_dict_is_num(sp->dict))
+            return ms_error_set(err, MS_EINPUT,
+                                "%s: %s is a numeric dataset but the model's column \"%s\" holds "
+                                "string categories",
+                                in->path, x->dset, sp->name);
+    }
+    return MS_OK;
 }
 
 static herr_t find_pline(unsigned n, const H5E_error2_t *e, void *data)
@@ -552,6 +800,144 @@ static ms_status take_row(ms_h5_input *in, const void *row, int as_double, uint6
     return MS_OK;
 }
 
+/* Rows [first, first + count) of the 1-D column x into x->buf. */
+static ms_status col_read(ms_h5_input *in, h5_col *x, uint64_t first, size_t count, ms_error *err)
+{
+    size_t each = x->kind == X_FIXED ? x->size : x->kind == X_VLEN ? sizeof(char *) : 8;
+    ms_status st = ms_buf_reserve(&x->buf, &x->cap, count * each + 1, err);
+    if (st != MS_OK)
+        return st;
+    hid_t mt = x->kind == X_INT    ? H5T_NATIVE_INT64
+               : x->kind == X_UINT ? H5T_NATIVE_UINT64
+               : x->kind == X_F32  ? H5T_NATIVE_FLOAT
+               : x->kind == X_F64  ? H5T_NATIVE_DOUBLE
+                                   : x->strtype;
+    int rc = read_rows(x->d, mt, first, count, 0, x->buf);
+    if (rc < 0)
+        return read_failed(in, rc, "rows", x->dset, first, count, err);
+    x->vlen_live = x->kind == X_VLEN;
+    return MS_OK;
+}
+
+/* vlen strings point into memory HDF5 allocated during the read. */
+static void col_reclaim(h5_col *x, size_t count)
+{
+    if (!x->vlen_live)
+        return;
+    hsize_t d1[1] = {count};
+    hid_t sp = H5Screate_simple(1, d1, NULL);
+    H5Dvlen_reclaim(x->strtype, sp, H5P_DEFAULT, x->buf);
+    H5Sclose(sp);
+    x->vlen_live = 0;
+}
+
+/* String r of the last read, its padding dropped as numpy decodes it
+ * (trailing NULs; a space-padded type's trailing spaces; a NUL-terminated
+ * one ends at its NUL); NULL for a null variable-length string. */
+static const char *col_str(const h5_col *x, size_t r, size_t *n)
+{
+    if (x->kind == X_VLEN) {
+        const char *s = ((char *const *)(void *)x->buf)[r];
+        *n = s ? strlen(s) : 0;
+        return s;
+    }
+    const char *s = x->buf + r * x->size;
+    size_t len = x->size;
+    if (x->pad == H5T_STR_NULLTERM)
+        len = strnlen(s, x->size);
+    else
+        while (len > 0 && s[len - 1] == (x->pad == H5T_STR_SPACEPAD ? ' ' : '\0'))
+            len--;
+    *n = len;
+    return s;
+}
+
+/* Cell r of the 1-D column x into model column fi of the last row: a
+ * string category by exact lookup ("" and a null string are missing),
+ * other strings as the CSV reader takes text, numbers as numbers. A value
+ * refused is a row error at the column, its text the record. */
+static ms_status take_extra(ms_h5_input *in, size_t j, size_t r, size_t fi, uint64_t line,
+                            ms_batch *b, ms_error *err)
+{
+    const h5_col *x = &in->x[j];
+    const ms_colspec *sp = &b->spec[fi];
+    size_t row = b->n_rows - 1, n = 0;
+    const char *why, *s;
+    char num[MS_F64_TEXT_MAX + 1];
+    if (x->kind == X_VLEN || x->kind == X_FIXED) {
+        s = col_str(x, r, &n);
+        if (!s || n == 0) {
+            why = ms_batch_put_num(b, fi, row, NAN);
+        } else if (sp->kind == MS_COL_CAT && !ms_dict_is_num(sp->dict)) {
+            int32_t code = ms_dict_find_str(sp->dict, s, n);
+            why = code == MS_CODE_UNKNOWN && sp->unknown_is_error ? "unknown category" : NULL;
+            ms_batch_codes(b, fi)[row] = why ? MS_CODE_MISSING : code;
+        } else {
+            why = ms_batch_put_text(b, fi, row, s, n);
+        }
+    } else {
+        double d = ((const double *)(const void *)x->buf)[r];
+        why = ms_batch_put_num(b, fi, row, d);
+        s = num;
+        n = why ? format_f64(d, num, sizeof num) : 0;
+    }
+    if (!why)
+        return MS_OK;
+    const char *col = in->names[in->cols + j];
+    char name[NAME_EXCERPT_MAX * 4 + 8], val[NAME_EXCERPT_MAX * 4 + 8];
+    char reason[sizeof name + sizeof val + 64];
+    ms_quote_excerpt(col, strlen(col), NAME_EXCERPT_MAX, name, sizeof name);
+    ms_quote_excerpt(s ? s : "", n, NAME_EXCERPT_MAX, val, sizeof val);
+    if (!strcmp(why, "missing value") || !strcmp(why, "infinite value"))
+        snprintf(reason, sizeof reason, "column \"%s\": %s", name, why);
+    else if (!strcmp(why, "unknown category"))
+        snprintf(reason, sizeof reason, "unknown category \"%s\" in column \"%s\"", val, name);
+    else
+        snprintf(reason, sizeof reason, "column \"%s\": %s: \"%s\"", name, why, val);
+    return ms_batch_mark_bad(b, in->path, line, in->cols + j + 1, col, reason, s ? s : "", n, err);
+}
+
+/* Kept columns of row r of the last read into the batch's last row, as
+ * text: integers in decimal, floats in their shortest round-trip text,
+ * strings as stored; NaN and null strings are null. */
+static ms_status keep_row(ms_h5_input *in, size_t r, ms_batch *b, ms_error *err)
+{
+    for (size_t k = 0; k < in->n_keep; k++) {
+        const h5_col *x = &in->keep[k];
+        char tmp[MS_F64_TEXT_MAX + 1];
+        const char *s = tmp;
+        size_t n = 0;
+        float f;
+        double d;
+        switch (x->kind) {
+        case X_INT:
+            n = (size_t)snprintf(tmp, sizeof tmp, "%" PRId64, ((const int64_t *)(void *)x->buf)[r]);
+            break;
+        case X_UINT:
+            n = (size_t)snprintf(tmp, sizeof tmp, "%" PRIu64,
+                                 ((const uint64_t *)(void *)x->buf)[r]);
+            break;
+        case X_F32:
+            f = ((const float *)(void *)x->buf)[r];
+            s = isnan(f) ? NULL : tmp;
+            n = s ? ms_format_f32(f, tmp) : 0;
+            break;
+        case X_F64:
+            d = ((const double *)(void *)x->buf)[r];
+            s = isnan(d) ? NULL : tmp;
+            n = s ? ms_format_f64(d, tmp) : 0;
+            break;
+        default:
+            s = col_str(x, r, &n);
+            break;
+        }
+        ms_status st = ms_batch_set_last_keep(b, k, s, n, err);
+        if (st != MS_OK)
+            return st;
+    }
+    return MS_OK;
+}
+
 ms_status ms_h5_input_read(ms_h5_input *in, uint64_t first, size_t count, const int *col_feature,
                            int allow_missing, ms_batch *b, ms_error *err)
 {
@@ -571,7 +957,10 @@ ms_status ms_h5_input_read(ms_h5_input *in, uint64_t first, size_t count, const 
                             (unsigned long long)(first + count), (unsigned long long)in->rows);
     if (count == 0)
         return MS_OK;
-    if (count > in->buf_rows) {
+    if (b->n_keep != in->n_keep)
+        return ms_error_set(err, MS_EINTERNAL, "%s: the batch carries %zu kept columns, not %zu",
+                            in->path, b->n_keep, in->n_keep);
+    if (in->cols && count > in->buf_rows) {
         void *nb = count <= SIZE_MAX / sizeof(double) / in->cols
                        ? realloc(in->buf, count * in->cols * sizeof(double))
                        : NULL;
@@ -581,10 +970,16 @@ ms_status ms_h5_input_read(ms_h5_input *in, uint64_t first, size_t count, const 
         in->buf = nb;
         in->buf_rows = count;
     }
-    int rc = read_rows(in->data, as_double ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT, first, count,
-                       in->cols, in->buf);
+    int rc = in->cols ? read_rows(in->data, as_double ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT, first,
+                                  count, in->cols, in->buf)
+                      : 0;
     if (rc < 0)
         return read_failed(in, rc, "rows", in->dset_name, first, count, err);
+    for (size_t j = 0; j < in->n_x; j++)
+        if (col_feature[in->cols + j] >= 0)
+            MS_CHECK(col_read(in, &in->x[j], first, count, err));
+    for (size_t k = 0; k < in->n_keep; k++)
+        MS_CHECK(col_read(in, &in->keep[k], first, count, err));
     if (in->id_kind != ID_NONE) {
         MS_CHECK(read_ids(in, first, count, err));
         have_vlen = in->id_kind == ID_VLEN;
@@ -638,8 +1033,18 @@ ms_status ms_h5_input_read(ms_h5_input *in, uint64_t first, size_t count, const 
         if (!ok)
             MS_CHECK(take_row(in, (const char *)in->buf + r * in->cols * elem, as_double,
                               first + r + 1, col_feature, allow_missing, b, err));
+        for (size_t j = 0; j < in->n_x && !b->bad[b->n_rows - 1]; j++)
+            if (col_feature[in->cols + j] >= 0)
+                MS_CHECK(
+                    take_extra(in, j, r, (size_t)col_feature[in->cols + j], first + r + 1, b, err));
+        if (in->n_keep)
+            MS_CHECK(keep_row(in, r, b, err));
     }
 done:
+    for (size_t j = 0; j < in->n_x; j++)
+        col_reclaim(&in->x[j], count);
+    for (size_t k = 0; k < in->n_keep; k++)
+        col_reclaim(&in->keep[k], count);
     /* vlen ids point into memory HDF5 allocated during the read. */
     if (have_vlen) {
         hsize_t d1[1] = {count};

@@ -259,12 +259,12 @@ static ms_status map_columns(ms_input_file *f, const ms_model *m, const char *id
         if (c == -2)
             return MS_EINPUT;
         if (c < 0)
-            return ms_error_set(err, MS_EINPUT,
-                                "%s: column \"%s\" required by the model is missing%s", f->path,
-                                m->inputs[j].name,
-                                f->kind == MS_IN_HDF5 ? " (feature_names attribute or --features)"
-                                : f->kind == MS_IN_PARQUET ? " from the schema"
-                                                           : " from the header");
+            return ms_error_set(
+                err, MS_EINPUT, "%s: column \"%s\" required by the model is missing%s", f->path,
+                m->inputs[j].name,
+                f->kind == MS_IN_HDF5 ? " (feature_names attribute, --features or a 1-D dataset)"
+                : f->kind == MS_IN_PARQUET ? " from the schema"
+                                           : " from the header");
         if (f->col_feature[c] >= 0)
             return ms_error_set(err, MS_EINPUT,
                                 "%s: column %ld (\"%s\") matches both model features \"%s\" and "
@@ -517,6 +517,56 @@ done:
     return st;
 }
 
+/* An HDF5 file: the matrix's columns, then the model's other inputs and
+ * the kept columns from 1-D datasets of their names (h5_reader.h); each
+ * kept column's type is its dataset's, the same in every file. */
+static ms_status plan_hdf5(ms_inputs *in, ms_input_file *f, const ms_input_opts *opts,
+                           const ms_model *m, ms_error *err)
+{
+    ms_status st = MS_OK;
+    ms_h5_input *h = NULL;
+    char **want = calloc(m->n_inputs ? m->n_inputs : 1, sizeof *want);
+    if (!want)
+        return ms_error_set(err, MS_EINTERNAL, "out of memory");
+    for (size_t j = 0; j < m->n_inputs; j++)
+        want[j] = m->inputs[j].name;
+    ms_h5_open_opts o = {.dataset = in->dataset,
+                         .names = opts->features,
+                         .n_names = opts->n_features,
+                         .want = want,
+                         .n_want = m->n_inputs,
+                         .id_dataset = in->id_dataset,
+                         .keep = in->keep_names,
+                         .n_keep = in->n_keep};
+    MS_CHECK(ms_h5_input_open_opts(f->path, &o, &h, err));
+    f->n_rows = ms_h5_input_rows(h);
+    f->n_cols = ms_h5_input_cols(h);
+    if (!(f->col_names = dup_names(ms_h5_input_names(h), f->n_cols)) ||
+        (in->n_keep && !(f->keep_col = malloc(in->n_keep * sizeof *f->keep_col)))) {
+        st = ms_error_set(err, MS_EINTERNAL, "out of memory");
+        goto done;
+    }
+    in->total_units += f->n_rows;
+    for (size_t k = 0; k < in->n_keep; k++) {
+        ms_val_type t = ms_h5_input_keep_type(h, k);
+        f->keep_col[k] = -1; /* the reader finds it by name */
+        if (f == in->files)
+            in->keep_type[k] = t;
+        else if (in->keep_type[k] != t) {
+            st = ms_error_set(err, MS_EINPUT,
+                              "%s: kept column \"%s\" has another type than in %s (--keep-columns)",
+                              f->path, in->keep_names[k], in->files[0].path);
+            goto done;
+        }
+    }
+    MS_CHECK(map_columns(f, m, NULL, err));
+    MS_CHECK(ms_h5_input_check_kinds(h, f->col_feature, m->inputs, err));
+done:
+    ms_h5_input_close(h);
+    free(want);
+    return st;
+}
+
 static ms_status plan_file(ms_inputs *in, ms_input_file *f, const ms_input_opts *opts,
                            const ms_model *m, ms_error *err)
 {
@@ -533,16 +583,7 @@ static ms_status plan_file(ms_inputs *in, ms_input_file *f, const ms_input_opts 
     MS_CHECK(refuse_packed(f->path, err));
     if (is_hdf5_name(f->path)) {
         f->kind = MS_IN_HDF5;
-        ms_h5_input *h = NULL;
-        MS_CHECK(ms_h5_input_open(f->path, in->dataset, opts->features, opts->n_features,
-                                  in->id_dataset, &h, err));
-        f->n_rows = ms_h5_input_rows(h);
-        f->n_cols = ms_h5_input_cols(h);
-        f->col_names = dup_names(ms_h5_input_names(h), f->n_cols);
-        ms_h5_input_close(h);
-        if (!f->col_names)
-            return ms_error_set(err, MS_EINTERNAL, "out of memory");
-        in->total_units += f->n_rows;
+        return plan_hdf5(in, f, opts, m, err);
     } else {
         f->kind = MS_IN_CSV;
         ms_csv_header hdr;
@@ -1202,9 +1243,16 @@ ms_status ms_loader_load(ms_loader *ld, const ms_desc *d, const char *bytes, ms_
         return ms_pq_input_read(ld->pq[d->file], (uint64_t)d->offset, d->n_rows, b, err);
     }
     if (f->kind == MS_IN_HDF5) {
-        if (!ld->h5[d->file])
-            MS_CHECK(ms_h5_input_open(f->path, ld->in->dataset, f->col_names, f->n_cols,
-                                      ld->in->id_dataset, &ld->h5[d->file], err));
+        if (!ld->h5[d->file]) {
+            ms_h5_open_opts o = {.dataset = ld->in->dataset,
+                                 .names = f->col_names,
+                                 .n_names = f->n_cols,
+                                 .planned = 1,
+                                 .id_dataset = ld->in->id_dataset,
+                                 .keep = ld->in->keep_names,
+                                 .n_keep = ld->in->n_keep};
+            MS_CHECK(ms_h5_input_open_opts(f->path, &o, &ld->h5[d->file], err));
+        }
         return ms_h5_input_read(ld->h5[d->file], (uint64_t)d->offset, d->n_rows, f->col_feature,
                                 ld->in->allow_missing, b, err);
     }

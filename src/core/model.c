@@ -28,7 +28,8 @@
 
 /* Indexed by ms_model_kind / ms_link: the container stores these names. */
 static const char *const kind_names[] = {"linear", "tree_ensemble", "mlp"};
-static const char *const link_names[] = {"identity", "logistic", "softmax", "ovr", "exp", "step"};
+static const char *const link_names[] = {"identity", "logistic", "softmax", "ovr",
+                                         "exp",      "step",     "expm1",   "square"};
 static const char *const activation_names[] = {"identity", "relu", "tanh", "logistic"};
 #define N_KINDS (int)(sizeof kind_names / sizeof kind_names[0])
 #define N_LINKS (int)(sizeof link_names / sizeof link_names[0])
@@ -51,8 +52,11 @@ const char *ms_activation_name(ms_activation a)
 
 int ms_model_allows_missing(const ms_model *m)
 {
-    /* a program that imputes every missing value hands the estimator none */
-    if (ms_prep_nan_free(m->prep))
+    /* A program takes missing cells: where one still reaches a feature the
+     * estimator cannot take (a passthrough column, no imputer on its path),
+     * the scorer refuses that row by the feature (scorer.c refuse_nan_rows);
+     * a missing cell the program imputes is scored, as scikit-learn does. */
+    if (m->prep)
         return 1;
     return m->kind == MS_KIND_TREES && !m->trees.missing_is_error;
 }
@@ -227,8 +231,10 @@ ms_status ms_model_validate(const ms_model *m, const char *path, ms_error *err)
     if ((m->link == MS_LINK_SOFTMAX || m->link == MS_LINK_OVR) && m->n_classes == 0)
         return ms_error_set(err, MS_EMODEL, "%s: link %s needs class_labels (one per output)", path,
                             ms_link_name(m->link));
-    if (m->link == MS_LINK_EXP && m->n_classes)
-        return ms_error_set(err, MS_EMODEL, "%s: link exp cannot have class_labels", path);
+    if ((m->link == MS_LINK_EXP || m->link == MS_LINK_EXPM1 || m->link == MS_LINK_SQUARE) &&
+        m->n_classes)
+        return ms_error_set(err, MS_EMODEL, "%s: link %s cannot have class_labels", path,
+                            ms_link_name(m->link));
     if (m->n_classes) {
         int binary_decision = (m->link == MS_LINK_IDENTITY || m->link == MS_LINK_STEP) &&
                               m->n_raw == 1 && m->n_classes == 2;
@@ -862,6 +868,16 @@ int ms_model_write_doubles(hid_t f, const char *name, int rank, const hsize_t *d
 int ms_model_write_ints(hid_t f, const char *name, hsize_t n, const int32_t *v)
 {
     return write_array(f, name, 1, &n, H5T_STD_I32LE, H5T_NATIVE_INT32, v);
+}
+
+int ms_model_write_i64(hid_t f, const char *name, hsize_t n, const int64_t *v)
+{
+    return write_array(f, name, 1, &n, H5T_STD_I64LE, H5T_NATIVE_INT64, v);
+}
+
+int ms_model_write_u32(hid_t f, const char *name, hsize_t n, const uint32_t *v)
+{
+    return write_array(f, name, 1, &n, H5T_STD_U32LE, H5T_NATIVE_UINT32, v);
 }
 
 /* The first array a count promises but the struct does not hold. */

@@ -34,6 +34,8 @@ int ms_model_write_floats(hid_t f, const char *name, int rank, const hsize_t *di
 int ms_model_write_doubles(hid_t f, const char *name, int rank, const hsize_t *dims,
                            const double *v);
 int ms_model_write_ints(hid_t f, const char *name, hsize_t n, const int32_t *v);
+int ms_model_write_i64(hid_t f, const char *name, hsize_t n, const int64_t *v);
+int ms_model_write_u32(hid_t f, const char *name, hsize_t n, const uint32_t *v);
 
 /* Per kind: read (sets m->n_raw), validate, write, free, describe. */
 ms_status ms_trees_read(hid_t f, const char *path, ms_model *m, ms_error *err);

@@ -39,6 +39,7 @@ static void layout_free(ms_tree_layout *l)
     free(l->packed_thr);
     free(l->packed_meta);
     free(l->group_start);
+    ms_tree_quant_free(l->quant);
     free(l);
 }
 
@@ -53,6 +54,9 @@ void ms_trees_free(ms_trees *t)
     free(t->value);
     free(t->tree_output);
     free(t->base_score);
+    free(t->is_cat);
+    free(t->cat_offset);
+    free(t->cat_bits);
     layout_free(t->compiled);
     memset(t, 0, sizeof *t);
 }
@@ -143,6 +147,63 @@ static int dataset_rank(hid_t f, const char *name)
     return r;
 }
 
+/* The optional categorical datasets (/trees/split_type, cat_offset,
+ * cat_bits, attribute categorical_other). Their consistency is checked by
+ * validate(), like everything else a kernel indexes with. */
+static ms_status read_categorical(hid_t f, const char *path, ms_trees *t, ms_error *err)
+{
+    ms_status st = MS_OK;
+    int32_t *type = NULL;
+    int64_t *bits = NULL;
+    hsize_t n_off = 0, n_bits = 0;
+    int other = 0, cast = 0;
+    MS_CHECK(req_choice(f, path, "categorical_other", "left", "missing", &other, err));
+    if (H5Aexists(f, "category_cast") > 0)
+        MS_CHECK(req_choice(f, path, "category_cast", "trunc", "uint8", &cast, err));
+    MS_CHECK(read_i32(f, path, "/trees/split_type", t->n_nodes, NULL, &type, err));
+    if (!(t->is_cat = malloc(t->n_nodes))) {
+        st = ms_error_set(err, MS_EINTERNAL, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < t->n_nodes; i++) {
+        if (type[i] != 0 && type[i] != 1) {
+            st = ms_error_set(err, MS_EMODEL,
+                              "%s: /trees/split_type[%zu] = %d, expected 0 (numeric) or 1 "
+                              "(categorical)",
+                              path, i, (int)type[i]);
+            goto done;
+        }
+        t->is_cat[i] = (uint8_t)type[i];
+    }
+    MS_CHECK(ms_model_read_ints(f, path, "/trees/cat_offset", &n_off, &t->cat_offset, err));
+    if (n_off != t->n_nodes + 1) {
+        st = ms_error_set(err, MS_EMODEL, "%s: /trees/cat_offset has %llu values, expected %zu",
+                          path, (unsigned long long)n_off, t->n_nodes + 1);
+        goto done;
+    }
+    MS_CHECK(ms_model_read_ints(f, path, "/trees/cat_bits", &n_bits, &bits, err));
+    if (!(t->cat_bits = malloc((n_bits ? n_bits : 1) * sizeof *t->cat_bits))) {
+        st = ms_error_set(err, MS_EINTERNAL, "out of memory");
+        goto done;
+    }
+    for (hsize_t i = 0; i < n_bits; i++) {
+        if (bits[i] < 0 || bits[i] > UINT32_MAX) {
+            st = ms_error_set(err, MS_EMODEL,
+                              "%s: /trees/cat_bits[%llu] = %lld is not a 32-bit word", path,
+                              (unsigned long long)i, (long long)bits[i]);
+            goto done;
+        }
+        t->cat_bits[i] = (uint32_t)bits[i];
+    }
+    t->n_cat_words = (size_t)n_bits;
+    t->cat_other_missing = other;
+    t->cat_uint8 = cast;
+done:
+    free(type);
+    free(bits);
+    return st;
+}
+
 ms_status ms_trees_read(hid_t f, const char *path, ms_model *m, ms_error *err)
 {
     ms_status st = MS_OK;
@@ -205,6 +266,8 @@ ms_status ms_trees_read(hid_t f, const char *path, ms_model *m, ms_error *err)
     }
     if (t->leaf_width == 1)
         MS_CHECK(read_i32(f, path, "/trees/tree_output", t->n_trees, NULL, &t->tree_output, err));
+    if (ms_h5_exists(f, "/trees/split_type"))
+        MS_CHECK(read_categorical(f, path, t, err));
 done:
     free(ml);
     free(offs);
@@ -236,6 +299,11 @@ static ms_status check_tree(const ms_model *m, size_t ti, uint8_t *seen, uint32_
             max_depth = depth_of[i];
         if (feat == -1) {
             leaves++;
+            if (t->is_cat && t->is_cat[g])
+                return ms_error_set(err, MS_EMODEL,
+                                    "%s: tree %zu node %u: a leaf is marked categorical "
+                                    "(/trees/split_type)",
+                                    path, ti, i);
             if (t->left[g] != -1 || t->right[g] != -1)
                 return ms_error_set(err, MS_EMODEL,
                                     "%s: tree %zu node %u: a leaf (feature -1) has children", path,
@@ -252,7 +320,7 @@ static ms_status check_tree(const ms_model *m, size_t ti, uint8_t *seen, uint32_
                                 "%s: tree %zu node %u: split feature %d is out of range "
                                 "(the model has %zu features)",
                                 path, ti, i, (int)feat, m->n_features);
-        if (!isfinite(t->threshold[g]))
+        if (!(t->is_cat && t->is_cat[g]) && !isfinite(t->threshold[g]))
             return ms_error_set(err, MS_EMODEL, "%s: tree %zu node %u: threshold is not finite",
                                 path, ti, i);
         int32_t kids[2] = {t->left[g], t->right[g]};
@@ -279,6 +347,37 @@ static ms_status check_tree(const ms_model *m, size_t ti, uint8_t *seen, uint32_
                                 ti, i);
     *depth_out = max_depth;
     *leaves_out = leaves;
+    return MS_OK;
+}
+
+/* The bitsets are where the kernels' categorical test (trees_cat.h)
+ * indexes: each node's range inside cat_bits, no wider than
+ * MS_CAT_MAX_WORDS, empty for numeric splits and leaves. */
+static ms_status validate_categorical(const ms_trees *t, const char *path, ms_error *err)
+{
+    if (!t->is_cat && !t->cat_offset && !t->cat_bits)
+        return MS_OK;
+    if (!t->is_cat || !t->cat_offset || !t->cat_bits)
+        return ms_error_set(err, MS_EMODEL, "%s: the categorical splits are incomplete", path);
+    if (t->cat_offset[0] != 0 || t->cat_offset[t->n_nodes] < 0 ||
+        (uint64_t)t->cat_offset[t->n_nodes] != t->n_cat_words)
+        return ms_error_set(err, MS_EMODEL,
+                            "%s: /trees/cat_offset must run from 0 to the %zu words of "
+                            "/trees/cat_bits",
+                            path, t->n_cat_words);
+    for (size_t i = 0; i < t->n_nodes; i++) {
+        int64_t w = t->cat_offset[i + 1] - t->cat_offset[i];
+        if (t->cat_offset[i + 1] < t->cat_offset[i] || w > MS_CAT_MAX_WORDS)
+            return ms_error_set(err, MS_EMODEL,
+                                "%s: /trees/cat_offset: node %zu has %lld bitset words "
+                                "(expected 0..%d)",
+                                path, i, (long long)w, MS_CAT_MAX_WORDS);
+        if (w && !t->is_cat[i])
+            return ms_error_set(err, MS_EMODEL,
+                                "%s: /trees/cat_offset: node %zu has a bitset but is not a "
+                                "categorical split",
+                                path, i);
+    }
     return MS_OK;
 }
 
@@ -311,6 +410,7 @@ static ms_status validate(const ms_model *m, const char *path, size_t *depth, si
         if (!isfinite(t->base_score[k]))
             return ms_error_set(err, MS_EMODEL, "%s: /trees/base_score[%zu] is not finite", path,
                                 k);
+    MS_CHECK(validate_categorical(t, path, err));
     if (t->node_offset[0] != 0 || (size_t)t->node_offset[t->n_trees] != t->n_nodes)
         return ms_error_set(err, MS_EMODEL, "%s: /trees/node_offset must run from 0 to %zu", path,
                             t->n_nodes);
@@ -360,6 +460,24 @@ ms_status ms_trees_validate(const ms_model *m, const char *path, ms_error *err)
 
 /* ---- writing ----------------------------------------------------------- */
 
+static int write_categorical(hid_t f, const ms_trees *t)
+{
+    int rc = 0;
+    int32_t *type = malloc((t->n_nodes ? t->n_nodes : 1) * sizeof *type);
+    if (!type)
+        return -1;
+    for (size_t i = 0; i < t->n_nodes; i++)
+        type[i] = t->is_cat[i];
+    rc |= ms_h5_write_attr_str(f, "categorical_other", t->cat_other_missing ? "missing" : "left");
+    if (t->cat_uint8)
+        rc |= ms_h5_write_attr_str(f, "category_cast", "uint8");
+    rc |= ms_model_write_ints(f, "/trees/split_type", t->n_nodes, type);
+    rc |= ms_model_write_i64(f, "/trees/cat_offset", t->n_nodes + 1, t->cat_offset);
+    rc |= ms_model_write_u32(f, "/trees/cat_bits", t->n_cat_words, t->cat_bits);
+    free(type);
+    return rc;
+}
+
 int ms_trees_write(hid_t f, const ms_model *m)
 {
     const ms_trees *t = &m->trees;
@@ -390,6 +508,8 @@ int ms_trees_write(hid_t f, const ms_model *m)
     if (t->leaf_width == 1)
         rc |= ms_model_write_ints(f, "/trees/tree_output", t->n_trees, t->tree_output);
     rc |= ms_model_write_doubles(f, "/trees/base_score", 1, bd, t->base_score);
+    if (t->is_cat)
+        rc |= write_categorical(f, t);
     free(tmp);
     return rc;
 }
@@ -408,6 +528,19 @@ void ms_trees_describe(const ms_model *m, FILE *out)
             t->mean ? "mean" : "sum",
             t->leaf_width == 1 ? "one leaf value per tree" : "leaf vectors",
             t->float32_sum ? "float32, tree order" : "float64");
+    if (t->is_cat) {
+        size_t n_cat = 0;
+        for (size_t i = 0; i < t->n_nodes; i++)
+            n_cat += t->is_cat[i];
+        fprintf(out,
+                "           %zu categorical splits (a listed category goes right; other values "
+                "%s)\n",
+                n_cat, t->cat_other_missing ? "go where missing values go" : "go left");
+        if (t->cat_uint8)
+            fprintf(
+                out,
+                "           categories cast to 8 bits first, as scikit-learn does (256 is 0)\n");
+    }
 }
 
 /* ---- compiling --------------------------------------------------------- */
@@ -564,6 +697,7 @@ ms_status ms_trees_compile(ms_model *m, ms_error *err)
     }
     /* 16 rows of features must be addressable with 32-bit gather indices */
     l->simd_ok = m->n_features <= ((size_t)1 << 26);
+    ms_tree_quant_build(l, m);
 done:
     free(queue);
     free(qdepth);

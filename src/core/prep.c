@@ -640,6 +640,31 @@ done:
     return MS_OK;
 }
 
+ms_status ms_prep_create_passthrough(ms_model *m, ms_error *err)
+{
+    if (m->prep || m->n_inputs != m->n_features || !m->inputs)
+        return ms_error_set(err, MS_EINTERNAL, "a passthrough program needs one input per feature");
+    if (m->n_inputs > MS_PREP_MAX_SLOTS)
+        return ms_error_set(err, MS_EMODEL, "%zu features are more than a program holds (%d)",
+                            m->n_inputs, MS_PREP_MAX_SLOTS);
+    ms_prep *p = calloc(1, sizeof *p);
+    if (!p || !(p->outputs = malloc(m->n_inputs * sizeof *p->outputs)) ||
+        !(p->steps = calloc(1, sizeof *p->steps))) {
+        ms_prep_free(p);
+        return ms_error_set(err, MS_EINTERNAL, "out of memory");
+    }
+    p->n_slots = p->n_out = m->n_inputs;
+    for (size_t k = 0; k < m->n_inputs; k++)
+        p->outputs[k] = k;
+    ms_status st = derive_nan_free(p, m->n_inputs, err);
+    if (st != MS_OK) {
+        ms_prep_free(p);
+        return st;
+    }
+    m->prep = p;
+    return MS_OK;
+}
+
 /* --- writing ------------------------------------------------------------ */
 
 /* Attribute `name` of group `group`: the string s, or the integer v when s

@@ -52,6 +52,7 @@
 #include <sys/stat.h>
 
 #include "model_internal.h"
+#include "mpiscore/prep.h"
 #include "ubjson.h"
 
 /* XGBoost marks a deleted (pruned) node with this split index. */
@@ -306,6 +307,9 @@ static int elem_int(json_t *arr, size_t i, long long *out)
 /* One tree's arrays, checked for presence, type and length. */
 typedef struct tree_json {
     json_t *left, *right, *feature, *cond, *default_left, *split_type;
+    /* categorical splits: node ids, and each one's categories (those that
+     * go right) as categories[segments[k] .. + sizes[k]) */
+    json_t *cat_nodes, *cat_segments, *cat_sizes, *cats;
     long long n_nodes;
 } tree_json;
 
@@ -342,6 +346,22 @@ static ms_status tree_shape(ctx *c, json_t *tree, size_t pos, tree_json *tj)
             return fail(c, MS_EMODEL, "%s.%s has %zu values but tree_param.num_nodes = %lld", path,
                         keys[k], json_array_size(*slots[k]), tj->n_nodes);
     }
+    static const char *const cat_keys[] = {"categories_nodes", "categories_segments",
+                                           "categories_sizes", "categories"};
+    json_t **cat_slots[] = {&tj->cat_nodes, &tj->cat_segments, &tj->cat_sizes, &tj->cats};
+    for (size_t k = 0; k < 4; k++)
+        if ((st = member(c, tree, path, cat_keys[k], JSON_ARRAY, 1, cat_slots[k])) != MS_OK)
+            return st;
+    size_t nc = tj->cat_nodes ? json_array_size(tj->cat_nodes) : 0;
+    if (nc && (!tj->cat_segments || !tj->cat_sizes || !tj->cats))
+        return fail(c, MS_EMODEL,
+                    "%s has categories_nodes but not categories_segments, categories_sizes and "
+                    "categories",
+                    path);
+    for (size_t k = 1; nc && k < 3; k++)
+        if (json_array_size(*cat_slots[k]) != nc)
+            return fail(c, MS_EMODEL, "%s.%s has %zu values but categories_nodes has %zu", path,
+                        cat_keys[k], json_array_size(*cat_slots[k]), nc);
     return MS_OK;
 }
 
@@ -352,7 +372,80 @@ typedef struct forest {
     int32_t *feature, *left, *right, *tree_output;
     double *threshold, *value;
     uint8_t *missing_left;
+    /* categorical splits (model.h ms_trees): is_cat and cat_offset per
+     * node (cap_nodes + 1), the bitset words grown as trees come */
+    uint8_t *is_cat;
+    int64_t *cat_offset;
+    uint32_t *cat_bits;
+    size_t n_words, cap_words, n_cat;
 } forest;
+
+/* XGBoost's categories are below 2^24 (common/categorical.h
+ * OutOfRangeCat: a float holds each exactly). */
+#define XGB_MAX_CAT ((long long)MS_CAT_MAX_WORDS * 32 - 1)
+
+/* Node i's entry in the tree's categories_nodes, or -1. */
+static ms_status cat_index(ctx *c, const tree_json *tj, size_t id, size_t n, int32_t *idx)
+{
+    size_t nc = tj->cat_nodes ? json_array_size(tj->cat_nodes) : 0;
+    for (size_t i = 0; i < n; i++)
+        idx[i] = -1;
+    for (size_t k = 0; k < nc; k++) {
+        long long node;
+        if (elem_int(tj->cat_nodes, k, &node) || node < 0 || node >= (long long)n)
+            return fail(c, MS_EMODEL, "tree %zu: categories_nodes[%zu] is not a node of the tree",
+                        id, k);
+        if (idx[node] >= 0)
+            return fail(c, MS_EMODEL, "tree %zu: categories_nodes lists node %lld twice", id, node);
+        idx[node] = (int32_t)k;
+    }
+    return MS_OK;
+}
+
+/* Append node i's bitset (its categories go right) to f: one bit per
+ * category, words up to the largest, as XGBoost's loader sizes it. */
+static ms_status cat_bitset(ctx *c, const tree_json *tj, size_t id, size_t i, int32_t k, forest *f)
+{
+    long long seg = 0, size = 0, top = -1;
+    size_t n_cats = json_array_size(tj->cats);
+    if (k >= 0 && (elem_int(tj->cat_segments, (size_t)k, &seg) ||
+                   elem_int(tj->cat_sizes, (size_t)k, &size) || seg < 0 || size < 0 ||
+                   (unsigned long long)seg > n_cats || (unsigned long long)size > n_cats - seg))
+        return fail(c, MS_EMODEL,
+                    "tree %zu node %zu: categories_segments / categories_sizes lie outside the "
+                    "%zu categories",
+                    id, i, n_cats);
+    for (long long j = seg; j < seg + size; j++) {
+        long long v;
+        if (elem_int(tj->cats, (size_t)j, &v) || v < 0 || v > XGB_MAX_CAT)
+            return fail(c, MS_EMODEL,
+                        "tree %zu node %zu: categories[%lld] is not a category (an integer in "
+                        "0..%lld)",
+                        id, i, j, XGB_MAX_CAT);
+        if (v > top)
+            top = v;
+    }
+    size_t words = top < 0 ? 0 : (size_t)top / 32 + 1;
+    if (f->n_words + words > f->cap_words) {
+        size_t cap = f->cap_words ? f->cap_words : 64;
+        while (cap < f->n_words + words)
+            cap *= 2;
+        uint32_t *nb = realloc(f->cat_bits, cap * sizeof *nb);
+        if (!nb)
+            return ms_error_set(c->err, MS_EINTERNAL, "out of memory (%zu bitset words)", cap);
+        f->cat_bits = nb;
+        f->cap_words = cap;
+    }
+    uint32_t *w = f->cat_bits + f->n_words;
+    memset(w, 0, words * sizeof *w);
+    for (long long j = seg; j < seg + size; j++) {
+        long long v = 0;
+        elem_int(tj->cats, (size_t)j, &v);
+        w[v / 32] |= 1u << (v % 32);
+    }
+    f->n_words += words;
+    return MS_OK;
+}
 
 /* Check tree `id` completely and, when `keep`, append its reachable nodes
  * (renumbered in file order, so the root stays first) to f. The walk is
@@ -364,11 +457,13 @@ static ms_status convert_tree(ctx *c, const tree_json *tj, size_t id, long long 
     size_t n = (size_t)tj->n_nodes;
     uint8_t *seen = calloc(n, 1);
     int32_t *stack = malloc(n * sizeof *stack), *depth = malloc(n * sizeof *depth);
-    int32_t *newid = malloc(n * sizeof *newid);
-    if (!seen || !stack || !depth || !newid) {
+    int32_t *newid = malloc(n * sizeof *newid), *catk = malloc(n * sizeof *catk);
+    if (!seen || !stack || !depth || !newid || !catk) {
         st = ms_error_set(c->err, MS_EINTERNAL, "out of memory (tree %zu: %zu nodes)", id, n);
         goto done;
     }
+    if ((st = cat_index(c, tj, id, n, catk)) != MS_OK)
+        goto done;
     size_t top = 0, max_depth = 0, leaves = 0;
     stack[top++] = 0;
     seen[0] = 1;
@@ -465,6 +560,8 @@ static ms_status convert_tree(ctx *c, const tree_json *tj, size_t id, long long 
                 f->threshold[o] = 0;
                 f->missing_left[o] = 0;
                 f->value[o] = v;
+                f->is_cat[o] = 0;
+                f->cat_offset[o + 1] = (int64_t)f->n_words;
             }
             continue;
         }
@@ -477,23 +574,25 @@ static ms_status convert_tree(ctx *c, const tree_json *tj, size_t id, long long 
                       i, fi, fi < 0 ? "is negative," : ">=", n_features);
             goto done;
         }
-        if (tj->split_type) {
-            long long t;
-            if (elem_int(tj->split_type, i, &t) || (t != 0 && t != 1)) {
-                st = fail(c, MS_EMODEL,
-                          "tree %zu node %zu: split_type must be 0 (numerical) or 1 "
-                          "(categorical)",
-                          id, i);
-                goto done;
-            }
-            if (t == 1) {
-                st = fail(c, MS_EMODEL,
-                          "tree %zu node %zu: categorical splits are not supported (feature %lld)",
-                          id, i, fi);
-                goto done;
-            }
+        long long stype = 0;
+        if (tj->split_type && (elem_int(tj->split_type, i, &stype) || (stype != 0 && stype != 1))) {
+            st = fail(c, MS_EMODEL,
+                      "tree %zu node %zu: split_type must be 0 (numerical) or 1 "
+                      "(categorical)",
+                      id, i);
+            goto done;
+        }
+        if (stype == 0 && catk[i] >= 0) {
+            st = fail(c, MS_EMODEL, "tree %zu node %zu: categories_nodes lists a numerical split",
+                      id, i);
+            goto done;
         }
         snprintf(what, sizeof what, "tree %zu node %zu: split condition", id, i);
+        /* a categorical split's condition is NaN and unused (GetNextNode) */
+        if (stype == 1) {
+            fr = F32_OK;
+            v = 0;
+        }
         if (fr != F32_OK) {
             st = f32_fail(c, fr, cv, what);
             goto done;
@@ -512,6 +611,13 @@ static ms_status convert_tree(ctx *c, const tree_json *tj, size_t id, long long 
             f->threshold[o] = v;
             f->missing_left[o] = (uint8_t)dl;
             f->value[o] = 0;
+            f->is_cat[o] = (uint8_t)stype;
+            /* a categorical split listed nowhere has no categories: XGBoost
+             * sends every value left, as an empty bitset does */
+            if (stype == 1 && (st = cat_bitset(c, tj, id, i, catk[i], f)) != MS_OK)
+                goto done;
+            f->n_cat += (size_t)stype;
+            f->cat_offset[o + 1] = (int64_t)f->n_words;
         }
     }
     if (keep) {
@@ -527,6 +633,7 @@ done:
     free(stack);
     free(depth);
     free(newid);
+    free(catk);
     return st;
 }
 
@@ -880,6 +987,124 @@ done:
     return st;
 }
 
+/* One feature's categories from the --categories file: all strings or
+ * all finite numbers, made into the dictionary the readers look cells up
+ * in. */
+static ms_status cat_dict(ctx *c, const char *file, const char *feat, json_t *list, ms_dict **out)
+{
+    ms_status st = MS_OK;
+    size_t n = json_array_size(list), n_str = 0;
+    const char **strs = calloc(n ? n : 1, sizeof *strs);
+    double *nums = calloc(n ? n : 1, sizeof *nums);
+    char msg[MS_ERROR_MSG_MAX];
+    if (!strs || !nums) {
+        st = ms_error_set(c->err, MS_EINTERNAL, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = json_array_get(list, i);
+        if (json_is_string(v))
+            strs[n_str++] = json_string_value(v);
+        else if (json_is_number(v) && isfinite(json_number_value(v)))
+            nums[i] = json_number_value(v);
+        else {
+            st = ms_error_set(c->err, MS_EUSAGE,
+                              "%s: \"%s\": category %zu is neither a string nor a finite number",
+                              file, feat, i);
+            goto done;
+        }
+    }
+    if (n_str && n_str != n) {
+        st = ms_error_set(c->err, MS_EUSAGE, "%s: \"%s\" mixes text and number categories", file,
+                          feat);
+        goto done;
+    }
+    st =
+        n_str ? ms_dict_create_str(strs, n, out, c->err) : ms_dict_create_num(nums, n, out, c->err);
+    if (st != MS_OK) {
+        snprintf(msg, sizeof msg, "%s", c->err->msg);
+        st = ms_error_set(c->err, MS_EUSAGE, "%s: \"%s\": %s", file, feat, msg);
+    }
+done:
+    free(strs);
+    free(nums);
+    return st;
+}
+
+/* --categories: the listed features read as text categories (their codes
+ * in the file's order), the others as numbers, through a program of no
+ * steps (prep.h ms_prep_create_passthrough). */
+static ms_status categories(ctx *c, json_t *learner, const char *file, ms_model *m)
+{
+    ms_status st = MS_OK;
+    json_error_t je;
+    json_t *root = json_load_file(file, JSON_REJECT_DUPLICATES, &je), *types = NULL;
+    if (!root) {
+        FILE *fp = fopen(file, "rb");
+        if (!fp)
+            return ms_error_set(c->err, MS_EIO, "%s: %s", file, strerror(errno));
+        fclose(fp);
+        return ms_error_set(c->err, MS_EUSAGE, "%s:%d:%d: %s", file, je.line, je.column, je.text);
+    }
+    if (!json_is_object(root)) {
+        st = ms_error_set(c->err, MS_EUSAGE,
+                          "%s: expected an object {\"feature\": [categories in code order]}", file);
+        goto done;
+    }
+    MS_CHECK(member(c, learner, "learner", "feature_types", JSON_ARRAY, 1, &types));
+    if (types && json_array_size(types) != m->n_features)
+        types = NULL; /* XGBoost writes none or one per feature */
+    const char *key;
+    json_t *val;
+    json_object_foreach(root, key, val)
+    {
+        size_t k = 0;
+        while (k < m->n_features && strcmp(m->feature_names[k], key))
+            k++;
+        if (k == m->n_features) {
+            st = ms_error_set(c->err, MS_EUSAGE, "%s: the model has no feature \"%s\"", file, key);
+            goto done;
+        }
+        json_t *ty = types ? json_array_get(types, k) : NULL;
+        if (json_is_string(ty) && strcmp(json_string_value(ty), "c")) {
+            st = ms_error_set(c->err, MS_EUSAGE,
+                              "%s: feature \"%s\" is not categorical in the model (type \"%s\")",
+                              file, key, json_string_value(ty));
+            goto done;
+        }
+        if (!json_is_array(val)) {
+            st = ms_error_set(c->err, MS_EUSAGE, "%s: \"%s\": expected a list of categories", file,
+                              key);
+            goto done;
+        }
+    }
+    if (!(m->inputs = calloc(m->n_features, sizeof *m->inputs))) {
+        st = ms_error_set(c->err, MS_EINTERNAL, "out of memory");
+        goto done;
+    }
+    m->n_inputs = m->n_features;
+    for (size_t k = 0; k < m->n_features; k++) {
+        ms_colspec *in = &m->inputs[k];
+        json_t *list = json_object_get(root, m->feature_names[k]);
+        if (!(in->name = dup_str(m->feature_names[k]))) {
+            st = ms_error_set(c->err, MS_EINTERNAL, "out of memory");
+            goto done;
+        }
+        /* numbers as a program reads them (float64, then the float32 cast
+         * that XGBoost's DMatrix makes of a pandas column) */
+        in->prec = MS_PREC_F64;
+        if (!list)
+            continue;
+        in->kind = MS_COL_CAT;
+        in->unknown_is_error = 1;
+        MS_CHECK(cat_dict(c, file, m->feature_names[k], list, &in->dict));
+    }
+    st = ms_prep_create_passthrough(m, c->err);
+done:
+    json_decref(root);
+    return st;
+}
+
 static ms_status import(ctx *c, json_t *root, const ms_xgb_options *opt, ms_model *m,
                         ms_xgb_summary *sum)
 {
@@ -1075,8 +1300,10 @@ static ms_status import(ctx *c, json_t *root, const ms_xgb_options *opt, ms_mode
     f.threshold = malloc(f.cap_nodes * sizeof *f.threshold);
     f.value = malloc(f.cap_nodes * sizeof *f.value);
     f.missing_left = malloc(f.cap_nodes);
+    f.is_cat = malloc(f.cap_nodes);
+    f.cat_offset = calloc(f.cap_nodes + 1, sizeof *f.cat_offset);
     if (!f.node_offset || !f.tree_output || !f.feature || !f.left || !f.right || !f.threshold ||
-        !f.value || !f.missing_left) {
+        !f.value || !f.missing_left || !f.is_cat || !f.cat_offset) {
         st = ms_error_set(c->err, MS_EINTERNAL, "out of memory (%zu nodes)", f.cap_nodes);
         goto done;
     }
@@ -1102,6 +1329,8 @@ static ms_status import(ctx *c, json_t *root, const ms_xgb_options *opt, ms_mode
     }
     MS_CHECK(outputs(c, obj, groups, m));
     MS_CHECK(feature_names(c, learner, (size_t)nf, opt, m));
+    if (opt && opt->categories_path)
+        MS_CHECK(categories(c, learner, opt->categories_path, m));
     char src[64];
     snprintf(src, sizeof src, "xgboost%s%s", sum->version[0] ? " " : "", sum->version);
     if (!(m->source = dup_str(src))) {
@@ -1133,6 +1362,23 @@ static ms_status import(ctx *c, json_t *root, const ms_xgb_options *opt, ms_mode
     tr->float32_sum = 1;
     tr->max_depth = f.max_depth;
     tr->n_leaves = f.n_leaves;
+    if (f.n_cat) {
+        tr->is_cat = f.is_cat;
+        tr->cat_offset = f.cat_offset;
+        tr->cat_bits = f.cat_bits ? f.cat_bits : malloc(sizeof *f.cat_bits);
+        tr->n_cat_words = f.n_words;
+        tr->cat_other_missing = 0; /* common/categorical.h Decision: invalid goes left */
+        f.is_cat = NULL;
+        f.cat_offset = NULL;
+        f.cat_bits = NULL;
+        if (!tr->cat_bits) {
+            st = ms_error_set(c->err, MS_EINTERNAL, "out of memory");
+            goto done;
+        }
+    }
+    free(f.is_cat);
+    free(f.cat_offset);
+    free(f.cat_bits);
     memset(&f, 0, sizeof f); /* owned by m now */
     sum->n_trees = tr->n_trees;
     sum->n_features = m->n_features;
@@ -1145,6 +1391,9 @@ done:
     free(f.threshold);
     free(f.value);
     free(f.missing_left);
+    free(f.is_cat);
+    free(f.cat_offset);
+    free(f.cat_bits);
     free(tj);
     free(by_id);
     return st;

@@ -99,6 +99,21 @@ def load(path):
                 if getattr(m, attr) not in ok:
                     raise ValueError(f"{path}: {attr} = {getattr(m, attr)!r}")
             m.allows_missing = m.missing == "route"
+            # categorical splits (optional): a bitset per node, bit c set =
+            # category c goes right; other values left or where missing goes
+            m.is_cat = None
+            if "split_type" in g:
+                m.is_cat = g["split_type"][...].astype(bool)
+                m.cat_offset = g["cat_offset"][...].astype(np.int64)
+                m.cat_bits = g["cat_bits"][...].astype(np.uint64)
+                m.cat_other = _str(a["categorical_other"])
+                m.cat_uint8 = _str(a.get("category_cast", "trunc")) == "uint8"
+                if m.cat_other not in ("left", "missing"):
+                    raise ValueError(f"{path}: categorical_other = {m.cat_other!r}")
+                if (m.cat_offset[0] != 0 or m.cat_offset[-1] != len(m.cat_bits)
+                        or np.any(np.diff(m.cat_offset) < 0)
+                        or np.any(np.diff(m.cat_offset) > 524288)):
+                    raise ValueError(f"{path}: /trees/cat_offset is out of range")
         elif m.kind == "mlp":
             m.activation = _str(a["activation"])
             n_layers = int(a["n_layers"])
@@ -271,6 +286,26 @@ def predict_table(m, df):
     return predict(m, run_prep(m, input_columns(m, df)))
 
 
+def _cat_go(m, nd, v, go):
+    """go (left) for the categorical splits among nodes nd at values v."""
+    c = m.is_cat[nd]
+    lo = m.cat_offset[nd[c]]
+    width = 32 * (m.cat_offset[nd[c] + 1] - lo)
+    vc = v[c]
+    if m.cat_uint8:  # scikit-learn's cast to uint8 (x86-64: int32 truncation, low byte)
+        with np.errstate(invalid="ignore"):
+            big = vc >= 2.0**31
+            vc = np.where((vc >= 0) & ~big, np.trunc(np.where(big, 0, vc)) % 256,
+                          np.where(big, 0.0, vc))
+    with np.errstate(invalid="ignore"):
+        inside = (vc >= 0) & (vc < width)
+    code = np.where(inside, vc, 0).astype(np.int64)
+    word = m.cat_bits[np.where(inside, lo + code // 32, 0)] if len(m.cat_bits) else 0
+    right = inside & (((word >> (code % 32).astype(np.uint64)) & 1) == 1)
+    other = m.missing_left[nd[c]] if m.cat_other == "missing" else True
+    go[c] = np.where(inside, ~right, other)
+
+
 def _tree_raw(m, x):
     n = len(x)
     rows = np.arange(n)
@@ -291,6 +326,8 @@ def _tree_raw(m, x):
             thr = m.threshold[nd]
             with np.errstate(invalid="ignore"):
                 go = v <= thr if m.split_rule == "le" else v < thr
+            if m.is_cat is not None:
+                _cat_go(m, nd, v, go)
             nan = np.isnan(v)
             go[nan] = m.missing_left[nd[nan]]
             node[split] = base + np.where(go, m.left[nd], m.right[nd])
@@ -353,6 +390,10 @@ def _link(m, raw):
         return s / s.sum(axis=1, keepdims=True)
     if m.link == "exp":
         return np.exp(raw)
+    if m.link == "expm1":
+        return np.expm1(raw)
+    if m.link == "square":
+        return np.square(raw)
     raise ValueError(f"unknown link {m.link!r}")
 
 

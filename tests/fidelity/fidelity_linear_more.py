@@ -1,6 +1,11 @@
 """Fidelity of the other linear models (issue 11, "More estimators"): every
 model whose prediction is X @ coef_ + intercept_ and a link, and searches
-(GridSearchCV / RandomizedSearchCV export their best_estimator_). Train
+(GridSearchCV / RandomizedSearchCV export their best_estimator_);
+LinearDiscriminantAnalysis (predict_proba), PCA (transform, whitened too,
+alone on standardised data or after a StandardScaler) and
+TransformedTargetRegressor (log/exp, log1p/expm1, sqrt/square as the
+output link; a StandardScaler /
+MinMaxScaler of y folded into a linear regressor). Train
 here, export, compare container_ref (docs/formats.md) and
 `mpirun -n 2 mpiscore run` (every ISA, CSV in, --precision float64) with
 the library's predict / decision_function: within 1e-12 relative, labels
@@ -17,10 +22,15 @@ import warnings
 import numpy as np
 import pandas as pd
 from sklearn import linear_model as lm
+from sklearn.compose import TransformedTargetRegressor
 from sklearn.datasets import make_classification, make_regression
+from sklearn.decomposition import PCA
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.neural_network import MLPRegressor
 from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from sklearn.svm import LinearSVC, LinearSVR
 
 sys.path.insert(0, os.path.join(os.environ["MS_SRC"], "tests"))
@@ -49,8 +59,11 @@ def close(a, b):
 
 def expected(est, x):
     final = getattr(est, "best_estimator_", est)
+    final = final.steps[-1][1] if hasattr(final, "steps") else final
+    if isinstance(final, PCA):
+        return est.transform(x), None
     if hasattr(est, "classes_"):
-        if isinstance(final, lm.LogisticRegression):
+        if isinstance(final, (lm.LogisticRegression, LinearDiscriminantAnalysis)):
             return est.predict_proba(x), [str(c) for c in est.predict(x)]
         d = est.decision_function(x)
         return d.reshape(len(x), -1), [str(c) for c in est.predict(x)]
@@ -131,6 +144,48 @@ def main():
     rnd = RandomizedSearchCV(make_pipeline(StandardScaler(), lm.Ridge()),
                              {"ridge__alpha": [0.1, 1.0, 10.0]}, n_iter=2, cv=3, random_state=0)
     check("randomized_search_pipeline", rnd.fit(pd.DataFrame(xr, columns=names), yr), xr, names)
+    for y, kind in ((yb, "binary"), (yc, "3class")):
+        check(f"lda_{kind}", LinearDiscriminantAnalysis().fit(xc, y), xc, names)
+    check("pca", PCA(n_components=3).fit(xs), xs, names)
+    check("pca_whiten", PCA(n_components=4, whiten=True).fit(xs), xs, names)
+    check("scaler_pca_pipeline", make_pipeline(StandardScaler(), PCA(n_components=5, whiten=True))
+          .fit(pd.DataFrame(xr, columns=names)), xr, names)
+    ttr = [("ttr_log_exp_ridge", lm.Ridge(), dict(func=np.log, inverse_func=np.exp), ypos),
+           ("ttr_log_exp_mlp", MLPRegressor(hidden_layer_sizes=(8,), max_iter=500,
+                                            random_state=0),
+            dict(func=np.log, inverse_func=np.exp), ypos),
+           ("ttr_log_exp_hgb", HistGradientBoostingRegressor(max_iter=20, random_state=0),
+            dict(func=np.log, inverse_func=np.exp), ypos),
+           ("ttr_log1p_expm1_ridge", lm.Ridge(), dict(func=np.log1p, inverse_func=np.expm1),
+            ypos),
+           ("ttr_sqrt_square_ridge", lm.Ridge(), dict(func=np.sqrt, inverse_func=np.square),
+            ypos),
+           ("ttr_standard_linear", lm.LinearRegression(), dict(transformer=StandardScaler()), yr),
+           ("ttr_minmax_ridge", lm.Ridge(), dict(transformer=MinMaxScaler()), yr)]
+    for name, reg, kw, y in ttr:
+        est = TransformedTargetRegressor(regressor=reg, **kw).fit(xs, y)
+        # the HGB and MLP containers are checked end to end, their /trees
+        # and /mlp by their own tests
+        check(name, est, xs, names)
+
+    def refused(what, est, want):
+        try:
+            export(est, os.path.join(work, "refused.h5"), feature_names=names)
+            report(False, f"{what}: exported")
+        except ExportError as e:
+            report(str(e) == want, f"{what} refused: {e}")
+
+    refused("TransformedTargetRegressor(arctanh)",
+            TransformedTargetRegressor(lm.Ridge(), func=np.arctanh, inverse_func=np.tanh,
+                                       check_inverse=False).fit(xs, ypos / 10),
+            "TransformedTargetRegressor: inverse_func 'tanh' is not supported (None, np.exp, "
+            "np.expm1 or np.square, applied as the output link)")
+    refused("TransformedTargetRegressor(StandardScaler, forest)",
+            TransformedTargetRegressor(HistGradientBoostingRegressor(max_iter=5),
+                                       transformer=StandardScaler()).fit(xs, yr),
+            "TransformedTargetRegressor: transformer StandardScaler is not supported (a "
+            "FunctionTransformer with inverse_func np.exp, np.expm1 or np.square, or a "
+            "StandardScaler / MinMaxScaler of a linear regressor)")
     try:
         export(GridSearchCV(lm.Ridge(), {"alpha": [1.0]}, refit=False).fit(xr, yr),
                os.path.join(work, "refused.h5"))

@@ -235,18 +235,14 @@ def end_to_end(name, model, m, pipe, rows, ids, allows_missing, tol=TOL, h5=Fals
     # without a program that imputes every missing value, a missing number
     # is a bad row for an estimator that takes none (docs/formats.md); a
     # missing category is the program's to encode
-    numeric = [i[0] for i in m.prep[0] if i[1] == "numeric"]
-    input_names = [i[0] for i in m.prep[0]]
+    # (a missing cell the program imputes is scored; one that reaches a
+    # feature is refused, row by row)
+    feats = container_ref.run_prep(m, container_ref.input_columns(m, rows))
     bad = np.zeros(len(rows), dtype=bool) if allows_missing else \
-        rows[numeric].isna().any(axis=1).to_numpy()
+        ~np.isfinite(feats).all(axis=1)
     if h5:
-        import h5py
-
-        inp = os.path.join(work, name + "_in.h5")
-        with h5py.File(inp, "w") as f:
-            d = f.create_dataset("features", data=rows[input_names].to_numpy(dtype=np.float64))
-            d.attrs["feature_names"] = input_names
-            f.create_dataset("ids", data=np.asarray(ids, dtype=np.int64))
+        inp = os.path.join(work, f"{name}_{h5}_in.h5")
+        write_h5(inp, rows, m, ids, h5)
         id_col = "ids"
     else:
         inp = os.path.join(work, name + "_in.csv")
@@ -254,9 +250,11 @@ def end_to_end(name, model, m, pipe, rows, ids, allows_missing, tol=TOL, h5=Fals
         df.insert(0, "customerID", ids)
         df.to_csv(inp, index=False)
         id_col = "customerID"
-    for isa in isas():
-        out = os.path.join(work, f"{name}_{isa}_out.csv")
-        what = f"{name} [mpirun -n 2, {isa}, {'h5' if h5 else 'csv'} in]"
+    # string columns from HDF5 run on one ISA: the kernels' ISAs are the CSV runs' to cover
+    got = None
+    for isa in isas() if h5 in (False, "numbers") else isas()[-1:]:
+        out = os.path.join(work, f"{name}_{isa}_{h5 or 'csv'}_out.csv")
+        what = f"{name} [mpirun -n 2, {isa}, {h5 + ' h5' if h5 else 'csv'} in]"
         try:
             run(model, inp, out, isa, id_col)
             res = pd.read_csv(out, keep_default_na=False, dtype=str)
@@ -273,10 +271,12 @@ def end_to_end(name, model, m, pipe, rows, ids, allows_missing, tol=TOL, h5=Fals
                 ok = list(res["label"][~bad]) == [lab for lab, b in zip(labels, bad) if not b]
                 why = "" if ok else "labels differ"
             report(ok, f"{what}: = predict_proba, {int(bad.sum())} bad rows {why}")
+            got = res.iloc[:, 1:]
         except (RuntimeError, ValueError) as e:
             report(False, f"{what}: {e}")
     if not h5:
-        parquet_same(name, model, inp, os.path.join(work, f"{name}_{isas()[-1]}_out.csv"), id_col)
+        parquet_same(name, model, inp, os.path.join(work, f"{name}_{isas()[-1]}_csv_out.csv"), id_col)
+    return got
 
 
 def parquet_same(name, model, csv, csv_out, id_col):
@@ -296,6 +296,34 @@ def parquet_same(name, model, csv, csv_out, id_col):
         report(ok, f"{what}: output = the CSV input's, byte for byte")
     except (RuntimeError, OSError) as e:
         report(False, f"{what}: {e}")
+
+
+def write_h5(path, rows, m, ids, layout):
+    """rows as HDF5: "numbers" a float64 /features matrix of every input;
+    "fixed" the numeric inputs in /features and each string column a 1-D
+    dataset of NUL-padded fixed-length strings (numpy "S"); "vlen" a table
+    of 1-D datasets only (variable-length UTF-8 strings, numbers in their
+    own dtype). A missing string is written "" (missing for mpiscore)."""
+    import h5py
+
+    names = [i[0] for i in m.prep[0]]
+    strs = [c for c in names if rows[c].dtype == object]
+    with h5py.File(path, "w") as f:
+        mat = names if layout == "numbers" else [c for c in names if c not in strs]
+        if layout != "vlen":
+            d = f.create_dataset("features", data=rows[mat].to_numpy(dtype=np.float64))
+            d.attrs["feature_names"] = mat
+        for c in names if layout == "vlen" else strs:
+            v = rows[c]
+            if c in strs:
+                v = v.fillna("").astype(str)
+                data = (np.asarray(v, dtype=h5py.string_dtype()) if layout == "vlen"
+                        else np.asarray(v, dtype="S30"))
+            else:
+                data = v.to_numpy()
+            f.create_dataset(c, data=data)
+        f.create_dataset("ids", data=np.asarray(ids, dtype=h5py.string_dtype() if
+                                                isinstance(ids[0], str) else np.int64))
 
 
 def unknown_rows(name, model, score, ids, known):
@@ -368,13 +396,18 @@ def main():
                 lab_ok = list(labels) == [str(c) for c in pipe.predict(rows)]
                 # a tie between probabilities within TOL may pick either label
                 report(lab_ok or tol > 0, f"{name}: labels")
-                end_to_end(name, model, m, pipe, rows, ids,
-                           ename in ("hgb", "xgb") or takes_missing(model), tol)
+                missing_ok = ename in ("hgb", "xgb") or takes_missing(model)
+                by_csv = end_to_end(name, model, m, pipe, rows, ids, missing_ok, tol)
+                for layout in ("vlen", "fixed"):
+                    by_h5 = end_to_end(name, model, m, pipe, rows, ids, missing_ok, tol, layout)
+                    ok = by_csv is not None and by_h5 is not None and by_h5.equals(by_csv)
+                    report(ok, f"{name}: {layout} strings from HDF5 = the CSV run, byte for byte")
                 if not handles_unknown and ename == "logreg":
                     unknown_rows(name, model, score, ids_all, known)
             except (ExportError, RuntimeError, ValueError) as e:
                 report(False, f"{name}: {type(e).__name__}: {e}")
     numeric_h5(train, y, score, ids_all)
+    h5_bad_inputs(train, y, score)
     refusals(train, y)
     finish()
 
@@ -399,10 +432,81 @@ def numeric_h5(train, y, score, ids_all):
             tol = PROBA_TOL.get(ename, TOL)
             ok, why = same(out, pipe.predict_proba(rows), tol)
             report(ok, f"{name}: container_ref = predict_proba {why}")
-            end_to_end(name, model, m, pipe, rows, ids, True, tol, h5=True)
+            end_to_end(name, model, m, pipe, rows, ids, True, tol, h5="numbers")
             end_to_end(name, model, m, pipe, rows, ids, True, tol)
         except (ExportError, RuntimeError, ValueError) as e:
             report(False, f"{name}: {type(e).__name__}: {e}")
+
+
+def h5_bad_inputs(train, y, score):
+    """HDF5 string columns a model cannot take, each refused with one exact
+    line and exit 2, nothing written: a data set of the wrong length, a
+    number where the model's strings go (tests/unit/test_h5_reader.c has
+    the rest of the open errors); an unseen category under handle_unknown='error' stops the run at its row
+    and column (and with --on-error continue is that row's error)."""
+    import h5py
+
+    name = "h5_bad"
+    pipe = Pipeline([("prep", shapes()[2][1]()), ("model", LogisticRegression(max_iter=2000))])
+    pipe.fit(train, y)
+    model = os.path.join(work, name + ".h5")
+    export(pipe, model)
+    m = container_ref.load(model)
+    rows = score.reset_index(drop=True)
+    first = int(np.flatnonzero(rows["InternetService"].eq("Satellite") |
+                               rows["PaymentMethod"].eq("Crypto wallet"))[0])
+    col = "InternetService" if rows["InternetService"][first] == "Satellite" else "PaymentMethod"
+    val = rows[col][first]
+
+    def variant(tag, edit):
+        path = os.path.join(work, f"{name}_{tag}.h5")
+        write_h5(path, rows, m, list(range(len(rows))), "fixed")
+        with h5py.File(path, "r+") as f:
+            edit(f)
+        return path
+
+    def shorter(f):
+        v = f["Contract"][:10]
+        del f["Contract"]
+        f["Contract"] = v
+
+    def numeric(f):
+        del f["Contract"]
+        f["Contract"] = np.zeros(len(rows))
+
+    n_mat = len([i for i in m.prep[0] if rows[i[0]].dtype != object])
+    names = [i[0] for i in m.prep[0] if rows[i[0]].dtype == object]
+    cases = [
+        ("short", shorter, f"/Contract has 10 rows but /features has {len(rows)}"),
+        ("numeric", numeric, '/Contract is a numeric dataset but the model\'s column "Contract" '
+                             "holds string categories"),
+        ("unknown", lambda f: None,
+         f':{first + 1}:{n_mat + names.index(col) + 1}: unknown category "{val}" in column '
+         f'"{col}"'),
+    ]
+    for tag, edit, want in cases:
+        path = variant(tag, edit)
+        out = os.path.join(work, f"{name}_{tag}_out.csv")
+        r = subprocess.run([mpiscore, "run", "--model", model, "--input", path, "--output", out,
+                            "--overwrite"], capture_output=True, text=True)
+        line = f"mpiscore: error: {path}{'' if want.startswith(':') else ': '}{want}"
+        ok = r.returncode == 2 and r.stderr.strip() == line and not os.path.exists(out)
+        report(ok, f"HDF5 {tag}: exit {r.returncode}, {r.stderr.strip()!r}"
+               + ("" if ok else f" (expected {line!r})"))
+    try:
+        run(model, variant("unknown", lambda f: None), os.path.join(work, name + "_cont.csv"),
+            isas()[-1], "ids")
+        errs = pd.read_csv(os.path.join(work, name + "_cont.csv.errors.csv"),
+                           keep_default_na=False, dtype=str)
+        known = ~rows["InternetService"].eq("Satellite") & ~rows["PaymentMethod"].eq(
+            "Crypto wallet")
+        want = [str(i + 1) for i in np.flatnonzero(~known.to_numpy())]
+        ok = list(errs["line"]) == want and set(errs["column"]) <= {"InternetService",
+                                                                      "PaymentMethod"}
+        report(ok, f"HDF5 unseen categories with --on-error continue: {len(want)} row errors "
+               "at their rows and columns")
+    except (RuntimeError, ValueError, KeyError) as e:
+        report(False, f"HDF5 unseen categories: {type(e).__name__}: {e}")
 
 
 def refusals(train, y):

@@ -1,4 +1,4 @@
-"""Fidelity of tree ensembles and MLPs: train with scikit-learn here, export,
+"""Fidelity of tree ensembles (Bagging of decision trees too) and MLPs: train with scikit-learn here, export,
 score with `mpirun -n 2 mpiscore run` under every ISA, CSV and HDF5 in and
 out, and compare with scikit-learn's own predict_proba / predict on every
 row: |diff| <= 1e-5, labels equal wherever the top two probabilities are
@@ -26,7 +26,8 @@ os.environ["OMP_NUM_THREADS"] = "1"
 import h5py  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from sklearn.ensemble import (ExtraTreesClassifier, ExtraTreesRegressor,  # noqa: E402
+from sklearn.ensemble import (BaggingClassifier, BaggingRegressor,  # noqa: E402
+                              ExtraTreesClassifier, ExtraTreesRegressor,
                               GradientBoostingClassifier, GradientBoostingRegressor,
                               HistGradientBoostingClassifier, HistGradientBoostingRegressor,
                               RandomForestClassifier, RandomForestRegressor)
@@ -261,6 +262,12 @@ et = ExtraTreesClassifier(n_estimators=50, max_depth=6, random_state=0).fit(x, y
 check("extra_trees_multiclass", et, x, names, *proba(et, x))
 etr = ExtraTreesRegressor(n_estimators=50, max_depth=6, random_state=0).fit(x, y_reg)
 check("extra_trees_regressor", etr, x, names, etr.predict(x))
+# bagged trees: each reads its own subset of the columns (mapped back)
+bag = BaggingClassifier(n_estimators=12, max_features=0.7, random_state=0).fit(x, y_multi)
+check("bagging_classifier_feature_subsets", bag, x, names, *proba(bag, x))
+bagr = BaggingRegressor(n_estimators=12, max_features=0.6, bootstrap_features=True,
+                        random_state=0).fit(x, y_reg)
+check("bagging_regressor_bootstrap_features", bagr, x, names, bagr.predict(x))
 
 # --- gradient boosting: init score + learning_rate * leaves ------------------
 gb = GradientBoostingClassifier(n_estimators=100, random_state=0).fit(x, y_bin)

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "fuzz_float_ref.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -34,6 +35,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     double d;
     if (ms_parse_f64(s, size, &d) == MS_NUM_OK)
         ref_check_format64(d);
+    /* the plain-decimal shortcut answers only with ms_parse_f64's value */
+    double p;
+    float pf;
+    int plain = ms_parse_plain_f64(s, size, &p);
+    FUZZ_ASSERT(plain == ms_parse_plain_f64_to_f32(s, size, &pf),
+                "plain shortcut: the float32 twin disagrees on \"%.*s\"", (int)size, s);
+    if (plain) {
+        FUZZ_ASSERT(ms_parse_f64(s, size, &d) == MS_NUM_OK && memcmp(&p, &d, sizeof d) == 0,
+                    "plain shortcut: %a, ms_parse_f64 %a for \"%.*s\"", p, d, (int)size, s);
+        float want = (float)d;
+        FUZZ_ASSERT(memcmp(&pf, &want, sizeof pf) == 0, "plain shortcut: %a, (float) %a",
+                    (double)pf, (double)want);
+    }
     if (size >= 8) {
         memcpy(&d, data, sizeof d);
         ref_check_format64(d);

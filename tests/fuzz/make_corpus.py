@@ -252,6 +252,11 @@ def model_seeds(tmp):
         "hgb-regressor": HistGradientBoostingRegressor(max_iter=2, max_depth=2).fit(x, yr[:, 0]),
         "mlp-classifier": MLPClassifier(hidden_layer_sizes=(3,), max_iter=50,
                                         random_state=0).fit(x, y3),
+        # categorical splits: bitsets, categorical_other, category_cast
+        "hgb-categorical": HistGradientBoostingRegressor(
+            max_iter=2, max_depth=2, categorical_features=[0]).fit(
+                np.c_[np.floor(np.abs(x[:, 0]) * 4), x[:, 1:]],
+                np.floor(np.abs(x[:, 0]) * 4) % 2 * 5 + x[:, 1]),
     }
     made = 0
     for i, (name, est) in enumerate(models.items()):
@@ -391,10 +396,18 @@ def xgb_seeds(tmp):
         "squarederror": ("reg:squarederror", np.nan_to_num(x[:, 1]) * 2 + x[:, 2], {}),
         "poisson": ("count:poisson", rng.poisson(2, size=300), {}),
     }
+    # categorical splits: feature a holds category codes
+    ys["categorical"] = ("reg:squarederror", np.floor(np.abs(x[:, 0]) * 4) % 3, {})
     for name, (objective, y, extra) in ys.items():
         params = {"objective": objective, "max_depth": 2, "eta": 0.5, "seed": 0,
                   "tree_method": "exact", **extra}
-        dtrain = xgb.DMatrix(x, label=y, feature_names=["a", "b", "c"])
+        xs, types = x, None
+        if name == "categorical":
+            xs = np.c_[np.floor(np.abs(x[:, 0]) * 4), x[:, 1:]]
+            types = ["c", "q", "q"]
+            params.update(tree_method="hist", max_cat_to_onehot=1)
+        dtrain = xgb.DMatrix(xs, label=y, feature_names=["a", "b", "c"], feature_types=types,
+                             enable_categorical=types is not None)
         booster = xgb.train(params, dtrain, num_boost_round=2)
         p = os.path.join(tmp, name + ".json")
         booster.save_model(p)

@@ -229,10 +229,18 @@ args=(--model "$T/hgb.h5" --input "$T/big.parquet" --id-column id --mini-batch-r
 score 2 "$T/hgb.h5" "$T/big.csv" "$T/ref_big.csv" --mini-batch-rows 5000
 mpirun -n 2 "$MPISCORE" run "${args[@]}" --output "$T/res.csv" >/dev/null 2>"$T/run.err" &
 pid=$!
-for _ in $(seq 1 300); do
-    [ -f "$T/res.csv.journal" ] && awk '$1 == "R" && $6 > 20000 { f = 1 } END { exit !f }' "$T/res.csv.journal" && break
+# (a loaded machine may take long to start: wait for real progress, up to 2 min)
+progressed=0
+for _ in $(seq 1 2400); do
+    if [ -f "$T/res.csv.journal" ] &&
+        awk '$1 == "R" && $6 > 20000 { f = 1 } END { exit !f }' "$T/res.csv.journal"; then
+        progressed=1
+        break
+    fi
+    kill -0 "$pid" 2>/dev/null || break
     sleep 0.05
 done
+[ "$progressed" = 1 ] || bad "SIGTERM: the run made no progress in 2 minutes (or ended first): $(cat "$T/run.err")"
 kill -TERM "$pid"
 rc=0
 wait "$pid" || rc=$?

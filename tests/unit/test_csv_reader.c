@@ -22,6 +22,8 @@
 #include "mpiscore/batch.h"
 #include "mpiscore/csv_reader.h"
 #include "mpiscore/floatconv.h"
+#include "mpiscore/kernels.h"
+#include "../../src/core/csv_seps.h"
 
 /* ---- small utilities ------------------------------------------------------- */
 
@@ -842,7 +844,7 @@ static void gen_quote_free(sbuf *s, char delim)
                                        "nan", "NA",   "x y",  "0.1234567", "-0",   "1.2.3", "+.5",
                                        "\r",  "a\rb", "\\",   "NULL",      "-inf", "1e-50"};
     static const char *const pads[] = {"", "", "", " ", "\t", "\r", " \r", "\t \t"};
-    size_t nrec = 1 + rndn(30);
+    size_t nrec = rndn(8) ? 1 + rndn(30) : 1 + rndn(1500); /* past the scan's 4 KiB windows */
     s->n = 0;
     for (size_t i = 0; i < nrec; i++) {
         size_t nf = rndn(10) == 0 ? 0 : 1 + rndn(6);
@@ -881,14 +883,21 @@ static void test_fast_vs_libcsv(void)
         ms_batch_init(&b, 3, F32S, L.id_col >= 0);
         ms_batch_init(&e, 3, F32S, L.id_col >= 0);
         uint64_t line = 1 + rndn(1000);
+        /* the splitter's scalar and SIMD structural scans, alternately */
+        int scalar = it % 2 && ms_isa_supported(MS_ISA_AVX2);
+        if (scalar)
+            setenv("MPISCORE_ISA", "scalar", 1);
         CHECK(ms_csv_parse_chunk(s.p, s.n, line, &L, &a, &ea) == MS_OK);
+        if (scalar)
+            unsetenv("MPISCORE_ISA");
         CHECK(ms_csv_parse_chunk_libcsv(s.p, s.n, line, &L, &b, &eb) == MS_OK);
         ref rf;
         ref_parse(s.p, s.n, line, delim, &rf);
         expect_rows(&rf, 0, rf.n, s.p, &L, &e);
         ref_free(&rf);
         if (!batch_eq(&a, &b, "fast vs libcsv") || !batch_eq(&a, &e, "fast vs reference")) {
-            CHECK_MSG(0, "iteration %d, delim 0x%02x", it, delim);
+            CHECK_MSG(0, "iteration %d, delim 0x%02x, %s scan", it, delim,
+                      scalar ? "scalar" : "best");
             fprintf(stderr, "chunk: [");
             fwrite(s.p, 1, s.n, stderr);
             fprintf(stderr, "]\n");
@@ -897,6 +906,99 @@ static void test_fast_vs_libcsv(void)
         ms_batch_free(&a);
         ms_batch_free(&b);
         ms_batch_free(&e);
+    }
+    free(s.p);
+}
+
+/* The structural scan (csv_seps.h): the AVX2 masks equal the scalar ones
+ * on bytes dense in delimiters, LF, CR and look-alikes, for every delimiter
+ * the reader accepts. */
+static void test_seps(void)
+{
+    static const char delims[] = {',', ';', '\t', ' ', '|', 'a', '\x80', '\xff'};
+    static const char hot[] = {',', ';', '\t',   ' ',    '|',           '\n',          '\r',
+                               '"', 'a', '\x80', '\xff', '\x0a' ^ 0x80, '\x0d' ^ 0x20, '\0'};
+    char buf[64 * 9];
+    uint64_t ms[9], mv[9];
+    if (!ms_isa_supported(MS_ISA_AVX2))
+        fprintf(stderr, "test_csv_reader: no AVX2 on this CPU; only the scalar scan is checked\n");
+    for (int it = 0; it < 2000; it++) {
+        unsigned char d = (unsigned char)delims[rndn(sizeof delims)];
+        for (size_t i = 0; i < sizeof buf; i++)
+            buf[i] = rndn(2) ? hot[rndn(sizeof hot)] : (char)rnd();
+        size_t nb = 1 + rndn(9);
+        ms_csv_seps_scalar(buf, nb, d, ms);
+        for (size_t k = 0; k < nb; k++)
+            for (size_t i = 0; i < 64; i++) {
+                unsigned char c = (unsigned char)buf[64 * k + i];
+                CHECK(((ms[k] >> i) & 1) == (c == d || c == '\n' || c == '\r'));
+            }
+        if (ms_isa_supported(MS_ISA_AVX2)) {
+            ms_csv_seps_avx2(buf, nb, d, mv);
+            CHECK(memcmp(ms, mv, nb * sizeof *ms) == 0);
+        }
+    }
+    CHECK(ms_csv_seps_pick(MS_ISA_SCALAR) == ms_csv_seps_scalar);
+    CHECK(ms_csv_seps_pick(MS_ISA_AVX2) == ms_csv_seps_avx2);
+    CHECK(ms_csv_seps_pick(MS_ISA_AVX512) == ms_csv_seps_avx2);
+}
+
+/* Kept columns (ms_csv_parse_chunk_keep): each kept column holds its
+ * field's text exactly as the id column gets it, from both tokenizers and
+ * both scans: any column, twice, or the id column itself; a row too short
+ * keeps the empty text; a kept column is still a feature. */
+static void test_keep(void)
+{
+    static const int feat[] = {0, -1, 1, 2};
+    static const char *const names[] = {"f0", "f1", "f2", "f3"};
+    sbuf s = {0};
+    for (int it = 0; it < 1500; it++) {
+        char delim = ",; |"[rndn(4)];
+        gen_quote_free(&s, delim);
+        if (rndn(3) == 0) { /* a quoted field somewhere: the libcsv path */
+            sb_ch(&s, '\n');
+            sb_str(&s, "\" q,\"\"\" ");
+            sb_ch(&s, delim);
+            sb_str(&s, "2\n");
+        }
+        int keep_col[3] = {(int)rndn(4), (int)rndn(4), (int)rndn(4)};
+        size_t n_keep = rndn(4);
+        ms_csv_layout L = {delim, 4, feat, -1, 3, 1, "k.csv", (char *const *)names};
+        ms_batch kb, ib[3];
+        ms_error err;
+        ms_batch_init(&kb, 3, F32S, 0);
+        CHECK_FATAL(ms_batch_set_keep(&kb, n_keep, &err) == MS_OK);
+        int scalar = it % 2 && ms_isa_supported(MS_ISA_AVX2);
+        if (scalar)
+            setenv("MPISCORE_ISA", "scalar", 1);
+        CHECK(ms_csv_parse_chunk_keep(s.p, s.n, 1, &L, keep_col, &kb, &err) == MS_OK);
+        if (scalar)
+            unsetenv("MPISCORE_ISA");
+        for (size_t k = 0; k < n_keep; k++) {
+            ms_csv_layout Li = L;
+            Li.id_col = keep_col[k];
+            ms_batch_init(&ib[k], 3, F32S, 1);
+            CHECK(ms_csv_parse_chunk(s.p, s.n, 1, &Li, &ib[k], &err) == MS_OK);
+            CHECK(ib[k].n_rows == kb.n_rows);
+            CHECK(batch_cols_eq(&kb, &ib[k]) && kb.n_bad == ib[k].n_bad);
+            for (size_t r = 0; r < kb.n_rows && r < ib[k].n_rows; r++) {
+                const ms_textcol *t = &kb.keep[k];
+                size_t kn = t->off[r + 1] - t->off[r], in = ib[k].id_off[r + 1] - ib[k].id_off[r];
+                CHECK(!t->null[r]);
+                if (kn != in ||
+                    (kn && memcmp(t->text + t->off[r], ib[k].id_text + ib[k].id_off[r], kn))) {
+                    CHECK_MSG(0, "iteration %d: kept column %zu of row %zu differs from the id", it,
+                              k, r);
+                    r = kb.n_rows;
+                    it = 1 << 30;
+                }
+            }
+            ms_batch_free(&ib[k]);
+        }
+        /* a keep map the batch does not carry is refused, not read */
+        if (n_keep)
+            CHECK(ms_csv_parse_chunk(s.p, s.n, 1, &L, &kb, &err) == MS_EINTERNAL);
+        ms_batch_free(&kb);
     }
     free(s.p);
 }
@@ -1344,7 +1446,9 @@ int main(void)
     atexit(cleanup_tmp); /* CHECK_FATAL exits too */
     test_header();
     test_scanner();
+    test_seps();
     test_fast_vs_libcsv();
+    test_keep();
     test_errors();
     test_typed_columns();
     test_stray_quote();

@@ -68,7 +68,7 @@ static double now_ns(void)
 
 /* ---- parser vs strtof ---------------------------------------------------- */
 
-static long parse_checked, parse_bad, parse64_bad;
+static long parse_checked, parse_bad, parse64_bad, plain_hits, plain_bad;
 
 static uint64_t double_bits(double d)
 {
@@ -113,6 +113,23 @@ static void expect_like_strtof(const char *s, size_t n)
     if (!ok && parse64_bad++ < 10)
         fprintf(stderr, "parse64 \"%.200s\"%s: got %a (class %d), strtod %a\n", s,
                 n > 200 ? "..." : "", got64, (int)r, want64);
+
+    /* the plain-decimal shortcut: when it answers, it is strtod's double
+     * and (float) of it (what pandas + a float32 library read) */
+    double p64;
+    float p32;
+    if (ms_parse_plain_f64(s, n, &p64)) {
+        plain_hits++;
+        ok = full && !overflow && double_bits(p64) == double_bits(want64) &&
+             ms_parse_plain_f64_to_f32(s, n, &p32) && float_bits(p32) == float_bits((float)want64);
+        if (!ok && plain_bad++ < 10)
+            fprintf(stderr, "plain \"%.200s\": got %a / %a, strtod %a\n", s, p64, (double)p32,
+                    want64);
+    } else {
+        ok = !ms_parse_plain_f64_to_f32(s, n, &p32);
+        if (!ok && plain_bad++ < 10)
+            fprintf(stderr, "plain \"%.200s\": the float32 twin answered alone\n", s);
+    }
 }
 
 /* A random decimal of the accepted grammar. */
@@ -432,6 +449,26 @@ static void parse_vs_strtof(void)
     CHECK_MSG(parse_bad == 0, "%ld of %ld strings differ from strtof", parse_bad, parse_checked);
     CHECK_MSG(parse64_bad == 0, "%ld of %ld strings differ from strtod", parse64_bad,
               parse_checked);
+    for (const char *const *t = (const char *const[]){"0.406415015", "-2.14164758", "+7", "12.",
+                                                      ".5", "-0.0", "9007199254740991", NULL};
+         *t; t++) {
+        strcpy(s, *t);
+        long before = plain_hits;
+        expect_like_strtof(s, strlen(s));
+        CHECK_MSG(plain_hits == before + 1, "\"%s\" missed the plain-decimal shortcut", *t);
+    }
+    for (const char *const *t =
+             (const char *const[]){"1e5", " 1.5", "1.5 ", "9007199254740992",
+                                   "0.12345678901234567890", "1.2.3", ".", "-", "", "nan", NULL};
+         *t; t++) {
+        double d;
+        float f;
+        CHECK_MSG(!ms_parse_plain_f64(*t, strlen(*t), &d) &&
+                      !ms_parse_plain_f64_to_f32(*t, strlen(*t), &f),
+                  "\"%s\" took the plain-decimal shortcut", *t);
+    }
+    CHECK_MSG(plain_bad == 0 && plain_hits > 1000, "plain-decimal shortcut: %ld wrong of %ld",
+              plain_bad, plain_hits);
 }
 
 /* ---- classes ------------------------------------------------------------- */

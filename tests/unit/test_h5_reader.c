@@ -490,6 +490,191 @@ static void test_open_errors(void)
     ms_h5_input_close(NULL);
 }
 
+static ms_h5_input *open_opts_ok(const char *path, const ms_h5_open_opts *o, int line)
+{
+    ms_h5_input *in = NULL;
+    ms_error err;
+    ms_error_clear(&err);
+    ms_status st = ms_h5_input_open_opts(path, o, &in, &err);
+    CHECK_MSG(st == MS_OK, "line %d: %s", line, err.msg);
+    if (st != MS_OK)
+        exit(1);
+    return in;
+}
+
+static void open_opts_error(const char *path, const ms_h5_open_opts *o, const char *msg, int line)
+{
+    ms_h5_input *in = (ms_h5_input *)1;
+    ms_error err;
+    ms_error_clear(&err);
+    ms_status st = ms_h5_input_open_opts(path, o, &in, &err);
+    CHECK_MSG(st == MS_EINPUT && in == NULL, "line %d: status %d (%s)", line, st, err.msg);
+    CHECK_MSG(strcmp(err.msg, msg) == 0, "line %d: \"%s\" != \"%s\"", line, err.msg, msg);
+}
+
+static void check_keep(const ms_batch *b, size_t k, size_t r, const char *want)
+{
+    const ms_textcol *t = &b->keep[k];
+    size_t n = t->off[r + 1] - t->off[r];
+    if (!want) {
+        CHECK_MSG(t->null[r], "keep %zu row %zu: not null", k, r);
+        return;
+    }
+    CHECK_MSG(!t->null[r] && n == strlen(want) && memcmp(t->text + t->off[r], want, n) == 0,
+              "keep %zu row %zu: \"%.*s\" != \"%s\"", k, r, (int)n, t->text + t->off[r], want);
+}
+
+/* Model columns the matrix lacks come from 1-D datasets of their names:
+ * variable and fixed-length strings (NUL- and space-padded) looked up in
+ * the column's dictionary, integers as numbers; kept columns as text. */
+static void test_columns_from_datasets(void)
+{
+    hsize_t d42[2] = {4, 2}, d4[1] = {4}, d3[1] = {3};
+    const double m[8] = {1, 10, 2, 20, 3, 30, 4, 40};
+    hid_t f = create("in.h5");
+    hid_t d = add_data(f, "/features", H5T_IEEE_F64LE, 2, d42, m);
+    names_vlen(d, (char *[]){"a", "b"}, 2);
+    H5Dclose(d);
+    ids_vlen(f, "/contract", (char *[]){"Month", "Two year", "", "Weekly"}, 4);
+    ids_fixed(f, "/plan", (char *[]){"x", "y ", "x", "y "}, 4, 8, '\0');
+    ids_fixed(f, "/region", (char *[]){"n", "s", "e", "n"}, 4, 6, ' ');
+    int16_t age[4] = {30, -1, 45, 7};
+    ids_int(f, "/age", H5T_STD_I16LE, H5T_NATIVE_INT16, age, 4);
+    uint64_t tag[4] = {UINT64_MAX, 0, 7, 8};
+    ids_int(f, "/tag", H5T_STD_U64LE, H5T_NATIVE_UINT64, tag, 4);
+    float w[4] = {0.1f, NAN, 3e38f, -2};
+    ids_int(f, "/w", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, w, 4);
+    double w64[4] = {0.1, 1e300, NAN, 5};
+    ids_int(f, "/w64", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, w64, 4);
+    int32_t three[3] = {1, 2, 3};
+    ids_int(f, "/short", H5T_STD_I32LE, H5T_NATIVE_INT32, three, 3);
+    H5Dclose(add_data(f, "/m2", H5T_IEEE_F64LE, 2, d42, m));
+    H5Fclose(f);
+
+    ms_error err;
+    ms_dict *dc = NULL, *dp = NULL, *dr = NULL;
+    CHECK_FATAL(ms_dict_create_str((const char *[]){"Month", "Two year"}, 2, &dc, &err) == MS_OK);
+    CHECK_FATAL(ms_dict_create_str((const char *[]){"x", "y "}, 2, &dp, &err) == MS_OK);
+    CHECK_FATAL(ms_dict_create_str((const char *[]){"n", "s"}, 2, &dr, &err) == MS_OK);
+    ms_colspec spec[5] = {
+        {.name = "a", .kind = MS_COL_NUM, .prec = MS_PREC_F64},
+        {.name = "contract", .kind = MS_COL_CAT, .dict = dc, .unknown_is_error = 1},
+        {.name = "plan", .kind = MS_COL_CAT, .dict = dp},
+        {.name = "region", .kind = MS_COL_CAT, .dict = dr},
+        {.name = "age", .kind = MS_COL_NUM, .prec = MS_PREC_F32},
+    };
+    char *want[] = {"a", "contract", "plan", "region", "age", "absent"};
+    char *keep[] = {"tag", "w", "w64", "contract"};
+    ms_h5_open_opts o = {.want = want, .n_want = 6, .keep = keep, .n_keep = 4};
+    ms_h5_input *in = open_opts_ok("in.h5", &o, __LINE__);
+    CHECK(ms_h5_input_rows(in) == 4 && ms_h5_input_cols(in) == 6);
+    char *const *names = ms_h5_input_names(in);
+    const char *want_names[] = {"a", "b", "contract", "plan", "region", "age"};
+    for (size_t c = 0; c < 6; c++)
+        CHECK_STREQ(names[c], want_names[c]);
+    CHECK(ms_h5_input_keep_type(in, 0) == MS_VAL_INT64 &&
+          ms_h5_input_keep_type(in, 1) == MS_VAL_FLOAT &&
+          ms_h5_input_keep_type(in, 2) == MS_VAL_DOUBLE &&
+          ms_h5_input_keep_type(in, 3) == MS_VAL_TEXT);
+    int cf[6] = {0, -1, 1, 2, 3, 4};
+    CHECK(ms_h5_input_check_kinds(in, cf, spec, &err) == MS_OK);
+
+    /* a plan's column list opens the same columns again (another rank) */
+    ms_h5_open_opts p = {.names = names, .n_names = 6, .planned = 1, .keep = keep, .n_keep = 4};
+    ms_h5_input *again = open_opts_ok("in.h5", &p, __LINE__);
+    ms_batch b;
+    ms_batch_init(&b, 5, spec, 0);
+    CHECK_FATAL(ms_batch_set_keep(&b, 4, &err) == MS_OK);
+    for (int pass = 0; pass < 2; pass++) {
+        ms_batch_reset(&b);
+        ms_error_clear(&err);
+        CHECK(ms_h5_input_read(pass ? again : in, 0, 4, cf, 1, &b, &err) == MS_OK);
+        CHECK(b.n_rows == 4 && b.n_bad == 1 && b.bad[3] && !b.bad[0] && !b.bad[1] && !b.bad[2]);
+        CHECK_STREQ(b.first_error, "in.h5:4:3: unknown category \"Weekly\" in column \"contract\"");
+        const int32_t *cc = ms_batch_codes(&b, 1), *pc = ms_batch_codes(&b, 2),
+                      *rc = ms_batch_codes(&b, 3);
+        CHECK(cc[0] == 0 && cc[1] == 1 && cc[2] == MS_CODE_MISSING);
+        /* "y " keeps its space (NUL padding is dropped, not blanks) */
+        CHECK(pc[0] == 0 && pc[1] == 1 && pc[2] == 0);
+        /* space padding is dropped; "e" is unknown and allowed */
+        CHECK(rc[0] == 0 && rc[1] == 1 && rc[2] == MS_CODE_UNKNOWN);
+        CHECK(ms_batch_f32(&b, 4)[0] == 30.0f && ms_batch_f32(&b, 4)[1] == -1.0f);
+        CHECK(ms_batch_f64(&b, 0)[2] == 3.0);
+        check_keep(&b, 0, 0, "18446744073709551615");
+        check_keep(&b, 0, 3, "8");
+        check_keep(&b, 1, 0, "0.1");
+        check_keep(&b, 1, 1, NULL);
+        check_keep(&b, 1, 2, "3e+38");
+        check_keep(&b, 2, 0, "0.1");
+        check_keep(&b, 2, 1, "1e+300");
+        check_keep(&b, 2, 2, NULL);
+        check_keep(&b, 3, 1, "Two year");
+        check_keep(&b, 3, 3, "Weekly"); /* a bad row keeps its kept columns */
+    }
+    ms_h5_input_close(again);
+
+    /* a string dataset cannot feed a number, nor a number a string category */
+    ms_colspec swapped[5];
+    memcpy(swapped, spec, sizeof spec);
+    swapped[1] = (ms_colspec){.name = "contract", .kind = MS_COL_NUM, .prec = MS_PREC_F64};
+    CHECK(ms_h5_input_check_kinds(in, cf, swapped, &err) == MS_EINPUT);
+    CHECK_STREQ(err.msg, "in.h5: /contract is a string dataset but the model reads column "
+                         "\"contract\" as a number");
+    memcpy(swapped, spec, sizeof spec);
+    swapped[4] = (ms_colspec){.name = "age", .kind = MS_COL_CAT, .dict = dc};
+    CHECK(ms_h5_input_check_kinds(in, cf, swapped, &err) == MS_EINPUT);
+    CHECK_STREQ(err.msg,
+                "in.h5: /age is a numeric dataset but the model's column \"age\" holds string "
+                "categories");
+    ms_h5_input_close(in);
+
+    char *w_short[] = {"a", "short"}, *w_m2[] = {"m2"}, *w_none[] = {"nope"}, *k_no[] = {"nope"};
+    o = (ms_h5_open_opts){.want = w_short, .n_want = 2};
+    open_opts_error("in.h5", &o, "in.h5: /short has 3 rows but /features has 4", __LINE__);
+    o = (ms_h5_open_opts){.want = w_m2, .n_want = 1};
+    open_opts_error("in.h5", &o, "in.h5: /m2 must be a 1-D number or string dataset", __LINE__);
+    o = (ms_h5_open_opts){.keep = k_no, .n_keep = 1};
+    open_opts_error("in.h5", &o, "in.h5: no dataset \"/nope\" for column \"nope\" (--keep-columns)",
+                    __LINE__);
+    o = (ms_h5_open_opts){.dataset = "/gone", .want = w_none, .n_want = 1};
+    open_opts_error("in.h5", &o,
+                    "in.h5: no dataset \"/gone\" and no 1-D datasets named like the model's "
+                    "columns",
+                    __LINE__);
+
+    /* no matrix: a table of 1-D datasets, the first one found sets the rows */
+    f = create("in.h5");
+    const double xs[3] = {0.5, NAN, 2};
+    H5Dclose(add_data(f, "/x", H5T_IEEE_F64LE, 1, d3, xs));
+    ids_vlen(f, "/contract", (char *[]){"Two year", "Month", "Month"}, 3);
+    ids_vlen(f, "/ids", (char *[]){"r1", "r2", "r3"}, 3);
+    H5Dclose(add_data(f, "/four", H5T_IEEE_F64LE, 1, d4, NULL));
+    H5Fclose(f);
+    ms_colspec tspec[2] = {{.name = "x", .kind = MS_COL_NUM, .prec = MS_PREC_F64},
+                           {.name = "contract", .kind = MS_COL_CAT, .dict = dc}};
+    char *tw[] = {"x", "contract"}, *tw4[] = {"x", "four"};
+    o = (ms_h5_open_opts){.want = tw, .n_want = 2, .id_dataset = "/ids"};
+    in = open_opts_ok("in.h5", &o, __LINE__);
+    CHECK(ms_h5_input_rows(in) == 3 && ms_h5_input_cols(in) == 2);
+    int tcf[2] = {0, 1};
+    ms_batch t;
+    ms_batch_init(&t, 2, tspec, 1);
+    CHECK(ms_h5_input_read(in, 1, 2, tcf, 0, &t, &err) == MS_OK);
+    CHECK(t.n_rows == 2 && t.n_bad == 1 && t.bad[0] && !t.bad[1]);
+    CHECK_STREQ(t.first_error, "in.h5:2:1: column \"x\": missing value");
+    CHECK(ms_batch_f64(&t, 0)[1] == 2.0 && ms_batch_codes(&t, 1)[1] == 0);
+    check_id(&t, 1, "r3");
+    ms_batch_free(&t);
+    ms_h5_input_close(in);
+    o = (ms_h5_open_opts){.want = tw4, .n_want = 2};
+    open_opts_error("in.h5", &o, "in.h5: /four has 4 rows but /x has 3", __LINE__);
+
+    ms_batch_free(&b);
+    ms_dict_free(dc);
+    ms_dict_free(dp);
+    ms_dict_free(dr);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/test_h5_reader.XXXXXX";
@@ -502,6 +687,7 @@ int main(void)
     test_float64_specials_chunked();
     test_caller_names_and_wide_rows();
     test_open_errors();
+    test_columns_from_datasets();
 
     unlink("in.h5");
     CHECK(chdir("/") == 0);

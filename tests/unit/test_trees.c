@@ -161,20 +161,25 @@ static void fill_inputs(float *x, size_t n)
     }
 }
 
-/* unpacked: drop the packed layout so the kernels' general walk runs (it
+/* mode 0: as compiled (the quantized layout where it suits, tested on its
+ * own in test_trees_quant.c); 1: without it, so the packed walk runs; 2:
+ * without the packed layout either, so the kernels' general walk runs (it
  * serves models with more than 2^16 features or very wide trees). */
-static void compare_isas(const char *what, ms_model *m, int unpacked)
+static void compare_isas(const char *what, ms_model *m, int mode)
 {
     static const size_t rows[] = {1, 15, 16, 17, 63, 64, 65, 255, 256, 257, 700};
     ms_error err;
     CHECK_MSG(ms_model_validate(m, "t.h5", &err) == MS_OK, "%s: %s", what, err.msg);
     CHECK_FATAL(ms_trees_compile(m, &err) == MS_OK);
     ms_tree_layout *l = m->trees.compiled;
-    if (unpacked) {
+    CHECK_MSG(l->packed != NULL, "%s: expected a packed layout", what);
+    if (mode > 0) {
+        ms_tree_quant_free(l->quant);
+        l->quant = NULL;
+    }
+    if (mode > 1) {
         free(l->packed);
         l->packed = NULL;
-    } else {
-        CHECK_MSG(l->packed != NULL, "%s: expected a packed layout", what);
     }
     for (size_t ri = 0; ri < sizeof rows / sizeof rows[0]; ri++) {
         size_t n = rows[ri];
@@ -216,11 +221,12 @@ static void test_isas(void)
         {.n_trees = 300, .n_raw = 1, .w = 1, .nf = 12, .le = 0, .f32 = 1, .lopsided = 1},
     };
     for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) {
-        for (int unpacked = 0; unpacked < 2; unpacked++) {
+        for (int mode = 0; mode < 3; mode++) {
+            static const char *const modes[] = {"", " (not quantized)", " (unpacked)"};
             char what[64];
-            snprintf(what, sizeof what, "config %zu%s", i, unpacked ? " (unpacked)" : "");
+            snprintf(what, sizeof what, "config %zu%s", i, modes[mode]);
             ms_model *m = make_forest(&configs[i]);
-            compare_isas(what, m, unpacked);
+            compare_isas(what, m, mode);
             ms_model_free(m);
         }
     }
@@ -380,12 +386,94 @@ static void test_round_trip(void)
     ms_model_free(m);
 }
 
+/* Mark about a third of a forest's splits categorical, each with a random
+ * bitset of 0..3 words. */
+static void add_categories(ms_model *m, int other_missing, int uint8_cast)
+{
+    ms_trees *t = &m->trees;
+    t->is_cat = calloc(t->n_nodes, 1);
+    t->cat_offset = calloc(t->n_nodes + 1, sizeof *t->cat_offset);
+    t->cat_bits = malloc((3 * t->n_nodes + 1) * sizeof *t->cat_bits);
+    CHECK_FATAL(t->is_cat && t->cat_offset && t->cat_bits);
+    size_t w = 0;
+    for (size_t n = 0; n < t->n_nodes; n++) {
+        if (t->feature[n] >= 0 && rand() % 3 == 0) {
+            t->is_cat[n] = 1;
+            for (int k = rand() % 4; k > 0; k--)
+                t->cat_bits[w++] = (uint32_t)rand() ^ ((uint32_t)rand() << 16);
+        }
+        t->cat_offset[n + 1] = (int64_t)w;
+    }
+    t->n_cat_words = w;
+    t->cat_other_missing = other_missing;
+    t->cat_uint8 = uint8_cast;
+}
+
+/* Categorical splits on every ISA (trees_cat.c's blocked walk) score as the
+ * reference walk does, bit for bit; and the rule itself on a stump: listed
+ * categories go right, others left or where missing goes, NaN the missing
+ * way, fractions truncate, uint8 casting wraps at 256. */
+static void test_categorical(void)
+{
+    static const config configs[] = {
+        {.n_trees = 40, .n_raw = 1, .w = 1, .nf = 7, .le = 0, .f32 = 1},
+        {.n_trees = 30, .n_raw = 3, .w = 1, .nf = 3, .le = 0, .f32 = 1, .lopsided = 1},
+        {.n_trees = 20, .n_raw = 3, .w = 3, .nf = 5, .le = 1, .f32 = 0, .mean = 1},
+    };
+    for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) {
+        char what[64];
+        snprintf(what, sizeof what, "categorical config %zu", i);
+        ms_model *m = make_forest(&configs[i]);
+        add_categories(m, (int)i % 2, (int)i == 1);
+        compare_isas(what, m, 0);
+        ms_model_free(m);
+    }
+    static const struct {
+        float x;
+        int other_missing, uint8_cast;
+        double want;
+    } cases[] = {
+        {1, 0, 0, 1},     {2, 0, 0, -1},   {33, 0, 0, 1},  {1.9f, 0, 0, 1},  {-0.5f, 0, 0, -1},
+        {-0.5f, 1, 0, 1}, {64, 0, 0, -1},  {64, 1, 0, 1},  {NAN, 0, 0, 1},   {-0.0f, 0, 0, -1},
+        {257, 0, 1, 1},   {257, 0, 0, -1}, {289, 1, 1, 1}, {3e9f, 1, 1, -1}, {INFINITY, 0, 0, -1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ms_model *m = tiny(); /* missing goes left (leaf -1) ... */
+        ms_trees *t = &m->trees;
+        t->missing_left[0] = 0; /* ... now right (leaf +1) */
+        t->is_cat = calloc(3, 1);
+        t->cat_offset = calloc(4, sizeof *t->cat_offset);
+        t->cat_bits = malloc(2 * sizeof *t->cat_bits);
+        CHECK_FATAL(t->is_cat && t->cat_offset && t->cat_bits);
+        t->is_cat[0] = 1;
+        t->cat_offset[1] = t->cat_offset[2] = t->cat_offset[3] = 2;
+        t->cat_bits[0] = 1u << 1; /* category 1 and 33 go right */
+        t->cat_bits[1] = 1u << 1;
+        t->n_cat_words = 2;
+        t->cat_other_missing = cases[i].other_missing;
+        t->cat_uint8 = cases[i].uint8_cast;
+        ms_error err;
+        CHECK_MSG(ms_model_validate(m, "t.h5", &err) == MS_OK, "%s", err.msg);
+        for (int isa = 0; isa < MS_ISA_COUNT; isa++) {
+            if (!ms_isa_supported((ms_isa)isa))
+                continue;
+            float x[2] = {cases[i].x, 0}, out[1], scratch[64];
+            ms_predict(m, (ms_isa)isa, x, 1, out, scratch);
+            CHECK_MSG(out[0] == (float)(0.25 + cases[i].want),
+                      "categorical case %zu (x = %g) on %s: %g", i, (double)cases[i].x,
+                      ms_isa_name((ms_isa)isa), (double)out[0]);
+        }
+        ms_model_free(m);
+    }
+}
+
 int main(void)
 {
     srand(7);
     test_refusals();
     test_semantics();
     test_isas();
+    test_categorical();
     test_round_trip();
     if (ms_test_failures)
         fprintf(stderr, "%d checks failed\n", ms_test_failures);

@@ -139,6 +139,26 @@ static void expect_edit_error(const char *base, const char *from, const char *to
 }
 #define EDIT_ERROR(from, to, msg) expect_edit_error(good, from, to, msg, __LINE__)
 
+/* Tree 0 with split types `types` and the given categories arrays. */
+static void expect_cat_error(const char *types, const char *nodes, const char *segs,
+                             const char *sizes, const char *cats, const char *msg, int line)
+{
+    char to[512];
+    snprintf(to, sizeof to, "\"split_type\":%s", types);
+    char *s = edit(good, "\"split_type\":[0,0,0,0,0]", to);
+    snprintf(to, sizeof to,
+             "\"categories\":%s,\"categories_nodes\":%s,\"categories_segments\":%s,"
+             "\"categories_sizes\":%s,\"default_left\":[1,0,0,0,0]",
+             cats, nodes, segs, sizes);
+    expect_edit_error(s,
+                      "\"categories\":[],\"categories_nodes\":[],\"categories_segments\":[],"
+                      "\"categories_sizes\":[],\"default_left\":[1,0,0,0,0]",
+                      to, msg, line);
+    free(s);
+}
+#define CAT_ERROR(types, nodes, segs, sizes, cats, msg)                                            \
+    expect_cat_error(types, nodes, segs, sizes, cats, msg, __LINE__)
+
 /* raw scores of one row with the reference kernel */
 static float raw1(const ms_model *m, const float *x)
 {
@@ -509,8 +529,22 @@ static void test_refusals(void)
                "m.json: tree 0 node 2: split feature 3 >= num_feature 3");
     EDIT_ERROR("\"split_indices\":[0,0,1,0,0]", "\"split_indices\":[-1,0,1,0,0]",
                "m.json: tree 0 node 0: split feature -1 is negative, num_feature 3");
-    EDIT_ERROR("\"split_type\":[0,0,0,0,0]", "\"split_type\":[0,0,1,0,0]",
-               "m.json: tree 0 node 2: categorical splits are not supported (feature 1)");
+    EDIT_ERROR("\"split_type\":[0,0,0,0,0]", "\"split_type\":[0,0,3,0,0]",
+               "m.json: tree 0 node 2: split_type must be 0 (numerical) or 1 (categorical)");
+    /* categorical splits: the categories that go right, per listed node */
+    CAT_ERROR("[0,0,1,0,0]", "[2]", "[0]", "[1]", "[-3]",
+              "m.json: tree 0 node 2: categories[0] is not a category (an integer in "
+              "0..16777215)");
+    CAT_ERROR("[0,0,1,0,0]", "[2]", "[0]", "[5]", "[1]",
+              "m.json: tree 0 node 2: categories_segments / categories_sizes lie outside the 1 "
+              "categories");
+    CAT_ERROR("[0,0,0,0,0]", "[0]", "[0]", "[1]", "[1]",
+              "m.json: tree 0 node 0: categories_nodes lists a numerical split");
+    CAT_ERROR("[0,0,1,0,0]", "[2,2]", "[0,0]", "[1,1]", "[1]",
+              "m.json: tree 0: categories_nodes lists node 2 twice");
+    CAT_ERROR("[0,0,1,0,0]", "[2]", "[0]", "[]", "[1]",
+              "m.json: learner.gradient_booster.model.trees[0].categories_sizes has 0 values but "
+              "categories_nodes has 1");
     EDIT_ERROR("\"default_left\":[1,0,0,0,0]", "\"default_left\":[2,0,0,0,0]",
                "m.json: tree 0 node 0: default_left must be 0 or 1");
     /* XGBoost writes non-finite floats as bare NaN / Infinity */

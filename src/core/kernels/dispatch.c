@@ -142,8 +142,13 @@ void ms_predict(const ms_model *m, ms_isa isa, const float *x, size_t n_rows, fl
         break;
     case MS_KIND_TREES:
         /* a model built in memory and never compiled (ms_trees_compile)
-         * still scores right, on the reference kernel */
-        (m->trees.compiled ? trees_fns[isa] : ms_trees_scalar)(m, x, n_rows, scratch);
+         * still scores right, on the reference kernel; models with
+         * categorical splits, which the compiled layout does not hold,
+         * walk the container's arrays too (trees_cat.c) */
+        if (m->trees.is_cat)
+            (isa == MS_ISA_SCALAR ? ms_trees_scalar : ms_trees_cat_blocked)(m, x, n_rows, scratch);
+        else
+            (m->trees.compiled ? trees_fns[isa] : ms_trees_scalar)(m, x, n_rows, scratch);
         break;
     case MS_KIND_MLP:
         mlp_fns[isa](m, x, n_rows, scratch, scratch + n_rows * m->n_raw);

@@ -55,6 +55,19 @@ static void link64_exp(const double *raw, size_t n, size_t kr, double *out)
         out[i] = exp(raw[i]);
 }
 
+/* TransformedTargetRegressor's inverses: numpy's expm1 and square. */
+static void link64_expm1(const double *raw, size_t n, size_t kr, double *out)
+{
+    for (size_t i = 0; i < n * kr; i++)
+        out[i] = expm1(raw[i]);
+}
+
+static void link64_square(const double *raw, size_t n, size_t kr, double *out)
+{
+    for (size_t i = 0; i < n * kr; i++)
+        out[i] = raw[i] * raw[i];
+}
+
 /* XGBoost's binary:hinge prediction: 1 for a positive margin, else 0 (NaN
  * stays NaN). */
 static void link64_step(const double *raw, size_t n, size_t kr, double *out)
@@ -147,6 +160,12 @@ void ms_apply_link64(const ms_model *m, const double *raw, size_t n_rows, double
         break;
     case MS_LINK_STEP:
         link64_step(raw, n_rows, kr, out);
+        break;
+    case MS_LINK_EXPM1:
+        link64_expm1(raw, n_rows, kr, out);
+        break;
+    case MS_LINK_SQUARE:
+        link64_square(raw, n_rows, kr, out);
         break;
     }
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "mpiscore/kernels.h"
+#include "trees_cat.h"
 
 static size_t find_leaf64(const ms_trees *t, size_t tree, const double *x)
 {
@@ -20,6 +21,8 @@ static size_t find_leaf64(const ms_trees *t, size_t tree, const double *x)
         int left;
         if (isnan(v))
             left = t->missing_left[n];
+        else if (t->is_cat && t->is_cat[n])
+            left = ms_trees_cat_left(t, n, v);
         else if (t->split == MS_SPLIT_LE)
             left = v <= t->threshold[n];
         else

@@ -104,6 +104,10 @@ void ms_trees_avx2(const ms_model *m, const float *x, size_t n_rows, float *raw)
         ms_trees_scalar(m, x, n_rows, raw);
         return;
     }
+    if (l->quant) {
+        ms_trees_quant_avx2(m, x, n_rows, raw);
+        return;
+    }
     double *acc64 = malloc(kr * ROWS * sizeof *acc64);
     float *acc32 = malloc(kr * ROWS * sizeof *acc32);
     if (!acc64 || !acc32) {

@@ -116,6 +116,10 @@ void ms_trees_avx512(const ms_model *m, const float *x, size_t n_rows, float *ra
         ms_trees_scalar(m, x, n_rows, raw);
         return;
     }
+    if (l->quant) {
+        ms_trees_quant_avx512(m, x, n_rows, raw);
+        return;
+    }
     /* per block: accumulators score-major, so 16 rows of one score are
      * contiguous (float32 sums use acc32, float64 sums acc64) */
     double *acc64 = malloc(kr * ROWS * sizeof *acc64);

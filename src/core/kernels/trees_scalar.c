@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "mpiscore/kernels.h"
+#include "trees_cat.h"
 
 /* The leaf tree t sends row x to (a node index in the flat arrays). The
  * loader proved every path ends in a leaf within max_depth steps. */
@@ -21,6 +22,8 @@ static size_t find_leaf(const ms_trees *t, size_t tree, const float *x)
         int left;
         if (isnan(v))
             left = t->missing_left[n];
+        else if (t->is_cat && t->is_cat[n])
+            left = ms_trees_cat_left(t, n, (double)v);
         else if (t->split == MS_SPLIT_LE)
             left = (double)v <= t->threshold[n];
         else
