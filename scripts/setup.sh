@@ -13,7 +13,7 @@ PACKAGES=(
     slurm-wlm munge
     iproute2 clang libclang-rt-14-dev
     help2man dpkg-dev
-    libmicrohttpd-dev
+    libmicrohttpd-dev wrk
     libsnappy-dev libzstd-dev zlib1g-dev liblz4-dev libbrotli-dev
 )
 
