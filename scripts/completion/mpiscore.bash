@@ -26,7 +26,9 @@ _mpiscore() {
     [ "$sub" = endpoint ] && [ "$cword" -gt 2 ] && helpargs=(endpoint "${words[2]}")
     case $prev in
         --on-error) COMPREPLY=($(compgen -W "abort continue" -- "$cur")); return ;;
-        --format) COMPREPLY=($(compgen -W "csv hdf5 json" -- "$cur")); return ;;
+        --format) COMPREPLY=($(compgen -W "csv hdf5 parquet json" -- "$cur")); return ;;
+        --compression) COMPREPLY=($(compgen -W "snappy zstd gzip lz4 none" -- "$cur")); return ;;
+        --precision) COMPREPLY=($(compgen -W "float32 float64" -- "$cur")); return ;;
         --bind) COMPREPLY=($(compgen -W "core none" -- "$cur")); return ;;
         --regenerate) COMPREPLY=($(compgen -W "primary secondary" -- "$cur")); return ;;
         --jobs-backend) COMPREPLY=($(compgen -W "local slurm" -- "$cur")); return ;;
