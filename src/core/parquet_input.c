@@ -461,7 +461,7 @@ static ms_status read_columns(ms_pq_input *r, size_t rg, int64_t from, size_t n,
         int j = f->col_feature[c];
         if (j < 0)
             continue;
-        ms_pq_as as;
+        ms_pq_as as = MS_PQ_AS_F64;
         MS_CHECK(ms_pqin_input_as(f->path, ms_pq_column_info(r->pq, c), &b->spec[j], &as, err));
         MS_CHECK(read_col(r, rg, c, from, n, as, &r->vals[c], err));
     }
