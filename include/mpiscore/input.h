@@ -66,7 +66,7 @@ typedef struct ms_input_opts {
     const char *id_column; /* CSV column / HDF5 dataset copied to the output, or NULL */
     char **keep_columns;   /* --keep-columns: input columns copied to the output as written */
     size_t n_keep;
-    const char *output;    /* refused as an input (a folder holding last run's output) */
+    const char *output; /* refused as an input (a folder holding last run's output) */
 } ms_input_opts;
 
 typedef struct ms_inputs {
