@@ -426,6 +426,8 @@ static ms_status cat_bitset(ctx *c, const tree_json *tj, size_t id, size_t i, in
             top = v;
     }
     size_t words = top < 0 ? 0 : (size_t)top / 32 + 1;
+    if (words == 0)
+        return MS_OK; /* an empty set: nothing goes right, no words */
     if (f->n_words + words > f->cap_words) {
         size_t cap = f->cap_words ? f->cap_words : 64;
         while (cap < f->n_words + words)
