@@ -10,6 +10,9 @@ if [ "$(id -u)" -eq 0 ]; then
     export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 fi
 export OMPI_MCA_btl=self,vader OMPI_MCA_rmaps_base_oversubscribe=1
+# each test's own Open MPI session folder: two mpiruns of parallel tests racing
+# to create the shared /tmp/ompi.HOST.UID fail orte_init ("File exists")
+export OMPI_MCA_orte_tmpdir_base=$T
 fails=0
 passes=0
 
