@@ -5,14 +5,18 @@ set -euo pipefail
 : "${MPISCORE:?run through ctest (MPISCORE not set)}"
 : "${MS_SRC:?}" "${MS_PYTHON:?}"
 T=$(mktemp -d "${TMPDIR:-/tmp}/mpiscore-test.XXXXXX")
-trap 'rm -rf "$T"' EXIT
+# each test's own Open MPI session folder: two mpiruns of parallel tests racing
+# to create the shared /tmp/ompi.HOST.UID fail orte_init ("File exists").
+# Outside $T (tests compare $T's files before and after a run), sticky and
+# world-writable like /tmp for the tests that run as nobody.
+MS_OMPI_TMP=$(mktemp -d "${TMPDIR:-/tmp}/mpiscore-ompi.XXXXXX")
+chmod 1777 "$MS_OMPI_TMP"
+export OMPI_MCA_orte_tmpdir_base=$MS_OMPI_TMP
+trap 'rm -rf "$T" "$MS_OMPI_TMP"' EXIT
 if [ "$(id -u)" -eq 0 ]; then
     export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 fi
 export OMPI_MCA_btl=self,vader OMPI_MCA_rmaps_base_oversubscribe=1
-# each test's own Open MPI session folder: two mpiruns of parallel tests racing
-# to create the shared /tmp/ompi.HOST.UID fail orte_init ("File exists")
-export OMPI_MCA_orte_tmpdir_base=$T
 fails=0
 passes=0
 

@@ -11,7 +11,7 @@ mounts=()
 cleanup() {
     local m
     for m in "${mounts[@]}"; do umount "$m" 2>/dev/null || umount -l "$m"; done
-    rm -rf "$T"
+    rm -rf "$T" "$MS_OMPI_TMP"
 }
 trap cleanup EXIT
 # tmpfs_at DIR SIZE [OPTIONS]: a fresh tmpfs of SIZE at DIR

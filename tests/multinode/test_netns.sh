@@ -39,7 +39,7 @@ cleanup() {
         fi
         ip netns delete "$ns" 2>/dev/null || true
     done
-    rm -rf "$T"
+    rm -rf "$T" "$MS_OMPI_TMP"
 }
 trap cleanup EXIT
 # Namespaces left by an earlier run of this test that was killed outright

@@ -9,7 +9,7 @@ cleanup_servers() {
     for p in "${SERVER_PIDS[@]}"; do
         { kill -9 "$p" && wait "$p"; } 2>/dev/null || true
     done
-    rm -rf "$T"
+    rm -rf "$T" "$MS_OMPI_TMP"
 }
 trap cleanup_servers EXIT
 

@@ -20,7 +20,7 @@ cleanup() {
         [ -e "$f" ] && { scancel "$(cat "$f")" >/dev/null 2>&1 || true; }
     done
     [ "$started" = 1 ] && { bash "$CLUSTER" stop >/dev/null 2>&1 || true; }
-    rm -rf "$T"
+    rm -rf "$T" "$MS_OMPI_TMP"
 }
 trap cleanup EXIT
 make_fixtures

@@ -22,7 +22,7 @@ cleanup() {
     if [ "$started" = 1 ]; then
         bash "$CLUSTER" stop >/dev/null 2>&1 || true
     fi
-    rm -rf "$T"
+    rm -rf "$T" "$MS_OMPI_TMP"
 }
 trap cleanup EXIT
 if ! bash "$CLUSTER" status >/dev/null 2>&1; then
