@@ -1105,7 +1105,7 @@ struct ms_loader {
 
 /* MPISCORE_FAULT_READ=eio:N | short:N (the next N batch reads fail with EIO
  * or come back short, as a flaky network filesystem does) | slow:SECONDS
- * (every batch read takes that long). Launched for one rank only (mpirun's
+ * (every batch read takes that long, Parquet and HDF5 batches too). Launched for one rank only (mpirun's
  * `-n 1 A : -n 1 env MPISCORE_FAULT_READ=... A`), it drives the retry and
  * timeout tests. */
 static void fault_init(ms_loader *ld)
@@ -1236,6 +1236,8 @@ ms_status ms_loader_load(ms_loader *ld, const ms_desc *d, const char *bytes, ms_
     ms_status st;
     const ms_input_file *f = &ld->in->files[d->file];
     ms_batch_reset(b);
+    if (f->kind != MS_IN_CSV && ld->fault_kind == 'w' && ld->fault_sleep > 0)
+        usleep((useconds_t)(ld->fault_sleep * 1e6)); /* CSV's is in read_once */
     if (f->kind == MS_IN_PARQUET) {
         /* workers read their row ranges themselves, whatever the transport */
         if (!ld->pq[d->file])
